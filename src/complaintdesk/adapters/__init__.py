@@ -1,0 +1,1 @@
+"""Adapters: workbook stores, calendar source, documents, report writer, mailer."""

@@ -1,0 +1,108 @@
+"""Adapter — the register store Protocol and the in-memory store used in tests.
+
+Services talk to a register only through `RegisterStore`. Every store
+refuses to write a staff-entered cell: `set_cells` accepts automation keys
+only (and, through `fill_empty`, an empty process cell as the record of the
+tool's own action).
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from datetime import date
+from typing import Protocol
+
+from ..domain.model import RegisterRow
+from ..domain.schema import AUTOMATION_KEYS
+from ..domain.settings import Settings
+
+FILLABLE_PROCESS_KEYS = frozenset({"survey_sent_at", "last_update_at"})
+
+
+class StaffCellError(AssertionError):
+    """A programming error: code tried to write a staff-entered cell."""
+
+
+class RegisterStore(Protocol):
+    lang: str
+    source: str  # what the audit sheet calls this writer
+
+    def rows(self) -> list[RegisterRow]: ...
+    def settings(self) -> Settings: ...
+    def calendar_overrides(self) -> dict[date, str]: ...
+    def table(self, role: str) -> list[dict]: ...
+    def set_cells(self, row_id: int, values: dict[str, object]) -> None: ...
+    def fill_empty(self, row_id: int, key: str, value: object) -> bool: ...
+    def append_register(self, values: dict[str, object]) -> int: ...
+    def remove_register(self, row_ids: list[int]) -> None: ...
+    def append_table(self, role: str, rows: list[dict]) -> None: ...
+    def replace_table(self, role: str, rows: list[dict]) -> None: ...
+    def save(self) -> None: ...
+
+
+def check_automation(values: dict[str, object]) -> None:
+    staff = set(values) - AUTOMATION_KEYS
+    if staff:
+        raise StaffCellError(f"refusing to write staff cells: {sorted(staff)}")
+
+
+class MemoryStore:
+    """A register held in dicts; `saved` counts saves. Same contract as the file stores."""
+
+    def __init__(self, settings: Settings, rows: list[dict] | None = None,
+                 overrides: dict[date, str] | None = None, lang: str = "zh"):
+        self.lang = lang
+        self.source = "test"
+        self._settings = settings
+        self._overrides = dict(overrides or {})
+        self._rows: dict[int, dict] = {}
+        self._next = 2
+        self.tables: dict[str, list[dict]] = {}
+        self.saved = 0
+        for values in rows or []:
+            self.append_register(values)
+
+    def rows(self) -> list[RegisterRow]:
+        return [RegisterRow(rid, dict(v)) for rid, v in sorted(self._rows.items())]
+
+    def settings(self) -> Settings:
+        return self._settings
+
+    def calendar_overrides(self) -> dict[date, str]:
+        return dict(self._overrides)
+
+    def table(self, role: str) -> list[dict]:
+        return deepcopy(self.tables.get(role, []))
+
+    def set_cells(self, row_id: int, values: dict[str, object]) -> None:
+        check_automation(values)
+        self._rows[row_id].update(values)
+
+    def fill_empty(self, row_id: int, key: str, value: object) -> bool:
+        if key not in FILLABLE_PROCESS_KEYS:
+            raise StaffCellError(key)
+        if self._rows[row_id].get(key) not in (None, ""):
+            return False
+        self._rows[row_id][key] = value
+        return True
+
+    def append_register(self, values: dict[str, object]) -> int:
+        rid = self._next
+        self._next += 1
+        self._rows[rid] = dict(values)
+        return rid
+
+    def remove_register(self, row_ids: list[int]) -> None:
+        for rid in row_ids:
+            self._rows.pop(rid, None)
+
+    def append_table(self, role: str, rows: list[dict]) -> None:
+        self.tables.setdefault(role, []).extend(deepcopy(rows))
+
+    def replace_table(self, role: str, rows: list[dict]) -> None:
+        self.tables[role] = deepcopy(rows)
+
+    def save(self) -> None:
+        self.saved += 1
+
+    def values(self, row_id: int) -> dict:
+        return dict(self._rows[row_id])

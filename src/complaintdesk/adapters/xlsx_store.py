@@ -1,0 +1,274 @@
+"""Adapter — the openpyxl register store (CLI, scheduler).
+
+Columns and sheets are found by header / sheet name (zh or en), never by
+position, so staff may reorder columns or add their own. Writes touch only
+automation cells, tool sheets and appended rows; text that looks like a
+formula is stored as text. `save` is atomic and keeps a backup.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from ..domain.model import RegisterRow
+from ..domain.schema import (BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup,
+                             normalise_header, sheet_name)
+from ..domain.settings import Person, Settings, Shift, build_settings, role_key, _parse_hhmm
+from ..domain.parsing import parse_datetime, text_of
+from ..domain.workcalendar import kind_key
+from ..errors import RuleConflictError, SchemaError
+from .files import atomic_write, make_backup, refuse_if_open_in_excel
+from .settings_layout import BLOCKS, BY_KEY as BLOCKS_BY_KEY
+from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
+from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+REQUIRED_STAFF = ("received_at", "description", "category", "contact", "customer_id")
+
+
+def as_cell_value(cell, value) -> None:
+    """Write value so that it is data, never a formula."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell.data_type = "s"
+    elif isinstance(value, (datetime, date)):
+        cell.number_format = DATETIME_FORMAT
+
+
+class XlsxStore:
+    def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
+        self.path = Path(path)
+        self.source = source
+        if not self.path.exists():
+            raise SchemaError(f"找不到登记表文件：{self.path}")
+        if not read_only_check:
+            refuse_if_open_in_excel(self.path)
+        try:
+            self.wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        except Exception as exc:  # zip/xml errors: a file-level problem, reported plainly
+            raise SchemaError(f"无法打开“{self.path.name}”：不是有效的 Excel 工作簿（{type(exc).__name__}）")
+        self.lang = "zh"
+        self.ws = self._sheet("register", required=True)
+        if self.ws.title == SHEETS["register"][1]:
+            self.lang = "en"
+        self.columns = self._map_headers()
+        self._settings: Settings | None = None
+
+    # ---- sheets and headers ----------------------------------------------------------
+    def _sheet(self, role: str, required: bool = False, create: bool = False):
+        for name in SHEETS[role]:
+            if name in self.wb.sheetnames:
+                return self.wb[name]
+        if required:
+            raise SchemaError(f"工作簿缺少“{SHEETS[role][0]}”工作表（英文名 {SHEETS[role][1]}）")
+        if create:
+            ws = self.wb.create_sheet(sheet_name(role, self.lang))
+            tool_sheet_header(ws, TOOL_COLUMNS[role], self.lang)
+            if role in ("counter", "notified"):
+                ws.sheet_state = "hidden"
+            return ws
+        return None
+
+    def _map_headers(self) -> dict[str, int]:
+        lookup = header_lookup()
+        found: dict[str, int] = {}
+        for cell in next(self.ws.iter_rows(min_row=1, max_row=1), ()):
+            key = lookup.get(normalise_header(cell.value))
+            if key is None:
+                continue
+            if key in found:
+                raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{get_column_letter(found[key])}1 和 "
+                                  f"{cell.coordinate}），请删除或改名其中一列")
+            found[key] = cell.column
+        missing = [c.label(self.lang) for c in COLUMNS if c.key not in found
+                   and (c.group == "automation" or c.key in REQUIRED_STAFF)]
+        if missing:
+            raise SchemaError("投诉登记表缺少列：" + "、".join(missing) + "（可运行 complaintdesk check 查看详情）")
+        return found
+
+    # ---- reading ---------------------------------------------------------------------
+    def rows(self) -> list[RegisterRow]:
+        keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
+        out = []
+        for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
+            row = {key: values[col - 1] if col - 1 < len(values) else None for key, col in keyed}
+            if any(v not in (None, "") for v in row.values()):
+                out.append(RegisterRow(r, row))
+        return out
+
+    def _last_row(self) -> int:
+        last = 1
+        for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
+            if any(v not in (None, "") for v in values):
+                last = r
+        return last
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = build_settings(self._raw_settings(), self._staff(), self._roster())
+        return self._settings
+
+    def _raw_settings(self) -> dict:
+        ws = self._sheet("settings", required=True)
+        titles = {}
+        for cell in next(ws.iter_rows(min_row=1, max_row=1), ()):
+            for block in BLOCKS:
+                if text_of(cell.value) in (block.zh, block.en):
+                    titles[block.key] = cell.column
+        missing = [b.zh for b in BLOCKS if b.key not in titles and b.key != "lists"]
+        if missing:
+            raise RuleConflictError("设置表缺少以下区块（第 1 行的标题）：" + "、".join(missing))
+        grid = [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
+        raw: dict = {}
+        for key, col in titles.items():
+            width = len(BLOCKS_BY_KEY[key].headers)
+            if key == "lists":
+                raw["lists"] = self._raw_lists(grid, col, width)
+                continue
+            rows = []
+            for r, line in enumerate(grid[2:], 3):
+                values = tuple(line[col - 1 + i] if col - 1 + i < len(line) else None for i in range(width))
+                if any(text_of(v) for v in values):
+                    rows.append((f"{get_column_letter(col)}{r}", values))
+            raw[key] = rows
+        return raw
+
+    @staticmethod
+    def _raw_lists(grid, col, width) -> dict:
+        from ..domain.settings import LIST_TITLES
+        by_title = {v: k for k, v in LIST_TITLES.items()}
+        out = {}
+        header = grid[1] if len(grid) > 1 else []
+        for i in range(width):
+            title = text_of(header[col - 1 + i]) if col - 1 + i < len(header) else ""
+            name = by_title.get(title, title)
+            out[name] = [line[col - 1 + i] for line in grid[2:] if col - 1 + i < len(line)]
+        return out
+
+    def _staff(self) -> list[Person]:
+        people = []
+        for row in self.table("staff"):
+            name = text_of(row.get("name"))
+            if name:
+                people.append(Person(name, text_of(row.get("dept_code")).upper(),
+                                     role_key(text_of(row.get("role"))) or "agent", text_of(row.get("email"))))
+        return people
+
+    def _roster(self) -> list[Shift]:
+        shifts = []
+        for row in self.table("roster"):
+            who = text_of(row.get("supervisor"))
+            if not who:
+                continue
+            when = row.get("date")
+            when = when.date().isoformat() if isinstance(when, datetime) else text_of(when)
+            try:
+                shifts.append(Shift(when, _parse_hhmm(row.get("start"), "值班开始"),
+                                    _parse_hhmm(row.get("end"), "值班结束"), who))
+            except RuleConflictError as exc:
+                raise RuleConflictError(f"值班表：{exc}")
+        return shifts
+
+    def calendar_overrides(self) -> dict[date, str]:
+        out = {}
+        for row in self.table("calendar"):
+            moment, _ = parse_datetime(row.get("date"))
+            kind = kind_key(text_of(row.get("kind")))
+            if moment and kind:
+                out[moment.date()] = kind
+        return out
+
+    def _tool_map(self, ws, role) -> dict[str, int]:
+        names = {}
+        for key, zh, en in TOOL_COLUMNS[role]:
+            names[normalise_header(zh)] = key
+            names[normalise_header(en)] = key
+            names[key] = key
+        found = {}
+        for cell in next(ws.iter_rows(min_row=1, max_row=1), ()):
+            key = names.get(normalise_header(cell.value))
+            if key and key not in found:
+                found[key] = cell.column
+        return found
+
+    def table(self, role: str) -> list[dict]:
+        ws = self._sheet(role)
+        if ws is None:
+            return []
+        cols = self._tool_map(ws, role)
+        out = []
+        for values in ws.iter_rows(min_row=2, values_only=True):
+            row = {k: values[c - 1] if c - 1 < len(values) else None for k, c in cols.items()}
+            if any(v not in (None, "") for v in row.values()):
+                out.append(row)
+        return out
+
+    # ---- writing ---------------------------------------------------------------------
+    def set_cells(self, row_id: int, values: dict[str, object]) -> None:
+        check_automation(values)
+        for key, value in values.items():
+            as_cell_value(self.ws.cell(row_id, self.columns[key]), value)
+
+    def fill_empty(self, row_id: int, key: str, value: object) -> bool:
+        if key not in FILLABLE_PROCESS_KEYS:
+            raise StaffCellError(key)
+        cell = self.ws.cell(row_id, self.columns[key])
+        if cell.value not in (None, ""):
+            return False
+        as_cell_value(cell, value)
+        return True
+
+    def append_register(self, values: dict[str, object]) -> int:
+        r = self._last_row() + 1
+        for key, value in values.items():
+            if key in self.columns and value not in (None, ""):
+                as_cell_value(self.ws.cell(r, self.columns[key]), value)
+        self._grow_table(r)
+        return r
+
+    def _grow_table(self, last_row: int) -> None:
+        for table in self.ws.tables.values():
+            start, end = table.ref.split(":")
+            col = "".join(ch for ch in end if ch.isalpha())
+            current = int("".join(ch for ch in end if ch.isdigit()))
+            if last_row > current:
+                table.ref = f"{start}:{col}{last_row}"
+
+    def remove_register(self, row_ids: list[int]) -> None:
+        for r in sorted(row_ids, reverse=True):
+            self.ws.delete_rows(r)
+
+    def append_table(self, role: str, rows: list[dict]) -> None:
+        ws = self._sheet(role, create=True)
+        cols = self._tool_map(ws, role)
+        r = ws.max_row
+        while r > 1 and all(c.value in (None, "") for c in ws[r]):
+            r -= 1
+        for row in rows:
+            r += 1
+            for key, value in row.items():
+                if key in cols:
+                    as_cell_value(ws.cell(r, cols[key]), value)
+
+    def replace_table(self, role: str, rows: list[dict]) -> None:
+        ws = self._sheet(role, create=True)
+        if ws.max_row > 1:
+            ws.delete_rows(2, ws.max_row - 1)
+        self.append_table(role, rows)
+
+    def ensure_formatting(self) -> bool:
+        from .workbook_builder import ensure_sla_formatting
+        return ensure_sla_formatting(self.ws, self.lang)
+
+    def save(self) -> None:
+        refuse_if_open_in_excel(self.path)
+        keep = 5
+        try:
+            keep = int(self.settings().param("backup_count"))
+        except Exception:
+            pass
+        make_backup(self.path, keep)
+        atomic_write(self.path, lambda tmp: self.wb.save(tmp))

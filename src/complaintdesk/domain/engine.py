@@ -1,0 +1,147 @@
+"""Domain — computes every automation column of one complaint.
+
+`evaluate` applies the intake rules, the SLA clocks, escalation, closure and
+the status flow, and returns the automation values as *codes* (see labels);
+`to_cells` turns them into what the workbook shows. Pure: the caller passes
+`now`, the calendar, the counter and the repeat index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import labels
+from .intake import Counter, RepeatIndex, cc_for, duty_supervisor, number_dept, priority_for, route
+from .model import Complaint
+from .settings import Settings
+from .sla import CLOCK_TABLE, evaluate_clocks
+from .transitions import derive_status, is_closed
+from .workcalendar import WorkCalendar, uncovered_message
+
+CHOICE_CHECKS = (("channel", "channel", "接收渠道"), ("request_type", "request_type", "诉求类型"),
+                 ("resolution_type", "resolution_type", "解决方式"),
+                 ("responsibility", "responsibility", "责任方"))
+
+
+@dataclass
+class Context:
+    settings: Settings
+    calendar: WorkCalendar
+    now: datetime
+    counter: Counter
+    repeats: RepeatIndex
+    last_contact: dict[str, datetime] = field(default_factory=dict)
+    numbering: bool = True  # False: only refresh rows that already have a number
+
+
+def input_problems(c: Complaint, s: Settings) -> list[str]:
+    problems = list(c.problems)
+    if not c.description:
+        problems.append("缺少问题描述")
+    if not c.contact and not c.customer_id:
+        problems.append("缺少联系方式或客户ID，无法联系客户")
+    for key, list_name, zh in CHOICE_CHECKS:
+        value = c.text.get(key) if key in c.text else getattr(c, key, "")
+        if value and value not in s.choices(list_name):
+            problems.append(f"{zh}“{value[:20]}”不在设置的选项中")
+    if c.member_level and c.member_level not in s.member_levels:
+        problems.append(f"会员等级“{c.member_level[:20]}”不在设置的选项中")
+    if c.emotion and c.emotion not in s.emotions:
+        problems.append(f"情绪状态“{c.emotion[:20]}”不在设置的选项中")
+    reviewer = c.text["plan_reviewed_by"]
+    if reviewer and s.staff:
+        person = s.person(reviewer)
+        if person is None or person.role not in ("supervisor", "manager"):
+            problems.append(f"方案审核人“{reviewer[:20]}”不是人员表中的客服主管")
+    approver = c.text["approved_by"]
+    if approver and s.staff:
+        person = s.person(approver)
+        if person is None or person.role != "manager":
+            problems.append(f"审批人“{approver[:20]}”不是人员表中的客服经理")
+    return problems
+
+
+def approval_needed(c: Complaint, s: Settings) -> bool:
+    if c.cost is not None and c.cost > float(s.param("cost_threshold")):
+        return True
+    resources = c.text["plan_resources"] + c.text["plan_measures"]
+    named = [name for name in s.departments.values() if name and name in resources]
+    return len(named) >= 2
+
+
+def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
+    """Automation values (codes) for the row, or None when it must be left alone."""
+    s, cal = ctx.settings, ctx.calendar
+    problems = input_problems(c, s)
+    if c.received_at is None:
+        if not c.number:
+            problems.insert(0, "接收时间为空或无法识别，暂不编号")
+        return {"validation": "；".join(problems)}
+    if not c.number and not ctx.numbering:
+        return None
+    cal.uncovered_used = set()
+    number = c.number
+    dept_code, msg = number_dept(c, s)
+    if msg:
+        problems.append(msg)
+    if not number:
+        number = ctx.counter.issue(c.received_at, dept_code)
+        c.number = number
+    earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
+    computed, _reason = priority_for(c, bool(earlier), s)
+    priority = c.priority_override or computed
+    code, dept_name, msg = route(c, s)
+    if msg:
+        problems.append(msg)
+    handler = duty_supervisor(c.received_at, s)
+    approval = approval_needed(c, s)
+    clocks = evaluate_clocks(c, priority, s, cal, ctx.now, approval, ctx.last_contact.get(number))
+    by_key = {r.key: r for r in clocks}
+    callback = any(v is not None and v <= 3 for v in c.scores.values())
+    escalated = bool(c.flags.get("prev_escalated")) or by_key["resolve"].state == "breached" \
+        or bool(c.text["objection"])
+    if approval and not c.text["approved_by"]:
+        problems.append("方案超出授权（成本或跨部门），需客服经理审批")
+    closed = is_closed(c, ctx.now, by_key["survey"].due, callback) and not c.invalid
+    status = derive_status(c, {"closed": closed, "escalated": escalated})
+    states = [r.state for r in clocks if r.state != "na"]
+    worst = min(states, key=labels.STATE_SEVERITY.index) if states else "na"
+    if cal.uncovered_used:
+        problems.append(uncovered_message(cal.uncovered_used))
+    values: dict[str, object] = {
+        "complaint_no": number,
+        "urgency": "urgent" if priority == "P0" else "normal",
+        "priority": priority,
+        "is_repeat": bool(earlier),
+        "related_nos": "、".join(earlier),
+        "department": dept_name,
+        "handler": handler,
+        "cc": cc_for(code, s),
+        "sla_status": worst,
+        "status": status,
+        "escalated": escalated,
+        "approval_required": approval,
+        "callback_required": callback,
+        "closed_at": (c.previous.get("closed_at") or ctx.now) if closed else None,
+        "validation": "；".join(dict.fromkeys(problems)),
+    }
+    for spec in CLOCK_TABLE:
+        values[spec.due_col] = by_key[spec.key].due
+        values[spec.status_col] = by_key[spec.key].state
+    return values
+
+
+def to_cells(values: dict[str, object], lang: str = "zh") -> dict[str, object]:
+    """Codes -> what the workbook cells show."""
+    out = {}
+    for key, value in values.items():
+        table = labels.ENUMS.get(key)
+        if table is not None and key != "priority":
+            out[key] = labels.label(table, value, lang) if value else None
+        elif isinstance(value, bool):
+            out[key] = labels.label(labels.BOOL, value, lang)
+        elif value == "":
+            out[key] = None
+        else:
+            out[key] = value
+    return out

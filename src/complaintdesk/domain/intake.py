@@ -1,0 +1,143 @@
+"""Domain — intake rules: numbering, priority, repeat detection, routing, duty roster.
+
+Each rule is a small function over a Complaint and Settings; the tables it
+consults (routes, member levels, emotions, roster) are data from 设置.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from datetime import datetime, timedelta
+
+from .model import Complaint
+from .parsing import customer_key
+from .settings import PRIORITIES, Settings
+
+NUMBER_RE = re.compile(r"^(\d{8})-([A-Za-z0-9]+)-(\d{3,})$")
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+# ---- numbering ---------------------------------------------------------------------
+def split_number(number: str) -> tuple[str, int] | None:
+    """'20261008-CS-007' -> ('20261008-CS', 7); None for anything else."""
+    match = NUMBER_RE.match(number or "")
+    if not match:
+        return None
+    return f"{match.group(1)}-{match.group(2).upper()}", int(match.group(3))
+
+
+class Counter:
+    """Highest serial ever issued per date+department; never goes down."""
+
+    def __init__(self, last: dict[str, int] | None = None):
+        self.last: dict[str, int] = dict(last or {})
+
+    def see(self, number: str) -> None:
+        parts = split_number(number)
+        if parts:
+            prefix, serial = parts
+            if serial > self.last.get(prefix, 0):
+                self.last[prefix] = serial
+
+    def issue(self, received: datetime, dept_code: str) -> str:
+        prefix = f"{received:%Y%m%d}-{dept_code}"
+        serial = self.last.get(prefix, 0) + 1
+        self.last[prefix] = serial
+        return f"{prefix}-{serial:03d}"
+
+
+def number_dept(c: Complaint, settings: Settings) -> tuple[str, str | None]:
+    if not c.dept_code:
+        return settings.param("default_dept_code"), None
+    if c.dept_code in settings.departments:
+        return c.dept_code, None
+    default = settings.param("default_dept_code")
+    return default, f"部门代码“{c.dept_code}”未在设置中定义，已按 {default} 编号"
+
+
+# ---- repeats -----------------------------------------------------------------------
+class RepeatIndex:
+    """Earlier complaints by (customer, category), sorted by received time."""
+
+    def __init__(self):
+        self._by_key: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
+
+    def add(self, key: str | None, category: str, received: datetime | None, number: str) -> None:
+        if key and category and received and number:
+            bisect.insort(self._by_key.setdefault((key, category), []), (received, number))
+
+    def earlier(self, c: Complaint, window_days: int) -> list[str]:
+        key = customer_key(c.customer_id, c.contact)
+        if not key or not c.category or not c.received_at:
+            return []
+        entries = self._by_key.get((key, c.category), [])
+        lo = bisect.bisect_left(entries, (c.received_at - timedelta(days=window_days), ""))
+        hi = bisect.bisect_left(entries, (c.received_at, c.number or ""))
+        return [no for when, no in entries[lo:hi] if no != c.number]
+
+
+# ---- priority ----------------------------------------------------------------------
+def priority_for(c: Complaint, is_repeat: bool, settings: Settings) -> tuple[str, str]:
+    """(computed priority, reason) before any staff override."""
+    if c.safety_risk:
+        return "P0", "涉及安全/重大损失"
+    candidates = [("P2", "常规")]
+    if is_repeat:
+        candidates.append(("P1", "重复投诉"))
+    level_min = settings.member_levels.get(c.member_level)
+    if level_min:
+        candidates.append((level_min, f"会员等级 {c.member_level}"))
+    if settings.param("emotion_raises") and settings.emotions.get(c.emotion):
+        candidates.append(("P1", f"情绪 {c.emotion}"))
+    return min(candidates, key=lambda pr: PRIORITIES.index(pr[0]))
+
+
+# ---- routing -----------------------------------------------------------------------
+def route(c: Complaint, settings: Settings) -> tuple[str, str, str | None]:
+    """(department code, department name, problem)."""
+    code = settings.routes.get(c.category)
+    problem = None
+    if code is None:
+        code = settings.routes.get("其他", settings.param("default_dept_code"))
+        problem = (f"投诉类别“{c.category[:20]}”不在分类表中，已转{settings.departments[code]}"
+                   if c.category else f"未填投诉类别，已转{settings.departments[code]}")
+    return code, settings.departments[code], problem
+
+
+def cc_for(dept_code: str, settings: Settings) -> str:
+    names = [p.name for p in settings.people("dept_head", dept_code)]
+    names += [p.name for p in settings.people("dept_head", settings.param("default_dept_code"))]
+    return "、".join(dict.fromkeys(names))
+
+
+def duty_supervisor(received: datetime, settings: Settings) -> str:
+    """Most specific roster entry covering `received` (date > weekday > 工作日/休息日 > every day)."""
+    best: tuple[int, str] | None = None
+    for shift in settings.roster:
+        for day_offset in (0, -1):
+            day = (received + timedelta(days=day_offset)).date()
+            rank = _shift_rank(shift.when, day)
+            if rank is None:
+                continue
+            start = datetime.combine(day, shift.start)
+            end = datetime.combine(day, shift.end)
+            if end <= start:
+                end += timedelta(days=1)
+            if start <= received < end and (best is None or rank > best[0]):
+                best = (rank, shift.supervisor)
+    return best[1] if best else str(settings.param("default_supervisor"))
+
+
+def _shift_rank(when: str, day) -> int | None:
+    when = (when or "").strip()
+    if not when or when in ("每天", "每日"):
+        return 0
+    if when == day.isoformat():
+        return 3
+    if when in WEEKDAYS:
+        return 2 if WEEKDAYS.index(when) == day.weekday() else None
+    if when == "工作日":
+        return 1 if day.weekday() < 5 else None
+    if when in ("休息日", "周末"):
+        return 1 if day.weekday() >= 5 else None
+    return None

@@ -1,0 +1,54 @@
+"""Domain — enumerations: stable codes and their Chinese / English labels.
+
+The workbook shows labels; exports use codes. `to_code` accepts either.
+"""
+from __future__ import annotations
+
+PRIORITY = {"P0": ("P0", "P0"), "P1": ("P1", "P1"), "P2": ("P2", "P2")}
+URGENCY = {"urgent": ("紧急", "Urgent"), "normal": ("一般", "Normal")}
+CLOCK_STATE = {
+    "open": ("正常", "Open"),
+    "at_risk": ("即将超时", "At risk"),
+    "breached": ("已超时", "Breached"),
+    "met": ("按时完成", "Met"),
+    "late": ("超时完成", "Late"),
+    "na": ("不适用", "N/A"),
+}
+STATUS = {
+    "registered": ("已登记", "Registered"),
+    "processing": ("处理中", "Processing"),
+    "awaiting_confirmation": ("待确认", "Awaiting confirmation"),
+    "awaiting_survey": ("待回访", "Awaiting survey"),
+    "closed": ("已关闭", "Closed"),
+    "escalated": ("已升级", "Escalated"),
+    "invalid": ("无效", "Invalid"),
+}
+BOOL = {True: ("是", "Yes"), False: ("否", "No")}
+
+ENUMS = {"priority": PRIORITY, "urgency": URGENCY, "status": STATUS,
+         "sla_status": CLOCK_STATE, "response_status": CLOCK_STATE,
+         "plan_status": CLOCK_STATE, "update_status": CLOCK_STATE,
+         "resolve_status": CLOCK_STATE, "survey_status": CLOCK_STATE}
+
+# worst first: which clock state decides the row's overall SLA status
+STATE_SEVERITY = ("breached", "at_risk", "late", "open", "met", "na")
+
+
+def label(table: dict, code, lang: str = "zh") -> str:
+    if code is None or code == "":
+        return ""
+    zh, en = table[code]
+    return zh if lang == "zh" else en
+
+
+def to_code(table: dict, value) -> str | None:
+    """Code for a label or code in any language; None when unknown/empty."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    for code, names in table.items():
+        if text == code or text in names or text.lower() == str(code).lower():
+            return code
+    return None

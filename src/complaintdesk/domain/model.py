@@ -1,0 +1,126 @@
+"""Domain — a register row as read, and the typed complaint the rules work on.
+
+`RegisterRow` carries the raw cell values by field key (whatever staff typed);
+`parse_complaint` reads them into a `Complaint` plus per-row problem messages.
+Parsing never raises: an unreadable value becomes None and a message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import labels
+from .parsing import parse_bool, parse_datetime, parse_money, parse_score, text_of
+from .schema import BY_KEY
+
+
+@dataclass
+class RegisterRow:
+    row_id: int               # sheet row number (or position in a fake store)
+    values: dict[str, object]  # field key -> raw cell value
+
+    def get(self, key: str):
+        return self.values.get(key)
+
+
+@dataclass
+class Complaint:
+    row_id: int
+    number: str
+    received_at: datetime | None
+    request_type: str
+    category: str
+    dept_code: str
+    member_level: str
+    emotion: str
+    safety_risk: bool
+    customer_id: str
+    contact: str
+    customer_name: str
+    description: str
+    product: str
+    priority_override: str | None
+    invalid: bool
+    times: dict[str, datetime | None] = field(default_factory=dict)
+    flags: dict[str, bool | None] = field(default_factory=dict)
+    scores: dict[str, int | None] = field(default_factory=dict)
+    cost: float | None = None
+    text: dict[str, str] = field(default_factory=dict)
+    previous: dict[str, object] = field(default_factory=dict)  # current automation values
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.request_type in ("", "投诉", "complaint")
+
+
+TIME_KEYS = ("first_response_at", "plan_deadline", "last_update_at", "resolved_at",
+             "confirmed_at", "survey_sent_at", "callback_done_at")
+SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
+TEXT_KEYS = ("plan_measures", "plan_reviewed_by", "approved_by", "plan_resources", "objection",
+             "resolution_type", "responsibility", "callback_note", "demand", "order_no",
+             "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by")
+
+
+def parse_complaint(row: RegisterRow) -> Complaint:
+    v = row.values
+    problems: list[str] = []
+
+    def label(key):
+        return BY_KEY[key].zh
+
+    received, msg = parse_datetime(v.get("received_at"))
+    if msg:
+        problems.append(f"{label('received_at')}：{msg}")
+    times = {}
+    for key in TIME_KEYS:
+        value, msg = parse_datetime(v.get(key))
+        if msg:
+            problems.append(f"{label(key)}：{msg}")
+        times[key] = value
+    flags = {}
+    for key in ("safety_risk", "customer_agrees", "case_library"):
+        value, msg = parse_bool(v.get(key))
+        if msg:
+            problems.append(f"{label(key)}：{msg}")
+        flags[key] = value
+    for key in ("escalated", "approval_required", "callback_required", "is_repeat"):
+        flags["prev_" + key] = parse_bool(v.get(key))[0]
+    scores = {}
+    for key in SCORE_KEYS:
+        value, msg = parse_score(v.get(key))
+        if msg:
+            problems.append(f"{label(key)}：{msg}")
+        scores[key] = value
+    cost, msg = parse_money(v.get("cost"))
+    if msg:
+        problems.append(f"{label('cost')}：{msg}")
+    override_raw = text_of(v.get("priority_override")).upper()
+    override = override_raw if override_raw in labels.PRIORITY else None
+    if override_raw and not override:
+        problems.append(f"优先级调整“{override_raw[:10]}”无效，应为 P0/P1/P2")
+    validity = text_of(v.get("is_valid"))
+    previous = {k: v.get(k) for k in ("complaint_no", "closed_at", "plan_status", "status",
+                                      "related_nos", "handler", "department", "cc")}
+    return Complaint(
+        row_id=row.row_id,
+        number=text_of(v.get("complaint_no")),
+        received_at=received,
+        request_type=text_of(v.get("request_type")),
+        category=text_of(v.get("category")),
+        dept_code=text_of(v.get("dept_code")).upper(),
+        member_level=text_of(v.get("member_level")),
+        emotion=text_of(v.get("emotion")),
+        safety_risk=bool(flags["safety_risk"]),
+        customer_id=text_of(v.get("customer_id")),
+        contact=text_of(v.get("contact")),
+        customer_name=text_of(v.get("customer_name")),
+        description=text_of(v.get("description")),
+        product=text_of(v.get("product")),
+        priority_override=override,
+        invalid=validity in ("无效", "invalid", "否"),
+        times=times, flags=flags, scores=scores, cost=cost,
+        text={k: text_of(v.get(k)) for k in TEXT_KEYS},
+        previous=previous,
+        problems=problems,
+    )

@@ -1,0 +1,147 @@
+"""Domain — reading hostile cell values into Python values.
+
+Every parser returns (value, problem): the value is None when the cell cannot
+be read, and problem is a short Chinese message for the row's validation cell.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_DT_PATTERNS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
+    "%Y.%m.%d", "%Y%m%d %H:%M", "%Y%m%d",
+)
+_CN_DT = re.compile(
+    r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*"
+    r"(?:(上午|下午|晚上)?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*分?\s*(?:[:：]\s*(\d{1,2})\s*秒?)?)?\s*$"
+)
+_TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "有", "t"}
+_FALSE = {"否", "n", "no", "false", "0", "×", "无", "f", ""}
+
+
+def parse_datetime(value) -> tuple[datetime | None, str | None]:
+    """Excel serials, datetime/date objects and the common Chinese text forms."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None, microsecond=0), None
+    if isinstance(value, date):
+        return datetime.combine(value, time()), None
+    if isinstance(value, bool):
+        return None, f"无法识别的时间：{value}"
+    if isinstance(value, (int, float)):
+        if 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
+            moment = _EXCEL_EPOCH + timedelta(days=float(value))
+            return _round_second(moment), None
+        return None, f"无法识别的时间：{value}"
+    text = str(value).strip().replace("\u3000", " ")
+    text = re.sub(r"\s+", " ", text)
+    for pattern in _DT_PATTERNS:
+        try:
+            return datetime.strptime(text, pattern), None
+        except ValueError:
+            pass
+    match = _CN_DT.match(text)
+    if match:
+        y, mo, d, half, h, mi, s = match.groups()
+        hour = int(h or 0)
+        if half in ("下午", "晚上") and hour < 12:
+            hour += 12
+        try:
+            return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0)), None
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None), None
+    except ValueError:
+        pass
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    return None, f"无法识别的时间：{shown}"
+
+
+def _round_second(moment: datetime) -> datetime:
+    if moment.microsecond >= 500_000:
+        moment += timedelta(seconds=1)
+    return moment.replace(microsecond=0)
+
+
+def parse_bool(value) -> tuple[bool | None, str | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value), None
+    text = str(value).strip().lower()
+    if not text:
+        return None, None
+    if text in _TRUE:
+        return True, None
+    if text in _FALSE:
+        return False, None
+    return None, f"无法识别的是/否：{str(value)[:20]}"
+
+
+def parse_score(value) -> tuple[int | None, str | None]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    try:
+        number = float(str(value).strip().replace("分", ""))
+    except ValueError:
+        return None, f"评分应为 1–5 的整数：{str(value)[:20]}"
+    if number != int(number) or not 1 <= number <= 5:
+        return None, f"评分应为 1–5 的整数：{str(value)[:20]}"
+    return int(number), None
+
+
+def parse_money(value) -> tuple[float | None, str | None]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, bool):
+        return None, f"金额无法识别：{value}"
+    if isinstance(value, (int, float)):
+        return float(value), None
+    text = str(value).strip().replace(",", "").replace("，", "").replace("元", "").replace("¥", "").replace("￥", "")
+    try:
+        return float(text), None
+    except ValueError:
+        return None, f"金额无法识别：{str(value)[:20]}"
+
+
+def text_of(value) -> str:
+    """A cell as trimmed text ('' for empty); numbers without a trailing .0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value).strip()
+
+
+def normalise_phone(text: str) -> str:
+    digits = re.sub(r"[\s\-()（）]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def customer_key(customer_id, contact) -> str | None:
+    """Identity for repeat detection: id, else normalised phone, else e-mail."""
+    cid = text_of(customer_id)
+    if cid:
+        return "id:" + cid.lower()
+    text = text_of(contact)
+    if not text:
+        return None
+    if "@" in text:
+        return "mail:" + text.lower()
+    phone = normalise_phone(text)
+    return "tel:" + phone if phone else None

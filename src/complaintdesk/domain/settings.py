@@ -1,0 +1,311 @@
+"""Domain — the business rules of 设置 as typed data, with their defaults and checks.
+
+The adapter hands over raw tables (one per 设置 block, each row with the
+address of its first cell); `build_settings` turns them into `Settings` and
+raises RuleConflictError naming the cell when a rule table is unusable.
+The defaults come from the seed process documents.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+
+from ..errors import RuleConflictError
+from .parsing import parse_bool, text_of
+
+CLOCKS = ("response", "plan", "update", "resolve", "survey")
+CLOCK_LABELS = {"response": ("响应", "Response"), "plan": ("方案", "Plan"),
+                "update": ("进度反馈", "Progress update"), "resolve": ("处理完毕", "Resolution"),
+                "survey": ("满意度回访", "Survey")}
+UNITS = {"calendar_hours": ("日历小时", "calendar hours"),
+         "working_hours": ("工作小时", "working hours"),
+         "working_days": ("工作日", "working days")}
+PRIORITIES = ("P0", "P1", "P2")
+ROLES = {"agent": ("客服专员", "Agent"), "supervisor": ("客服主管", "Supervisor"),
+         "dept_head": ("部门负责人", "Department head"), "manager": ("客服经理", "Manager")}
+
+# ---- seed defaults (what `init` writes into 设置) --------------------------------
+DEFAULT_DEPARTMENTS = (("CS", "客服部"), ("AS", "售后部"), ("WL", "仓储物流部"),
+                       ("IT", "技术部"), ("QA", "质量部"), ("OP", "运营部"))
+DEFAULT_ROUTES = (("产品质量", "AS"), ("服务态度", "CS"), ("物流履约", "WL"),
+                  ("系统故障", "IT"), ("售后", "AS"), ("其他", "CS"))
+DEFAULT_SLA = (
+    ("响应", "P0", 2, "日历小时"), ("响应", "P1", 4, "日历小时"), ("响应", "P2", 8, "日历小时"),
+    ("方案", "P0", 2, "日历小时"), ("方案", "P1", 1, "工作日"), ("方案", "P2", 1, "工作日"),
+    ("进度反馈", "P0", 8, "日历小时"), ("进度反馈", "P1", 24, "日历小时"), ("进度反馈", "P2", 24, "日历小时"),
+    ("处理完毕", "P0", 24, "日历小时"), ("处理完毕", "P1", 48, "日历小时"), ("处理完毕", "P2", 7, "工作日"),
+    ("满意度回访", "P0", 3, "工作日"), ("满意度回访", "P1", 3, "工作日"), ("满意度回访", "P2", 3, "工作日"),
+)
+DEFAULT_MEMBER_LEVELS = (("普通会员", "P2"), ("银卡会员", "P2"), ("金卡会员", "P1"),
+                         ("钻石会员", "P1"), ("企业客户", "P1"))
+DEFAULT_EMOTIONS = (("平静", "否"), ("不满", "否"), ("焦虑", "否"), ("愤怒", "是"), ("情绪激动", "是"))
+DEFAULT_LISTS = {
+    "channel": ("电话", "在线客服", "邮件", "社交媒体", "门店", "其他"),
+    "request_type": ("投诉", "咨询", "建议"),
+    "resolution_type": ("道歉", "解释说明", "补发", "换货", "退货退款", "部分退款", "优惠券",
+                        "服务升级", "维修", "流程优化", "其他"),
+    "responsibility": ("客户", "商家", "物流", "平台", "第三方", "公司内部"),
+    "validity": ("有效", "无效"),
+    "yes_no": ("是", "否"),
+    "priority": PRIORITIES,
+}
+LIST_TITLES = {"channel": "接收渠道", "request_type": "诉求类型", "resolution_type": "解决方式",
+               "responsibility": "责任方", "validity": "是否有效", "yes_no": "是/否", "priority": "优先级"}
+# (key, zh label, default, description)
+DEFAULT_PARAMS = (
+    ("default_dept_code", "默认部门代码", "CS", "登记时未填部门代码时使用"),
+    ("default_supervisor", "默认受理人", "王主管", "值班表没有覆盖的时间由此人受理"),
+    ("repeat_days", "重复投诉窗口(天)", 90, "同一客户同一类别在此天数内再次投诉视为重复投诉"),
+    ("at_risk_share", "即将超时阈值", 0.25, "剩余时间少于时限的该比例时标记为即将超时"),
+    ("work_start", "工作时间开始", "09:00", "工作小时计时的每日开始时间"),
+    ("work_end", "工作时间结束", "18:00", "工作小时计时的每日结束时间"),
+    ("emotion_raises", "情绪激动升为P1", "是", "情绪状态表中标记“升级”的情绪可把 P2 提升为 P1"),
+    ("cost_threshold", "经理审批成本阈值(元)", 1000, "方案成本超过此金额需客服经理审批"),
+    ("csat_target", "满意度目标", 0.9, "月度报告中满意度(CSAT)的目标值"),
+    ("hotspot_threshold", "高频问题阈值", 3, "同一产品×类别当月达到此数量列为高频问题"),
+    ("archive_days", "归档天数", 30, "关闭超过此天数的投诉可归档"),
+    ("retention_years", "保留年限", 3, "归档文件至少保留的年数"),
+    ("backup_count", "备份份数", 5, "保存时在 .bak 文件夹保留的历史版本数"),
+    ("check_minutes", "时效检查间隔(分钟)", 30, "调度器在工作时间内检查时效的间隔"),
+    ("digest_time", "每日汇总时间", "08:30", "调度器每日发送预警汇总的时间"),
+    ("report_recipients", "月报收件人", "", "多个邮箱用逗号或分号分隔"),
+    ("smtp_host", "SMTP服务器", "", "也可用环境变量 COMPLAINTDESK_SMTP_HOST"),
+    ("smtp_port", "SMTP端口", 25, ""),
+    ("smtp_user", "SMTP用户", "", ""),
+    ("smtp_from", "发件人", "", ""),
+    ("smtp_starttls", "使用STARTTLS", "否", ""),
+)
+
+
+@dataclass(frozen=True)
+class SlaRule:
+    amount: float
+    unit: str  # key of UNITS
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    dept_code: str
+    role: str  # key of ROLES
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Shift:
+    when: str  # "" every day, "周一".."周日", "工作日", "休息日", or YYYY-MM-DD
+    start: time
+    end: time
+    supervisor: str
+
+
+@dataclass
+class Settings:
+    departments: dict[str, str]
+    routes: dict[str, str]
+    sla: dict[tuple[str, str], SlaRule]
+    member_levels: dict[str, str]
+    emotions: dict[str, bool]
+    lists: dict[str, tuple[str, ...]]
+    params: dict[str, object]
+    staff: list[Person] = field(default_factory=list)
+    roster: list[Shift] = field(default_factory=list)
+
+    def param(self, key: str):
+        return self.params[key]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self.routes)
+
+    def choices(self, list_name: str) -> tuple[str, ...]:
+        special = {"category": self.categories, "dept_code": tuple(self.departments),
+                   "member_level": tuple(self.member_levels), "emotion": tuple(self.emotions)}
+        return special.get(list_name) or self.lists.get(list_name, ())
+
+    def people(self, role: str, dept_code: str | None = None) -> list[Person]:
+        return [p for p in self.staff
+                if p.role == role and (dept_code is None or p.dept_code == dept_code)]
+
+    def person(self, name: str) -> Person | None:
+        return next((p for p in self.staff if p.name == name), None)
+
+
+def default_settings() -> Settings:
+    """Settings exactly as `init` writes them (useful for tests and the demo)."""
+    raw = {
+        "departments": [(f"A{i}", row) for i, row in enumerate(DEFAULT_DEPARTMENTS, 3)],
+        "routes": [(f"D{i}", row) for i, row in enumerate(DEFAULT_ROUTES, 3)],
+        "sla": [(f"G{i}", row) for i, row in enumerate(DEFAULT_SLA, 3)],
+        "member_levels": [(f"L{i}", row) for i, row in enumerate(DEFAULT_MEMBER_LEVELS, 3)],
+        "emotions": [(f"O{i}", row) for i, row in enumerate(DEFAULT_EMOTIONS, 3)],
+        "params": [(f"Z{i}", (p[1], p[2])) for i, p in enumerate(DEFAULT_PARAMS, 3)],
+        "lists": {k: list(v) for k, v in DEFAULT_LISTS.items()},
+    }
+    return build_settings(raw, staff=list(DEMO_STAFF), roster=list(DEMO_ROSTER))
+
+
+DEMO_STAFF = (
+    Person("王主管", "CS", "supervisor", "wang.zg@example.com"),
+    Person("刘主管", "CS", "supervisor", "liu.zg@example.com"),
+    Person("陈经理", "CS", "manager", "chen.jl@example.com"),
+    Person("李客服", "CS", "agent", "li.kf@example.com"),
+    Person("赵敏", "CS", "dept_head", "zhao.min@example.com"),
+    Person("孙强", "AS", "dept_head", "sun.qiang@example.com"),
+    Person("周涛", "WL", "dept_head", "zhou.tao@example.com"),
+    Person("吴迪", "IT", "dept_head", "wu.di@example.com"),
+    Person("郑洁", "QA", "dept_head", "zheng.jie@example.com"),
+    Person("冯雪", "OP", "dept_head", "feng.xue@example.com"),
+)
+DEMO_ROSTER = (
+    Shift("", time(8, 0), time(20, 0), "王主管"),
+    Shift("", time(20, 0), time(8, 0), "刘主管"),
+)
+
+
+# ---- building from raw tables ------------------------------------------------------
+def _unit_key(text: str) -> str | None:
+    for key, names in UNITS.items():
+        if text in names or text == key:
+            return key
+    return None
+
+
+def _clock_key(text: str) -> str | None:
+    for key, names in CLOCK_LABELS.items():
+        if text in names or text == key:
+            return key
+    return None
+
+
+def _param_value(key: str, default, raw):
+    text = text_of(raw)
+    if isinstance(default, bool) or default in ("是", "否"):
+        value, _ = parse_bool(raw)
+        return bool(value) if value is not None else default == "是"
+    if isinstance(default, (int, float)):
+        if text == "":
+            return default
+        try:
+            number = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            raise RuleConflictError(f"设置：参数“{key}”的值“{text}”应为数字")
+        return int(number) if isinstance(default, int) and number.is_integer() else number
+    if key in ("work_start", "work_end", "digest_time"):
+        return _parse_hhmm(raw, key)
+    return text
+
+
+def _parse_hhmm(raw, key) -> time:
+    if isinstance(raw, time):
+        return raw
+    if hasattr(raw, "time"):
+        return raw.time()
+    if isinstance(raw, float) and 0 <= raw < 1:  # Excel time fraction
+        minutes = round(raw * 24 * 60)
+        return time(minutes // 60, minutes % 60)
+    text = text_of(raw).replace("：", ":")
+    try:
+        h, m = text.split(":")[:2]
+        return time(int(h), int(m))
+    except (ValueError, TypeError):
+        raise RuleConflictError(f"设置：参数“{key}”的时间“{text}”应写成 09:00 的形式")
+
+
+def build_settings(raw: dict, staff: list[Person] | None = None,
+                   roster: list[Shift] | None = None) -> Settings:
+    """Parse raw 设置 blocks; raise RuleConflictError naming the cell of the first problem."""
+    departments: dict[str, str] = {}
+    for addr, row in raw.get("departments", []):
+        code, name = text_of(row[0]), text_of(row[1] if len(row) > 1 else "")
+        if not code:
+            continue
+        if code in departments:
+            raise RuleConflictError(f"设置!{addr}：部门代码“{code}”重复")
+        departments[code] = name or code
+    if not departments:
+        raise RuleConflictError("设置：部门表为空，至少需要一个部门代码")
+
+    routes: dict[str, str] = {}
+    for addr, row in raw.get("routes", []):
+        category, code = text_of(row[0]), text_of(row[1] if len(row) > 1 else "")
+        if not category and not code:
+            continue
+        if not category:
+            raise RuleConflictError(f"设置!{addr}：分类路由缺少投诉类别")
+        if category in routes:
+            raise RuleConflictError(f"设置!{addr}：投诉类别“{category}”有两条路由")
+        if code not in departments:
+            raise RuleConflictError(f"设置!{addr}：类别“{category}”路由到未定义的部门代码“{code}”")
+        routes[category] = code
+    if not routes:
+        raise RuleConflictError("设置：分类路由表为空")
+
+    sla: dict[tuple[str, str], SlaRule] = {}
+    for addr, row in raw.get("sla", []):
+        row = tuple(row) + (None,) * 4
+        if not any(text_of(v) for v in row[:4]):
+            continue
+        clock, prio, unit = _clock_key(text_of(row[0])), text_of(row[1]).upper(), _unit_key(text_of(row[3]))
+        if clock is None:
+            raise RuleConflictError(f"设置!{addr}：未知的时效项“{text_of(row[0])}”（可用：响应/方案/进度反馈/处理完毕/满意度回访）")
+        if prio not in PRIORITIES:
+            raise RuleConflictError(f"设置!{addr}：未知的优先级“{text_of(row[1])}”")
+        if unit is None:
+            raise RuleConflictError(f"设置!{addr}：未知的时限单位“{text_of(row[3])}”（可用：日历小时/工作小时/工作日）")
+        try:
+            amount = float(text_of(row[2]))
+        except ValueError:
+            raise RuleConflictError(f"设置!{addr}：时限“{text_of(row[2])}”应为正数")
+        if amount <= 0:
+            raise RuleConflictError(f"设置!{addr}：时限应为正数")
+        if (clock, prio) in sla:
+            raise RuleConflictError(f"设置!{addr}：{CLOCK_LABELS[clock][0]} {prio} 的时限重复")
+        sla[(clock, prio)] = SlaRule(amount, unit)
+    for clock in CLOCKS:
+        for prio in PRIORITIES:
+            if (clock, prio) not in sla:
+                raise RuleConflictError(f"设置：时效表缺少“{CLOCK_LABELS[clock][0]} {prio}”一行")
+
+    member_levels = {}
+    for addr, row in raw.get("member_levels", []):
+        level, prio = text_of(row[0]), text_of(row[1] if len(row) > 1 else "").upper() or "P2"
+        if level:
+            if prio not in PRIORITIES:
+                raise RuleConflictError(f"设置!{addr}：会员等级“{level}”的最低优先级“{prio}”无效")
+            member_levels[level] = prio
+    emotions = {}
+    for addr, row in raw.get("emotions", []):
+        name = text_of(row[0])
+        if name:
+            emotions[name] = bool(parse_bool(row[1] if len(row) > 1 else None)[0])
+
+    params: dict[str, object] = {}
+    given = {}
+    for addr, row in raw.get("params", []):
+        given[text_of(row[0])] = row[1] if len(row) > 1 else None
+    for key, zh, default, _ in DEFAULT_PARAMS:
+        value = given.get(zh, given.get(key, default))
+        params[key] = _param_value(zh, default, value)
+    if params["default_dept_code"] not in departments:
+        raise RuleConflictError(f"设置：默认部门代码“{params['default_dept_code']}”不在部门表中")
+    if not 0 < params["at_risk_share"] < 1:
+        raise RuleConflictError("设置：即将超时阈值应在 0 和 1 之间（例如 25%）")
+    if params["work_start"] >= params["work_end"]:
+        raise RuleConflictError("设置：工作时间开始应早于结束")
+
+    lists = {k: tuple(v) for k, v in DEFAULT_LISTS.items()}
+    for name, values in (raw.get("lists") or {}).items():
+        cleaned = tuple(text_of(v) for v in values if text_of(v))
+        if cleaned:
+            lists[name] = cleaned
+    lists["priority"] = PRIORITIES
+    return Settings(departments, routes, sla, member_levels, emotions, lists, params,
+                    list(staff or []), list(roster or []))
+
+
+def role_key(text: str) -> str | None:
+    for key, names in ROLES.items():
+        if text in names or text == key:
+            return key
+    return None

@@ -1,0 +1,46 @@
+"""Domain — the complaint status flow as data.
+
+A complaint's status is derived from its timestamps and flags, never typed.
+`STATUS_RULES` is checked top to bottom; the first predicate that holds wins.
+The order *is* the flow: 已登记 → 处理中 → 待确认 → 待回访 → 已关闭, with
+已升级 and 无效 as side states. Customer disagreement sends it back to 处理中.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .model import Complaint
+
+
+def is_closed(c: Complaint, now: datetime, survey_due: datetime | None, callback_required: bool) -> bool:
+    t = c.times
+    if t["confirmed_at"] is None or c.flags.get("customer_agrees") is False:
+        return False
+    surveyed = any(v is not None for v in c.scores.values())
+    window_passed = t["survey_sent_at"] is not None and survey_due is not None and now > survey_due
+    if not (surveyed or window_passed):
+        return False
+    return not callback_required or t["callback_done_at"] is not None
+
+
+def _disagrees(c: Complaint) -> bool:
+    return c.flags.get("customer_agrees") is False or (bool(c.text["objection"]) and c.times["confirmed_at"] is None)
+
+
+STATUS_RULES = (
+    ("invalid", lambda c, s: c.invalid),
+    ("closed", lambda c, s: s["closed"]),
+    ("escalated", lambda c, s: s["escalated"] and c.times["confirmed_at"] is None),
+    ("processing", lambda c, s: _disagrees(c) and c.times["resolved_at"] is not None),
+    ("awaiting_survey", lambda c, s: c.times["confirmed_at"] is not None),
+    ("awaiting_confirmation", lambda c, s: c.times["resolved_at"] is not None),
+    ("processing", lambda c, s: c.times["first_response_at"] is not None),
+    ("registered", lambda c, s: True),
+)
+
+
+def derive_status(c: Complaint, state: dict) -> str:
+    for code, holds in STATUS_RULES:
+        if holds(c, state):
+            return code
+    return "registered"

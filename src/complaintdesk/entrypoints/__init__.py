@@ -1,0 +1,1 @@
+"""Entry points: the CLI (typer), the Excel ribbon dispatch (xlwings) and the scheduler."""

@@ -1,0 +1,181 @@
+"""Entry point — the `complaintdesk` command line (typer). Each command calls one service.
+
+Messages are Chinese; every command ends with a summary of what changed.
+Exit codes: 0 success (row warnings included), 1 `check` found problems,
+2 file/rule error, 3 file locked or open in Excel, 4 mail failed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from .. import services as _services  # noqa: F401
+from ..errors import ComplaintDeskError
+from ..services.common import Summary, register_session
+
+app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+console = Console()
+NOW_HELP = "当前时间（ISO 格式，如 2026-10-08T14:30），用于复现；默认取系统时间"
+COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "cells": "写入单元格",
+                "repeats": "重复投诉", "urgent": "紧急投诉", "imported": "导入行", "skipped": "跳过行",
+                "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
+                "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
+                "callbacks": "需主管回访", "archived": "归档投诉", "logged": "沟通记录",
+                "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
+MAX_SHOWN = 40
+
+
+def parse_now(text: Optional[str]) -> datetime:
+    text = text or os.environ.get("COMPLAINTDESK_NOW")
+    if not text:
+        return datetime.now().replace(microsecond=0)
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise typer.BadParameter(f"无法识别的时间“{text}”，请写成 2026-10-08T14:30")
+
+
+def report(summary: Summary, title: str) -> None:
+    for message in summary.messages[:MAX_SHOWN]:
+        console.print(f"  [yellow]•[/] {message}", highlight=False)
+    if len(summary.messages) > MAX_SHOWN:
+        console.print(f"  … 另有 {len(summary.messages) - MAX_SHOWN} 条提示（见登记表“校验提示”列）")
+    for warning in summary.warnings:
+        console.print(f"  [bold yellow]注意：[/]{warning}", highlight=False)
+    parts = [f"{COUNT_LABELS.get(k, k)} {v}" for k, v in summary.counts.items() if v or k in ("numbered",)]
+    console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else "：没有需要更改的内容"),
+                  highlight=False)
+    for path in summary.files:
+        console.print(f"  → {path}", highlight=False)
+
+
+def run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ComplaintDeskError as exc:
+        console.print(f"[bold red]✘ {exc}[/]", highlight=False)
+        raise typer.Exit(exc.exit_code)
+
+
+def in_register(path: Path, fn, source: str = "命令行"):
+    def work():
+        with register_session(path, source) as store:
+            return fn(store)
+    return run(work)
+
+
+@app.command()
+def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客户投诉登记表.xlsx"),
+         lang: str = typer.Option("zh", help="表头语言：zh 或 en"),
+         force: bool = typer.Option(False, "--force", help="覆盖已有文件（先备份）")):
+    """创建新的客户投诉登记表（含下拉选项、设置、说明）。"""
+    from ..services.setup import init_register
+    report(run(init_register, path, lang, force), "已创建登记表")
+
+
+@app.command("import")
+def import_cmd(register: Path, source: Path = typer.Argument(..., help=".csv（UTF-8/GBK）或 .xlsx"),
+               now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """从渠道导出或旧登记表追加投诉行（表头可为字段名或中/英文列名）。"""
+    from ..services.transfer import import_rows
+    report(in_register(register, lambda s: import_rows(s, source, parse_now(now))), "导入完成")
+
+
+@app.command()
+def assign(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """为新投诉编号，判定优先级与重复投诉，分派部门、受理人与抄送。"""
+    from ..services.register import assign as service
+    report(in_register(register, lambda s: service(s, parse_now(now))), "登记编号完成")
+
+
+@app.command()
+def sla(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
+        notify: bool = typer.Option(False, "--notify", help="给受理人/抄送/经理发送预警邮件")):
+    """按中国工作日历计算各项时限，标记即将超时/已超时，更新预警表。"""
+    from ..services.register import check_sla
+    moment = parse_now(now)
+
+    def work(store):
+        summary = check_sla(store, moment)
+        if notify:
+            from ..services.notify import notify_alerts
+            sent = notify_alerts(store, moment, summary.data["alerts"])
+            summary.counts["sent"] = sent.counts.get("sent", 0)
+            summary.messages += sent.messages
+        return summary
+    report(in_register(register, work), "时效检查完成")
+
+
+@app.command()
+def export(register: Path, format: str = typer.Option("json", "--format", help="json 或 csv"),
+           out: Optional[Path] = typer.Option(None, help="输出文件；默认打印到屏幕"),
+           include_archive: bool = typer.Option(False, "--include-archive", help="包括归档中的投诉"),
+           masked: bool = typer.Option(False, "--masked", help="遮盖客户姓名、电话、邮箱")):
+    """导出全部投诉（字段名、标准代码、ISO 时间）。"""
+    from ..adapters.files import atomic_write
+    from ..services.transfer import export_rows
+    if format not in ("json", "csv"):
+        raise typer.BadParameter("--format 只能是 json 或 csv")
+    text, count = in_register(register, lambda s: export_rows(s, format, include_archive, masked))
+    if out is None:
+        sys.stdout.write(text)
+        return
+    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8-sig" if format == "csv" else "utf-8"))
+    report(Summary("export", counts={"exported": count}, files=[out]), "导出完成")
+
+
+@app.command()
+def check(register: Path):
+    """检查登记表：表头、设置、编号重复、计数器。发现问题时退出码为 1。"""
+    from ..adapters.xlsx_store import XlsxStore
+    from ..services.setup import check_register
+    summary = run(lambda: check_register(XlsxStore(register, read_only_check=True)))
+    report(summary, "检查完成")
+    if summary.messages:
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(register: Path, list_: bool = typer.Option(False, "--list", help="列出备份"),
+            backup: Optional[int] = typer.Option(None, "--backup", help="恢复第 N 份备份（1 为最新）")):
+    """列出或恢复 .bak 文件夹中的历史版本。"""
+    from ..services.setup import restore as service
+    summary = run(service, register, None if list_ else backup)
+    for i, path in enumerate(summary.data["backups"], 1):
+        console.print(f"  {i}. {path.name}", highlight=False)
+    report(summary, "恢复完成" if backup and not list_ else "备份列表")
+
+
+@app.command()
+def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
+         now: Optional[str] = typer.Option(None, help=NOW_HELP),
+         count: int = typer.Option(60, help="样例投诉数量")):
+    """生成一份含样例投诉的登记表，并依次运行全部操作。"""
+    from ..services.demo import demo_steps
+    steps = demo_steps(folder, parse_now(now), count)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("演示", total=len(steps))
+        results = []
+        for title, step in steps:
+            progress.update(task, description=title)
+            results.append((title, run(step)))
+            progress.advance(task)
+    for title, summary in results:
+        report(summary, title)
+    console.print(f"[bold green]演示完成。[/]打开 {folder / '客户投诉登记表.xlsx'} 查看结果。", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

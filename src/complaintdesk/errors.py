@@ -1,0 +1,39 @@
+"""Errors: one exception tree for file-level problems.
+
+A bad *row* is never an exception; it gets a message in its validation cell.
+These exceptions stop a whole run and map to CLI exit codes.
+"""
+
+
+class ComplaintDeskError(Exception):
+    """Base of every file-level error; the message is shown to the user."""
+
+    exit_code = 2
+
+
+class SchemaError(ComplaintDeskError):
+    """The workbook lacks a sheet or column, or has duplicated headers."""
+
+
+class RuleConflictError(ComplaintDeskError):
+    """A rule table in 设置 is incomplete or contradicts itself."""
+
+
+class WorkbookLockedError(ComplaintDeskError):
+    """Excel (or another writer) holds the file."""
+
+    exit_code = 3
+
+
+class CalendarNotCoveredError(ComplaintDeskError):
+    """A date lies in a year without an official holiday schedule."""
+
+
+class SourceError(ComplaintDeskError):
+    """An import/survey source file cannot be read."""
+
+
+class MailError(ComplaintDeskError):
+    """Sending notification mail failed."""
+
+    exit_code = 4

@@ -1,0 +1,99 @@
+"""Services — shared plumbing: summaries, audit rows, change detection, archives.
+
+`apply_changes` is the one place that writes automation cells: it compares
+with what the cell holds, writes only real changes and audits each one.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from ..adapters.calendar_cn import china_calendar
+from ..domain.model import RegisterRow
+from ..domain.parsing import parse_datetime, text_of
+from ..domain.schema import BY_KEY
+from ..domain.workcalendar import WorkCalendar
+
+
+@dataclass
+class Summary:
+    """What an action did: counters for the closing line and per-row messages."""
+    action: str
+    counts: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+@contextmanager
+def register_session(path, source: str = "命令行"):
+    """Lock the register, open it with the file store, and hand it over."""
+    from ..adapters.files import register_lock
+    from ..adapters.xlsx_store import XlsxStore
+
+    with register_lock(Path(path)):
+        yield XlsxStore(Path(path), source)
+
+
+def build_calendar(store) -> WorkCalendar:
+    return china_calendar(store.calendar_overrides())
+
+
+def display(value) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return text_of(value)
+
+
+def same(old, new) -> bool:
+    if old in (None, "") and new in (None, ""):
+        return True
+    if isinstance(new, datetime) or isinstance(old, datetime):
+        a, _ = parse_datetime(old)
+        b, _ = parse_datetime(new)
+        return a == b
+    return text_of(old) == text_of(new)
+
+
+def apply_changes(store, row: RegisterRow, new: dict[str, object], number: str,
+                  now: datetime, audit: list[dict]) -> int:
+    """Write the cells of `new` that differ from the row; return how many changed."""
+    changed = {k: v for k, v in new.items() if not same(row.values.get(k), v)}
+    if not changed:
+        return 0
+    store.set_cells(row.row_id, changed)
+    for key, value in changed.items():
+        audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang),
+                               row.values.get(key), value))
+        row.values[key] = value
+    return len(changed)
+
+
+def audit_row(store, now, number, column, old, new) -> dict:
+    return {"time": now, "source": store.source, "complaint_no": number,
+            "column": column, "old": display(old)[:200], "new": display(new)[:200]}
+
+
+def archive_folder(store) -> Path | None:
+    path = getattr(store, "path", None)
+    return Path(path).parent / "archive" if path else None
+
+
+def archived_rows(store) -> list[RegisterRow]:
+    """Rows of every yearly archive beside the register (read-only)."""
+    folder = archive_folder(store)
+    if folder is None or not folder.exists():
+        return []
+    from ..adapters.archive_files import read_archive_rows
+    out: list[RegisterRow] = []
+    for path in sorted(folder.glob("*.xlsx")):
+        out.extend(read_archive_rows(path))
+    return out

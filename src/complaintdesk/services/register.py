@@ -1,0 +1,163 @@
+"""Services — `assign` and `sla`: recompute the automation columns of the register.
+
+Both run the same pass (number new rows when asked, then evaluate every row
+that is not closed) and write only what changed, audited. `sla` also rewrites
+the 预警 sheet and makes sure the red/amber formatting is there.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..domain import labels
+from ..domain.engine import Context, evaluate, to_cells
+from ..domain.intake import Counter, RepeatIndex
+from ..domain.model import parse_complaint
+from ..domain.parsing import customer_key, parse_datetime, text_of
+from ..domain.settings import CLOCK_LABELS
+from ..domain.sla import CLOCK_TABLE
+from .common import Summary, apply_changes, archived_rows, build_calendar, display
+
+
+def _counter(store, rows, archived) -> Counter:
+    counter = Counter()
+    for entry in store.table("counter"):
+        try:
+            counter.last[text_of(entry.get("prefix"))] = int(float(text_of(entry.get("last")) or 0))
+        except ValueError:
+            pass
+    for row in list(rows) + list(archived):
+        counter.see(text_of(row.values.get("complaint_no")))
+    return counter
+
+
+def _last_contacts(store) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for entry in store.table("comms"):
+        number = text_of(entry.get("complaint_no"))
+        moment, _ = parse_datetime(entry.get("time"))
+        if number and moment and (number not in out or moment > out[number]):
+            out[number] = moment
+    return out
+
+
+def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
+    summary = Summary(action)
+    settings = store.settings()
+    calendar = build_calendar(store)
+    rows = store.rows()
+    archived = archived_rows(store)
+    counter = _counter(store, rows, archived)
+    counter_before = dict(counter.last)
+    repeats = RepeatIndex()
+    complaints = {}
+    seen: dict[str, int] = {}
+    for row in archived:
+        c = parse_complaint(row)
+        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    for row in rows:
+        c = complaints[row.row_id] = parse_complaint(row)
+        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
+    closed_label = labels.label(labels.STATUS, "closed", store.lang)
+    audit: list[dict] = []
+    new_rows = sorted((r for r in rows if not complaints[r.row_id].number),
+                      key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
+    old_rows = [r for r in rows if complaints[r.row_id].number]
+    for row in old_rows + new_rows:
+        c = complaints[row.row_id]
+        if c.number:
+            if c.number in seen:
+                message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
+                apply_changes(store, row, {"validation": message}, c.number, now, audit)
+                summary.messages.append(f"第 {row.row_id} 行：{message}")
+                continue
+            seen[c.number] = row.row_id
+            if text_of(row.values.get("status")) in (closed_label, "closed") and row.values.get("closed_at"):
+                continue
+        was_new = not c.number
+        values = evaluate(c, ctx)
+        if values is None:
+            continue
+        if was_new and c.number:
+            summary.add("numbered")
+            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+        changed = apply_changes(store, row, to_cells(values, store.lang), c.number, now, audit)
+        if changed and not was_new:
+            summary.add("updated")
+        if values.get("validation"):
+            summary.messages.append(f"第 {row.row_id} 行 {c.number or ''}：{values['validation']}".replace(" ：", "："))
+        if values.get("is_repeat") and was_new:
+            summary.add("repeats")
+        if values.get("priority") == "P0" and was_new:
+            summary.add("urgent")
+    summary.add("cells", len(audit))
+    if audit:
+        store.append_table("audit", audit)
+    if counter.last != counter_before:
+        store.replace_table("counter", [{"prefix": k, "last": v} for k, v in sorted(counter.last.items())])
+    summary.data["changed"] = bool(audit) or counter.last != counter_before
+    summary.data["complaints"] = complaints
+    if any("节假日安排未发布" in m for m in summary.messages):
+        summary.warnings.append("部分时限落在尚未发布节假日安排的年份，已按周一至周五计算，请在 节假日 表中补充。")
+    return summary
+
+
+def assign(store, now: datetime) -> Summary:
+    summary = refresh(store, now, numbering=True, action="assign")
+    if summary.data["changed"]:
+        store.save()
+    return summary
+
+
+def alert_rows(store, now: datetime) -> list[dict]:
+    """Every at-risk / breached clock and every pending callback, soonest due first."""
+    settings = store.settings()
+    managers = "、".join(p.name for p in settings.people("manager"))
+    out = []
+    state_labels = {labels.label(labels.CLOCK_STATE, k, store.lang): k for k in ("at_risk", "breached")}
+    state_labels.update({"at_risk": "at_risk", "breached": "breached"})
+    for row in store.rows():
+        v = row.values
+        number = text_of(v.get("complaint_no"))
+        if not number:
+            continue
+        escalated = text_of(v.get("escalated")) in ("是", "Yes", "True", "1")
+        cc = text_of(v.get("cc")) + (f"；升级：{managers}" if escalated and managers else "")
+        common = {"complaint_no": number, "priority": text_of(v.get("priority")),
+                  "handler": text_of(v.get("handler")), "department": text_of(v.get("department")),
+                  "cc": cc}
+        for spec in CLOCK_TABLE:
+            state = state_labels.get(text_of(v.get(spec.status_col)))
+            if not state:
+                continue
+            due, _ = parse_datetime(v.get(spec.due_col))
+            over = round((now - due).total_seconds() / 3600, 1) if due and now > due else 0
+            out.append(dict(common, clock=CLOCK_LABELS[spec.key][0 if store.lang == "zh" else 1],
+                            state=labels.label(labels.CLOCK_STATE, state, store.lang), due=due,
+                            hours_over=over))
+        callback = text_of(v.get("callback_required")) in ("是", "Yes")
+        if callback and not v.get("callback_done_at"):
+            out.append(dict(common, clock="主管回访" if store.lang == "zh" else "Callback",
+                            state="待回访" if store.lang == "zh" else "Pending", due=None, hours_over=0))
+    out.sort(key=lambda a: (a["due"] is None, a["due"] or now, a["complaint_no"]))
+    return out
+
+
+def check_sla(store, now: datetime) -> Summary:
+    summary = refresh(store, now, numbering=False, action="sla")
+    alerts = alert_rows(store, now)
+    old_alerts = store.table("alerts")
+    formatting_added = store.ensure_formatting() if hasattr(store, "ensure_formatting") else False
+    if [_comparable(a) for a in old_alerts] != [_comparable(a) for a in alerts]:
+        store.replace_table("alerts", alerts)
+        summary.data["changed"] = True
+    summary.data["alerts"] = alerts
+    summary.counts["breached"] = sum(1 for a in alerts if a["state"] in ("已超时", "Breached"))
+    summary.counts["at_risk"] = sum(1 for a in alerts if a["state"] in ("即将超时", "At risk"))
+    if summary.data["changed"] or formatting_added:
+        store.save()
+    return summary
+
+
+def _comparable(alert: dict) -> tuple:
+    return tuple(sorted((k, display(v)) for k, v in alert.items() if v not in (None, "", 0)))

@@ -1,0 +1,81 @@
+"""Services — `init` (new register), `check` (integrity) and `restore` (backups)."""
+from __future__ import annotations
+
+import shutil
+from collections import Counter as Tally
+from pathlib import Path
+
+from ..adapters.files import atomic_write, list_backups, make_backup, register_lock
+from ..adapters.workbook_builder import build_register
+from ..domain.intake import split_number
+from ..domain.parsing import text_of
+from ..errors import ComplaintDeskError
+from .common import Summary
+
+
+def init_register(path: Path, lang: str = "zh", force: bool = False) -> Summary:
+    path = Path(path)
+    summary = Summary("init")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ComplaintDeskError("登记表文件名应以 .xlsx 结尾")
+    if path.exists():
+        if not force:
+            raise ComplaintDeskError(f"“{path}”已存在，未覆盖。如需重建请加 --force（原文件会备份到 .bak 文件夹）。")
+        backup = make_backup(path, 10)
+        summary.messages.append(f"原文件已备份为 {backup}")
+    wb = build_register(lang)
+    with register_lock(path):
+        atomic_write(path, lambda tmp: wb.save(tmp))
+    summary.files.append(path)
+    return summary
+
+
+def check_register(store) -> Summary:
+    """File-level and row-level integrity problems, with cell addresses."""
+    from openpyxl.utils import get_column_letter
+
+    summary = Summary("check")
+    try:
+        store.settings()
+    except ComplaintDeskError as exc:
+        summary.messages.append(str(exc))
+    numbers = Tally()
+    where: dict[str, list[int]] = {}
+    rows = store.rows()
+    col = getattr(store, "columns", {}).get("complaint_no", 1)
+    letter = get_column_letter(col)
+    for row in rows:
+        number = text_of(row.values.get("complaint_no"))
+        if number:
+            numbers[number] += 1
+            where.setdefault(number, []).append(row.row_id)
+            if split_number(number) is None:
+                summary.messages.append(f"{letter}{row.row_id}：投诉编号“{number}”格式不符（应为 日期-部门代码-流水号）")
+    for number, count in numbers.items():
+        if count > 1:
+            cells = "、".join(f"{letter}{r}" for r in where[number])
+            summary.messages.append(f"投诉编号 {number} 重复：{cells}")
+    counter = {text_of(e.get("prefix")): e.get("last") for e in store.table("counter")}
+    for number in numbers:
+        parts = split_number(number)
+        if parts and counter and float(counter.get(parts[0]) or 0) < parts[1]:
+            summary.messages.append(f"编号计数表中 {parts[0]} 的最大流水号小于已有编号 {number}（下次登记会自动修正）")
+    summary.counts["rows"] = len(rows)
+    summary.counts["problems"] = len(summary.messages)
+    return summary
+
+
+def restore(path: Path, which: int | None) -> Summary:
+    summary = Summary("restore")
+    backups = list_backups(Path(path))
+    summary.data["backups"] = backups
+    if which is None:
+        return summary
+    if not 1 <= which <= len(backups):
+        raise ComplaintDeskError(f"没有第 {which} 份备份（共 {len(backups)} 份，用 --list 查看）")
+    chosen = backups[which - 1]
+    with register_lock(Path(path)):
+        make_backup(Path(path), len(backups) + 1)
+        atomic_write(Path(path), lambda tmp: shutil.copyfile(chosen, tmp))
+    summary.messages.append(f"已从 {chosen.name} 恢复")
+    return summary

@@ -1,0 +1,133 @@
+"""Services — `import` (append rows from a channel export or an old register) and `export`."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+from ..adapters.sources import read_source
+from ..domain import labels
+from ..domain.masking import mask_record
+from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
+from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
+from .common import Summary, archived_rows
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TEXT = 32000  # an Excel cell holds 32,767 characters
+
+
+def _clean(value, key: str, problems: list[str]):
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            value = _CONTROL.sub("", value)
+            problems.append(f"“{BY_KEY[key].zh}”含控制字符，已删除")
+        if len(value) > MAX_TEXT:
+            value = value[:MAX_TEXT]
+            problems.append(f"“{BY_KEY[key].zh}”超过 {MAX_TEXT} 字，已截断")
+        value = value.strip()
+        if value == "":
+            return None
+    kind = BY_KEY[key].kind
+    if kind == "datetime" and value is not None:
+        moment, msg = parse_datetime(value)
+        return moment if moment and not msg else value
+    if kind == "score" and value is not None:
+        score, msg = parse_score(value)
+        return score if score is not None and not msg else value
+    return value
+
+
+def import_rows(store, source: Path, now: datetime) -> Summary:
+    summary = Summary("import")
+    headers, data = read_source(source)
+    lookup = header_lookup()
+    mapping: dict[int, str] = {}
+    for i, header in enumerate(headers):
+        key = lookup.get(normalise_header(header))
+        if key is None:
+            if header:
+                summary.warnings.append(f"未识别的列“{header}”，已忽略")
+        elif key in mapping.values():
+            summary.warnings.append(f"列“{header}”重复，只取第一列")
+        else:
+            mapping[i] = key
+    if not mapping:
+        summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
+        return summary
+    existing = {text_of(r.values.get("complaint_no")) for r in store.rows()}
+    existing |= {text_of(r.values.get("complaint_no")) for r in archived_rows(store)}
+    existing.discard("")
+    audit = []
+    for line_no, raw in enumerate(data, 2):
+        problems: list[str] = []
+        values = {key: _clean(raw[i] if i < len(raw) else None, key, problems) for i, key in mapping.items()}
+        if all(v in (None, "") for v in values.values()):
+            continue
+        number = text_of(values.get("complaint_no"))
+        if number and number in existing:
+            summary.messages.append(f"源文件第 {line_no} 行：投诉编号 {number} 已存在，未导入")
+            summary.add("skipped")
+            continue
+        existing.add(number)
+        row_id = store.append_register(values)
+        summary.add("imported")
+        for p in problems:
+            summary.messages.append(f"源文件第 {line_no} 行：{p}")
+        audit.append({"time": now, "source": store.source, "complaint_no": number,
+                      "column": "（新增行）", "old": "", "new": f"{Path(source).name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
+    if audit:
+        store.append_table("audit", audit)
+        store.save()
+    return summary
+
+
+def record(values: dict) -> dict:
+    """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
+    out = {}
+    for column in COLUMNS:
+        value = values.get(column.key)
+        table = labels.ENUMS.get(column.key)
+        if table is not None:
+            out[column.key] = labels.to_code(table, value) or (text_of(value) or None)
+        elif column.kind == "bool":
+            out[column.key] = parse_bool(value)[0] if value not in (None, "") else None
+        elif isinstance(value, datetime):
+            out[column.key] = value.replace(microsecond=0).isoformat()
+        elif isinstance(value, date):
+            out[column.key] = value.isoformat()
+        elif column.kind == "datetime" and value not in (None, ""):
+            moment, _ = parse_datetime(value)
+            out[column.key] = moment.isoformat() if moment else text_of(value)
+        else:
+            out[column.key] = value if value not in ("",) else None
+    return out
+
+
+def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
+    rows = [r.values for r in store.rows()]
+    if include_archive:
+        rows = [r.values for r in archived_rows(store)] + rows
+    records = [record(v) for v in rows]
+    if masked:
+        records = [mask_record(r) for r in records]
+    if fmt == "json":
+        return json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n", len(records)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[c.key for c in COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: csv_safe(v) for k, v in r.items()})
+    return buffer.getvalue(), len(records)
+
+
+def csv_safe(value) -> str:
+    """OWASP CSV-injection guard: a leading = + - @ tab CR gets a ' prefix."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
