@@ -5,6 +5,7 @@ be read, and problem is a short Chinese message for the row's validation cell.
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -33,7 +34,7 @@ def parse_datetime(value) -> tuple[datetime | None, str | None]:
     if isinstance(value, bool):
         return None, f"无法识别的时间：{value}"
     if isinstance(value, (int, float)):
-        if 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
+        if math.isfinite(value) and 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
             moment = _EXCEL_EPOCH + timedelta(days=float(value))
             return _round_second(moment), None
         return None, f"无法识别的时间：{value}"
@@ -92,7 +93,7 @@ def parse_score(value) -> tuple[int | None, str | None]:
         number = float(str(value).strip().replace("分", ""))
     except ValueError:
         return None, f"评分应为 1–5 的整数：{str(value)[:20]}"
-    if number != int(number) or not 1 <= number <= 5:
+    if not 1 <= number <= 5 or number != int(number):
         return None, f"评分应为 1–5 的整数：{str(value)[:20]}"
     return int(number), None
 
@@ -103,12 +104,17 @@ def parse_money(value) -> tuple[float | None, str | None]:
     if isinstance(value, bool):
         return None, f"金额无法识别：{value}"
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return None, f"金额无法识别：{value}"
         return float(value), None
     text = str(value).strip().replace(",", "").replace("，", "").replace("元", "").replace("¥", "").replace("￥", "")
     try:
-        return float(text), None
+        number = float(text)
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
         return None, f"金额无法识别：{str(value)[:20]}"
+    return number, None
 
 
 def text_of(value) -> str:

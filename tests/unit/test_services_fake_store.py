@@ -1,0 +1,94 @@
+"""Service tests on the in-memory store: numbering order, idempotence, audit, staff cells untouched."""
+from datetime import datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from complaintdesk.adapters.store import MemoryStore
+from complaintdesk.domain.schema import AUTOMATION_KEYS
+from complaintdesk.domain.settings import default_settings
+from complaintdesk.services.register import assign, check_sla
+from tests.conftest import NOW, complaint
+
+
+def test_numbers_follow_received_time_then_row_order(settings):
+    store = MemoryStore(settings, [
+        complaint(received_at=datetime(2026, 10, 9, 15, 0)),
+        complaint(received_at=datetime(2026, 10, 9, 9, 0), contact="13900000001"),
+        complaint(received_at=datetime(2026, 10, 9, 9, 0), contact="13900000002"),
+        complaint(received_at=datetime(2026, 10, 10, 9, 0), dept_code=""),
+    ])
+    summary = assign(store, NOW)
+    numbers = [store.values(r)["complaint_no"] for r in (2, 3, 4, 5)]
+    assert numbers == ["20261009-CS-003", "20261009-CS-001", "20261009-CS-002", "20261010-CS-001"]
+    assert summary.counts["numbered"] == 4 and store.saved == 1
+    assert store.tables["counter"] == [{"prefix": "20261009-CS", "last": 3}, {"prefix": "20261010-CS", "last": 1}]
+
+
+def test_rerun_changes_nothing_and_deleted_numbers_are_not_reused(settings):
+    store = MemoryStore(settings, [complaint(), complaint(contact="13900000000")])
+    assign(store, NOW)
+    audit_before = len(store.tables["audit"])
+    again = assign(store, NOW)
+    assert again.counts.get("cells") == 0 and len(store.tables["audit"]) == audit_before and store.saved == 1
+    store.remove_register([3])  # staff delete the second row
+    store.append_register(complaint(contact="13700000000"))
+    assign(store, NOW)
+    assert store.values(4)["complaint_no"] == "20261009-CS-003"
+
+
+def test_repeat_complaint_is_linked_and_raised(settings):
+    store = MemoryStore(settings, [complaint(received_at=datetime(2026, 9, 1, 9)),
+                                   complaint(received_at=datetime(2026, 10, 9, 9))])
+    assign(store, NOW)
+    second = store.values(3)
+    assert second["is_repeat"] == "是" and second["related_nos"] == "20260901-CS-001"
+    assert second["priority"] == "P1"
+
+
+def test_override_wins_and_is_audited(settings):
+    store = MemoryStore(settings, [complaint(priority_override="P0")])
+    assign(store, NOW)
+    assert store.values(2)["priority"] == "P0" and store.values(2)["urgency"] == "紧急"
+    audit = [a for a in store.tables["audit"] if a["column"] == "优先级"]
+    assert audit and audit[0]["new"] == "P0" and audit[0]["source"] == "test"
+
+
+def test_sla_writes_alerts(settings):
+    store = MemoryStore(settings, [complaint(received_at=NOW - timedelta(hours=9))])
+    assign(store, NOW - timedelta(hours=8))
+    summary = check_sla(store, NOW)
+    assert store.values(2)["response_status"] == "已超时"
+    assert summary.counts["breached"] >= 1
+    alert = store.tables["alerts"][0]
+    assert alert["clock"] == "响应" and alert["handler"] == "刘主管" and alert["hours_over"] == 1.0  # 01:00 is the night shift
+
+
+cell_values = st.one_of(
+    st.none(), st.text(max_size=40), st.integers(-10**6, 10**12), st.floats(allow_nan=False),
+    st.booleans(), st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2035, 1, 1)),
+    st.sampled_from(["=1+1", "+1+1", "-2+3", "@SUM(A1)", "\x00\x07", "是", "否", "P0", "2026-10-08 14:30",
+                     "产品质量", "电话", "😀" * 5, "x" * 5000]),
+)
+staff_row = st.fixed_dictionaries({}, optional={k: cell_values for k in complaint()} | {
+    k: cell_values for k in ("first_response_at", "resolved_at", "confirmed_at", "score_solution",
+                             "priority_override", "cost", "objection", "customer_agrees")})
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(staff_row, min_size=1, max_size=6))
+def test_assign_never_touches_staff_cells_and_is_idempotent(rows):
+    store = MemoryStore(default_settings(), rows)
+    before = {rid: {k: v for k, v in store.values(rid).items() if k not in AUTOMATION_KEYS}
+              for rid in range(2, 2 + len(rows))}
+    assign(store, NOW)
+    check_sla(store, NOW)
+    first = {rid: store.values(rid) for rid in before}
+    assert {rid: {k: v for k, v in first[rid].items() if k not in AUTOMATION_KEYS} for rid in before} == before
+    audit = len(store.tables.get("audit", []))
+    assign(store, NOW)
+    check_sla(store, NOW)
+    assert {rid: store.values(rid) for rid in before} == first
+    assert len(store.tables.get("audit", [])) == audit
+    for rid in before:  # every row is numbered or says why not
+        values = first[rid]
+        assert values.get("complaint_no") or values.get("validation")
