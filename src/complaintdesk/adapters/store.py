@@ -15,7 +15,10 @@ from ..domain.model import RegisterRow
 from ..domain.schema import AUTOMATION_KEYS
 from ..domain.settings import Settings
 
-FILLABLE_PROCESS_KEYS = frozenset({"survey_sent_at", "last_update_at"})
+# process cells the tool may fill when empty, as the record of its own action:
+# issuing a survey, appending a log entry, importing returned survey scores
+FILLABLE_PROCESS_KEYS = frozenset({"survey_sent_at", "last_update_at", "score_efficiency",
+                                   "score_attitude", "score_solution", "survey_comment"})
 
 
 class StaffCellError(AssertionError):

@@ -14,7 +14,7 @@ from . import labels
 from .intake import Counter, RepeatIndex, cc_for, duty_supervisor, number_dept, priority_for, route
 from .model import Complaint
 from .settings import Settings
-from .sla import CLOCK_TABLE, evaluate_clocks
+from .sla import CLOCK_TABLE, add_duration, evaluate_clocks
 from .transitions import derive_status, is_closed
 from .workcalendar import WorkCalendar, uncovered_message
 
@@ -102,7 +102,9 @@ def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
         or bool(c.text["objection"])
     if approval and not c.text["approved_by"]:
         problems.append("方案超出授权（成本或跨部门），需客服经理审批")
-    closed = is_closed(c, ctx.now, by_key["survey"].due, callback) and not c.invalid
+    sent = c.times["survey_sent_at"]
+    reply_deadline = add_duration(sent, s.sla[("survey", priority)], cal, s) if sent else None
+    closed = is_closed(c, ctx.now, reply_deadline, callback) and not c.invalid
     status = derive_status(c, {"closed": closed, "escalated": escalated})
     states = [r.state for r in clocks if r.state != "na"]
     worst = min(states, key=labels.STATE_SEVERITY.index) if states else "na"

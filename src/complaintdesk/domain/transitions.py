@@ -12,12 +12,13 @@ from datetime import datetime
 from .model import Complaint
 
 
-def is_closed(c: Complaint, now: datetime, survey_due: datetime | None, callback_required: bool) -> bool:
+def is_closed(c: Complaint, now: datetime, reply_deadline: datetime | None, callback_required: bool) -> bool:
+    """Confirmed, surveyed (or the customer let the reply window pass), callback done if needed."""
     t = c.times
     if t["confirmed_at"] is None or c.flags.get("customer_agrees") is False:
         return False
     surveyed = any(v is not None for v in c.scores.values())
-    window_passed = t["survey_sent_at"] is not None and survey_due is not None and now > survey_due
+    window_passed = reply_deadline is not None and now > reply_deadline
     if not (surveyed or window_passed):
         return False
     return not callback_required or t["callback_done_at"] is not None

@@ -155,6 +155,48 @@ def restore(register: Path, list_: bool = typer.Option(False, "--list", help="�
 
 
 @app.command()
+def docs(register: Path, numbers: list[str] = typer.Argument(None, help="投诉编号（可多个）"),
+         all_due: bool = typer.Option(False, "--all-due", help="生成当前到期的全部文档"),
+         kind: list[str] = typer.Option(None, "--kind", help="assignment / plan / confirmation / survey，可多次指定"),
+         format: str = typer.Option("html", "--format", help="html 或 docx"),
+         out: Optional[Path] = typer.Option(None, "--out", help="输出文件夹（默认：登记表旁的“文档”文件夹）"),
+         unmasked: bool = typer.Option(False, "--unmasked", help="不遮盖客户信息（仅限主管使用）"),
+         lang: Optional[str] = typer.Option(None, help="文档语言 zh / en（默认随登记表）"),
+         now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """生成任务分配记录表、处理方案表、结果确认表、满意度调查表。"""
+    from ..services.casework import make_documents
+    if not numbers and not all_due:
+        raise typer.BadParameter("请给出投诉编号，或使用 --all-due")
+    report(in_register(register, lambda s: make_documents(s, parse_now(now), numbers, all_due, kind, format,
+                                                          out, unmasked, lang)), "文档已生成")
+
+
+@app.command()
+def log(register: Path, number: str = typer.Argument(..., help="投诉编号"),
+        channel: str = typer.Option("电话", help="沟通渠道"),
+        content: str = typer.Option(..., help="沟通内容"),
+        next_step: str = typer.Option("", "--next-step", help="下一步"),
+        who: str = typer.Option("", help="沟通人"),
+        now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """在“沟通记录”追加一条，并更新最近进度反馈时间。"""
+    from ..services.casework import log_entry
+    report(in_register(register, lambda s: log_entry(s, number, parse_now(now), channel, content, next_step, who)),
+           "沟通已记录")
+
+
+surveys_app = typer.Typer(help="满意度回访结果。", no_args_is_help=True)
+app.add_typer(surveys_app, name="surveys")
+
+
+@surveys_app.command("import")
+def surveys_import(register: Path, source: Path = typer.Argument(..., help="回访结果 .csv / .xlsx"),
+                   now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """导入回访评分（投诉编号 + 三项 1–5 分 + 意见）；任一项 ≤3 分需主管回访。"""
+    from ..services.casework import import_surveys
+    report(in_register(register, lambda s: import_surveys(s, source, parse_now(now))), "回访结果已导入")
+
+
+@app.command()
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),
          count: int = typer.Option(60, help="样例投诉数量")):

@@ -152,6 +152,11 @@ def check_sla(store, now: datetime) -> Summary:
         store.replace_table("alerts", alerts)
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
+    from .casework import case_library_rows
+    cases = case_library_rows(store)
+    if [_comparable(c) for c in store.table("cases")] != [_comparable(c) for c in cases]:
+        store.replace_table("cases", cases)
+        summary.data["changed"] = True
     summary.counts["breached"] = sum(1 for a in alerts if a["state"] in ("已超时", "Breached"))
     summary.counts["at_risk"] = sum(1 for a in alerts if a["state"] in ("即将超时", "At risk"))
     if summary.data["changed"] or formatting_added:

@@ -1,0 +1,142 @@
+"""Adapter — renders case documents (HTML via jinja2, DOCX via python-docx) from templates/.
+
+Each document is described once in `templates/<lang>/<kind>.toml` (title,
+sections of label → field rows, notes, signature lines); `base.html.j2` lays
+it out for print and the DOCX writer lays out the same description. Companies
+edit the templates, not the code. Customer text is only ever a *value*:
+it is autoescaped in HTML and written as plain runs in DOCX (no field codes).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from .files import atomic_write
+
+KINDS = ("assignment", "plan", "confirmation", "survey")
+FONT_ZH = "Microsoft YaHei"
+
+
+def templates_dir() -> Path:
+    env = os.environ.get("COMPLAINTDESK_TEMPLATES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass
+class RenderedDoc:
+    title: str
+    file_name: str
+    masked: bool
+    intro: list[str]
+    sections: list[dict]
+    signatures: list[str]
+    labels: dict
+
+
+@lru_cache(maxsize=16)
+def _spec(lang: str, kind: str) -> dict:
+    path = templates_dir() / lang / f"{kind}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def _labels(lang: str) -> dict:
+    return tomllib.loads((templates_dir() / lang / "labels.toml").read_text(encoding="utf-8"))
+
+
+_text_env = SandboxedEnvironment(autoescape=False)
+
+
+def _expand(text: str, record: dict) -> str:
+    if "{{" not in text and "{%" not in text:
+        return text
+    return _text_env.from_string(text).render(c=record)
+
+
+def prepare(kind: str, record: dict, lang: str = "zh") -> RenderedDoc:
+    """Resolve a document description against one complaint's display values."""
+    spec = _spec(lang, kind)
+    labels = _labels(lang)
+    empty = labels.get("empty", "—")
+    sections = []
+    for section in spec.get("sections", []):
+        rows = []
+        for label, source in section.get("rows", []):
+            if "scale" in section:
+                rows.append({"label": label, "hint": source})
+                continue
+            value = record.get(source) if source in record else _expand(source, record)
+            rows.append({"label": label, "value": str(value).strip() if value not in (None, "") else empty})
+        sections.append({"heading": section.get("heading", ""), "rows": rows,
+                         "scale": section.get("scale"),
+                         "notes": [_expand(n, record) for n in section.get("notes", [])]})
+    return RenderedDoc(spec.get("title", kind), spec.get("file_name", kind), bool(spec.get("masked")),
+                       [_expand(p, record) for p in spec.get("intro", [])], sections,
+                       list(spec.get("signatures", [])), labels)
+
+
+def render_html(doc: RenderedDoc, record: dict, generated: str, lang: str, masked: bool) -> str:
+    env = Environment(loader=FileSystemLoader(str(templates_dir() / lang)),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    return env.get_template("base.html.j2").render(doc=doc, c=record, labels=doc.labels,
+                                                   generated=generated, masked=masked)
+
+
+def write_html(path: Path, html: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+
+
+def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, masked: bool) -> None:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    document = Document()
+    style = document.styles["Normal"]
+    style.font.name = FONT_ZH
+    style.font.size = Pt(10.5)
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT_ZH)
+    for name in ("Title", "Heading 1", "Heading 2"):
+        document.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT_ZH)
+    title = document.add_heading(doc.title, level=0)
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    meta = document.add_paragraph(f"{doc.labels['number']}：{record.get('complaint_no', '')}　"
+                                  f"{doc.labels['generated']}：{generated}")
+    meta.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for p in doc.intro:
+        document.add_paragraph(p)
+    for section in doc.sections:
+        document.add_heading(section["heading"], level=2)
+        if section["scale"]:
+            table = document.add_table(rows=1, cols=len(section["scale"]) + 1)
+            table.style = "Table Grid"
+            table.rows[0].cells[0].text = doc.labels["aspect"]
+            for i, s in enumerate(section["scale"], 1):
+                table.rows[0].cells[i].text = s
+            for row in section["rows"]:
+                cells = table.add_row().cells
+                cells[0].text = f"{row['label']}（{row['hint']}）"
+                for cell in cells[1:]:
+                    cell.text = "□"
+        else:
+            table = document.add_table(rows=0, cols=2)
+            table.style = "Table Grid"
+            for row in section["rows"]:
+                cells = table.add_row().cells
+                cells[0].text = row["label"]
+                cells[1].text = row["value"]
+        for note in section["notes"]:
+            document.add_paragraph(note)
+    if doc.signatures:
+        document.add_paragraph("")
+        document.add_paragraph("　　　　".join(doc.signatures))
+    if masked:
+        document.add_paragraph(doc.labels["masked_note"])
+    atomic_write(path, lambda tmp: document.save(str(tmp)))

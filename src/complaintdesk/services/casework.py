@@ -1,0 +1,177 @@
+"""Services — case documents, the communication log, survey results and the case library."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ..adapters import documents
+from ..adapters.sources import read_source
+from ..domain import labels
+from ..domain.masking import mask_record
+from ..domain.parsing import parse_bool, parse_score, text_of
+from ..domain.schema import BY_KEY, header_lookup, normalise_header
+from ..errors import ComplaintDeskError
+from .common import Summary, audit_row, display
+from .register import refresh
+
+KIND_ALIASES = {"assignment": "assignment", "分配": "assignment", "plan": "plan", "方案": "plan",
+                "confirmation": "confirmation", "确认": "confirmation", "survey": "survey", "回访": "survey"}
+
+
+def _record(values: dict) -> dict:
+    return {key: display(values.get(key)) for key in BY_KEY}
+
+
+def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
+    status = labels.to_code(labels.STATUS, v.get("status"))
+    if kind == "survey":
+        return bool(v.get("confirmed_at")) and not v.get("survey_sent_at") \
+            and parse_bool(v.get("customer_agrees"))[0] is not False
+    if exists:
+        return False
+    if kind == "assignment":
+        return status == "registered"
+    if kind == "plan":
+        return bool(text_of(v.get("plan_measures"))) and not v.get("resolved_at")
+    return bool(v.get("resolved_at")) and not v.get("confirmed_at")
+
+
+def make_documents(store, now: datetime, numbers: list[str] | None = None, all_due: bool = False,
+                   kinds: list[str] | None = None, fmt: str = "html", out_dir: Path | None = None,
+                   unmasked: bool = False, lang: str | None = None) -> Summary:
+    summary = Summary("docs")
+    lang = lang or store.lang
+    kinds = [KIND_ALIASES.get(k, k) for k in (kinds or documents.KINDS)]
+    for kind in kinds:
+        if kind not in documents.KINDS:
+            raise ComplaintDeskError(f"未知的文档类型“{kind}”（可用：assignment / plan / confirmation / survey）")
+    if fmt not in ("html", "docx"):
+        raise ComplaintDeskError("--format 只能是 html 或 docx")
+    if out_dir is None:
+        base = Path(getattr(store, "path", Path.cwd() / "x")).parent
+        out_dir = base / ("文档" if lang == "zh" else "documents")
+    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows() if r.values.get("complaint_no")}
+    wanted = list(numbers or [])
+    for number in wanted:
+        if number not in rows:
+            summary.messages.append(f"找不到投诉编号 {number}")
+    audit = []
+    generated = now.strftime("%Y-%m-%d %H:%M")
+    for number, row in rows.items():
+        if wanted and number not in wanted:
+            continue
+        for kind in kinds:
+            spec = documents.prepare(kind, {}, lang)
+            path = Path(out_dir) / f"{number}_{spec.file_name}.{fmt}"
+            if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
+                continue
+            record = _record(row.values)
+            masked = spec.masked and not unmasked
+            if masked:
+                record = mask_record(record)
+            doc = documents.prepare(kind, record, lang)
+            if fmt == "html":
+                documents.write_html(path, documents.render_html(doc, record, generated, lang, masked))
+            else:
+                documents.write_docx(path, doc, record, generated, masked)
+            summary.files.append(path)
+            summary.add("documents")
+            if kind == "survey" and all_due and store.fill_empty(row.row_id, "survey_sent_at", now):
+                audit.append(audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now))
+    if audit:
+        store.append_table("audit", audit)
+        store.save()
+    return summary
+
+
+def log_entry(store, number: str, now: datetime, channel: str, content: str, next_step: str = "",
+              who: str = "") -> Summary:
+    summary = Summary("log")
+    row = next((r for r in store.rows() if text_of(r.values.get("complaint_no")) == number), None)
+    if row is None:
+        raise ComplaintDeskError(f"找不到投诉编号 {number}")
+    if not content.strip():
+        raise ComplaintDeskError("沟通内容不能为空")
+    store.append_table("comms", [{"complaint_no": number, "time": now, "channel": channel,
+                                  "who": who or store.source, "content": content, "next_step": next_step}])
+    summary.add("logged")
+    if store.fill_empty(row.row_id, "last_update_at", now):
+        store.append_table("audit", [audit_row(store, now, number, BY_KEY["last_update_at"].label(store.lang),
+                                               None, now)])
+    refreshed = refresh(store, now, numbering=False, action="log")
+    summary.add("cells", refreshed.counts.get("cells", 0))
+    store.save()
+    return summary
+
+
+SURVEY_HEADERS = {"处理效率": "score_efficiency", "服务态度": "score_attitude", "解决方案": "score_solution",
+                  "效率": "score_efficiency", "态度": "score_attitude", "方案": "score_solution",
+                  "意见": "survey_comment", "评价": "survey_comment", "编号": "complaint_no"}
+SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
+
+
+def import_surveys(store, source: Path, now: datetime) -> Summary:
+    summary = Summary("surveys")
+    headers, data = read_source(source)
+    lookup = header_lookup()
+    lookup.update({normalise_header(k): v for k, v in SURVEY_HEADERS.items()})
+    mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}
+    if "complaint_no" not in mapping.values() or not set(SCORE_KEYS) <= set(mapping.values()):
+        raise ComplaintDeskError("回访文件需要“投诉编号”和三项评分列（处理效率、服务态度、解决方案）")
+    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows() if r.values.get("complaint_no")}
+    seen: set[str] = set()
+    audit = []
+    for line_no, raw in enumerate(data, 2):
+        values = {key: raw[i] if i < len(raw) else None for i, key in mapping.items() if key}
+        number = text_of(values.get("complaint_no"))
+        if not number and not any(text_of(v) for v in values.values()):
+            continue
+        where = f"回访文件第 {line_no} 行"
+        if number not in rows:
+            summary.messages.append(f"{where}：投诉编号“{number[:30]}”不存在")
+            continue
+        if number in seen:
+            summary.messages.append(f"{where}：投诉编号 {number} 重复，只取第一行")
+            continue
+        seen.add(number)
+        scores, problems = {}, []
+        for key in SCORE_KEYS:
+            score, msg = parse_score(values.get(key))
+            if score is None:
+                problems.append(f"{BY_KEY[key].zh}{'：' + msg if msg else '为空'}")
+            scores[key] = score
+        if problems:
+            summary.messages.append(f"{where}：" + "；".join(problems) + "，整行未导入")
+            continue
+        row = rows[number]
+        if any(row.values.get(k) not in (None, "") for k in SCORE_KEYS):
+            summary.messages.append(f"{where}：{number} 已有评分，未覆盖")
+            continue
+        comment = text_of(values.get("survey_comment"))[:2000]
+        for key, value in list(scores.items()) + ([("survey_comment", comment)] if comment else []):
+            if store.fill_empty(row.row_id, key, value):
+                audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang), None, value))
+        summary.add("surveys")
+        if min(scores.values()) <= 3:
+            summary.add("callbacks")
+    if audit:
+        store.append_table("audit", audit)
+        refresh(store, now, numbering=False, action="surveys")
+        store.save()
+    return summary
+
+
+def case_library_rows(store) -> list[dict]:
+    """Rows marked 入案例库, masked, for the 案例库 sheet."""
+    out = []
+    for row in store.rows():
+        v = row.values
+        if parse_bool(v.get("case_library"))[0] and v.get("complaint_no"):
+            masked = mask_record({k: text_of(v.get(k)) for k in BY_KEY})
+            scores = "/".join(text_of(v.get(k)) or "-" for k in SCORE_KEYS)
+            out.append({"complaint_no": masked["complaint_no"], "category": masked["category"],
+                        "product": masked["product"], "description": masked["description"],
+                        "plan_measures": masked["plan_measures"], "resolution_type": masked["resolution_type"],
+                        "responsibility": masked["responsibility"], "scores": scores,
+                        "customer": masked["customer_name"]})
+    return out

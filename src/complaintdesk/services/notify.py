@@ -1,0 +1,76 @@
+"""Services — alert e-mail: one masked digest per recipient, each alert state sent once.
+
+Recipients: the handler and cc of each alert, and the customer-service
+manager(s) for escalated complaints, looked up in 人员. What was sent is kept
+in the hidden 通知记录 sheet, so the same clock state is never mailed twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..adapters.mailer import Mailer, mailer_for
+from ..domain.masking import mask_name
+from ..domain.parsing import text_of
+from ..errors import MailError
+from .common import Summary, display
+
+
+def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
+    names = [alert.get("handler", "")] + text_of(alert.get("cc")).split("；")[0].split("、")
+    if escalated:
+        names += [p.name for p in settings.people("manager")]
+    out = []
+    for name in names:
+        person = settings.person(name.strip()) if name else None
+        if person and person.email and person.email not in out:
+            out.append(person.email)
+    return out
+
+
+def _line(alert: dict, row: dict) -> str:
+    customer = mask_name(text_of(row.get("customer_name")))
+    over = f"，已超时 {alert['hours_over']} 小时" if alert.get("hours_over") else ""
+    due = f"，截止 {display(alert['due'])}" if alert.get("due") else ""
+    return (f"- {alert['complaint_no']} [{alert.get('priority', '')}] {text_of(row.get('category'))} "
+            f"客户 {customer}：{alert['clock']}{alert['state']}{due}{over}（受理人 {alert.get('handler', '')}）")
+
+
+def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | None = None,
+                  digest: bool = False) -> Summary:
+    """Send new alerts (or, with digest=True, all current alerts) by e-mail."""
+    summary = Summary("notify")
+    settings = store.settings()
+    mailer = mailer or mailer_for(settings)
+    if mailer is None:
+        summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），未发送邮件")
+        return summary
+    rows = {text_of(r.values.get("complaint_no")): r.values for r in store.rows()}
+    sent_keys = {text_of(r.get("key")) for r in store.table("notified")}
+    outbox: dict[str, list[tuple[str, str]]] = {}
+    for alert in alerts:
+        row = rows.get(alert["complaint_no"], {})
+        escalated = text_of(row.get("escalated")) in ("是", "Yes")
+        for email in _recipients(alert, settings, escalated):
+            key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
+            if digest or key not in sent_keys:
+                outbox.setdefault(email, []).append((key, _line(alert, row)))
+    records = []
+    failures = []
+    for email, items in sorted(outbox.items()):
+        title = "每日投诉预警汇总" if digest else "投诉时效预警"
+        subject = f"【{title}】{len(items)} 条需要处理（{now:%Y-%m-%d %H:%M}）"
+        body = "\n".join([f"您好，以下投诉需要您关注（{now:%Y-%m-%d %H:%M}）：", ""] + [line for _, line in items]
+                         + ["", "请在客户投诉登记表中处理；本邮件由 complaintdesk 自动发送，客户信息已脱敏。"])
+        try:
+            mailer.send([email], subject, body)
+        except MailError as exc:
+            failures.append(str(exc))
+            continue
+        summary.add("sent")
+        records += [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
+    if records:
+        store.append_table("notified", records)
+        store.save()
+    if failures:
+        raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
+    return summary
