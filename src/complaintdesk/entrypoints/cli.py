@@ -31,6 +31,7 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "callbacks": "需主管回访", "archived": "归档投诉", "logged": "沟通记录",
                 "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
 MAX_SHOWN = 40
+MAX_FILES = 8
 
 
 def parse_now(text: Optional[str]) -> datetime:
@@ -51,10 +52,12 @@ def report(summary: Summary, title: str) -> None:
     for warning in summary.warnings:
         console.print(f"  [bold yellow]注意：[/]{warning}", highlight=False)
     parts = [f"{COUNT_LABELS.get(k, k)} {v}" for k, v in summary.counts.items() if v or k in ("numbered",)]
-    console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else "：没有需要更改的内容"),
-                  highlight=False)
-    for path in summary.files:
+    nothing = "" if summary.files else "：没有需要更改的内容"
+    console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else nothing), highlight=False)
+    for path in summary.files[:MAX_FILES]:
         console.print(f"  → {path}", highlight=False)
+    if len(summary.files) > MAX_FILES:
+        console.print(f"  → … 共 {len(summary.files)} 个文件，位于 {summary.files[0].parent}", highlight=False)
 
 
 def run(fn, *args, **kwargs):
@@ -194,6 +197,50 @@ def surveys_import(register: Path, source: Path = typer.Argument(..., help="回�
     """导入回访评分（投诉编号 + 三项 1–5 分 + 意见）；任一项 ≤3 分需主管回访。"""
     from ..services.casework import import_surveys
     report(in_register(register, lambda s: import_surveys(s, source, parse_now(now))), "回访结果已导入")
+
+
+@app.command("report")
+def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="月份，如 2026-10；默认上个月"),
+               out: Optional[Path] = typer.Option(None, help="输出文件；默认登记表旁 月度投诉分析报告_<月份>.xlsx"),
+               json_: bool = typer.Option(False, "--json", help="打印 KPI 数值（JSON）"),
+               now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """生成月度投诉分析报告（概览、分布图、趋势、时效、满意度、高频问题、明细）。"""
+    import json
+    from ..services.report import monthly_report
+    summary = in_register(register, lambda s: monthly_report(s, parse_now(now), month, out))
+    if json_:
+        sys.stdout.write(json.dumps(summary.data["kpis"], ensure_ascii=False, indent=2) + "\n")
+        return
+    k = summary.data["kpis"]
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    console.print(f"  {k['month']}：计入投诉 {k['total']}，响应及时率 {pct(k['on_time_response_rate'])}，"
+                  f"处理及时率 {pct(k['on_time_resolution_rate'])}，CSAT {pct(k['csat'])}", highlight=False)
+    report(summary, "月度报告已生成")
+
+
+@app.command("archive")
+def archive_cmd(register: Path, older_than: Optional[int] = typer.Option(None, "--older-than", help="关闭超过 N 天（默认取设置）"),
+                purge_expired: bool = typer.Option(False, "--purge-expired", help="列出超过保留期的归档文件"),
+                yes: bool = typer.Option(False, "--yes", help="与 --purge-expired 一起使用：确认删除"),
+                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """把已关闭较久的投诉移到按年份的归档文件；或清理超过保留期的归档。"""
+    from ..services import archive as service
+    if purge_expired:
+        report(in_register(register, lambda s: service.purge_expired(s, parse_now(now), yes)), "归档保留期检查")
+        return
+    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than)), "归档完成")
+
+
+@app.command()
+def find(register: Path, query: str = typer.Argument(..., help="投诉编号、电话、客户ID、订单号或文字"),
+         unmasked: bool = typer.Option(False, "--unmasked", help="显示完整客户信息")):
+    """在登记表和归档中查找投诉。"""
+    from ..services.archive import find as service
+    summary = in_register(register, lambda s: service(s, query, unmasked))
+    for h in summary.data["hits"]:
+        console.print(f"  [{h['source']}] {h['complaint_no']}  {h['received_at']}  {h['category']}  {h['customer']}  "
+                      f"{h['contact']}  {h['status']}  {h['description']}", highlight=False, markup=False)
+    report(summary, "查找完成")
 
 
 @app.command()

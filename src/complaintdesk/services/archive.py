@@ -1,0 +1,117 @@
+"""Services — `archive` (move old closed complaints to yearly files), retention purge, and `find`.
+
+The move is all-or-nothing: each archive file is written and read back before
+any row leaves the register; if the run stops in between, the next run sees
+the rows already archived and only removes them from the register.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from ..adapters.archive_files import archive_path, read_archive, write_archive
+from ..domain import labels
+from ..domain.masking import mask_contact, mask_name
+from ..domain.parsing import normalise_phone, parse_datetime, text_of
+from ..errors import ComplaintDeskError
+from .common import Summary, archive_folder, archived_rows, audit_row, display
+
+
+def _closed_before(values: dict, cutoff: datetime) -> bool:
+    closed, _ = parse_datetime(values.get("closed_at"))
+    status = labels.to_code(labels.STATUS, values.get("status"))
+    return status == "closed" and closed is not None and closed < cutoff and bool(values.get("complaint_no"))
+
+
+def archive(store, now: datetime, older_than_days: int | None = None) -> Summary:
+    summary = Summary("archive")
+    folder = archive_folder(store)
+    if folder is None:
+        raise ComplaintDeskError("归档需要登记表文件路径")
+    days = int(older_than_days if older_than_days is not None else store.settings().param("archive_days"))
+    cutoff = now - timedelta(days=days)
+    moving = [r for r in store.rows() if _closed_before(r.values, cutoff)]
+    if not moving:
+        return summary
+    by_year: dict[int, list] = {}
+    for row in moving:
+        received, _ = parse_datetime(row.values.get("received_at"))
+        by_year.setdefault(received.year if received else now.year, []).append(row)
+    comms = store.table("comms")
+    numbers = {text_of(r.values["complaint_no"]) for r in moving}
+    for year, rows in sorted(by_year.items()):
+        path = archive_path(folder, year)
+        existing, existing_comms = read_archive(path) if path.exists() else ([], [])
+        have = {text_of(r.values.get("complaint_no")) for r in existing}
+        year_numbers = {text_of(r.values["complaint_no"]) for r in rows}
+        new_rows = [r.values for r in rows if text_of(r.values["complaint_no"]) not in have]
+        new_comms = [c for c in comms if text_of(c.get("complaint_no")) in year_numbers - have]
+        if new_rows:
+            write_archive(path, [r.values for r in existing] + new_rows, existing_comms + new_comms)
+            check, _ = read_archive(path)
+            if not year_numbers <= {text_of(r.values.get("complaint_no")) for r in check}:
+                raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
+        summary.files.append(path)
+    store.remove_register([r.row_id for r in moving])
+    store.replace_table("comms", [c for c in comms if text_of(c.get("complaint_no")) not in numbers])
+    store.append_table("audit", [audit_row(store, now, text_of(r.values["complaint_no"]), "（归档）", "",
+                                           archive_path(folder, year).name)
+                                 for year, rows in sorted(by_year.items()) for r in rows])
+    store.save()
+    summary.add("archived", len(moving))
+    return summary
+
+
+def expired_archives(store, now: datetime) -> list[Path]:
+    folder = archive_folder(store)
+    years = int(store.settings().param("retention_years"))
+    out = []
+    for path in sorted(folder.glob("投诉归档_*.xlsx")) if folder and folder.exists() else []:
+        try:
+            year = int(path.stem.rsplit("_", 1)[1])
+        except ValueError:
+            continue
+        if date(year + 1 + years, 1, 1) <= now.date():
+            out.append(path)
+    return out
+
+
+def purge_expired(store, now: datetime, yes: bool) -> Summary:
+    summary = Summary("purge")
+    expired = expired_archives(store, now)
+    retention = store.settings().param("retention_years")
+    for path in expired:
+        summary.messages.append(f"{path.name} 已超过保留期（{retention} 年）" + ("，已删除" if yes else ""))
+        if yes:
+            path.unlink()
+            summary.add("purged")
+    if not expired:
+        summary.messages.append(f"没有超过保留期（{retention} 年）的归档")
+    elif not yes:
+        summary.warnings.append("以上文件未删除；确认后加 --yes 删除")
+    return summary
+
+
+def find(store, query: str, unmasked: bool = False) -> Summary:
+    """Search register and archives by number, phone, customer id, order no or text."""
+    summary = Summary("find")
+    q = query.strip().lower()
+    phone = normalise_phone(query)
+    hits = []
+    for source, rows in (("登记表", store.rows()), ("归档", archived_rows(store))):
+        for row in rows:
+            v = row.values
+            fields = [text_of(v.get(k)).lower() for k in ("complaint_no", "customer_id", "order_no",
+                                                          "customer_name", "product", "description", "demand")]
+            contact = text_of(v.get("contact"))
+            if any(q and q in f for f in fields) or (phone and len(phone) >= 4 and phone in normalise_phone(contact)) \
+                    or (q and q in contact.lower()):
+                name = text_of(v.get("customer_name"))
+                hits.append({"source": source, "complaint_no": text_of(v.get("complaint_no")),
+                             "received_at": display(v.get("received_at")), "category": text_of(v.get("category")),
+                             "customer": name if unmasked else mask_name(name),
+                             "contact": contact if unmasked else mask_contact(contact),
+                             "status": text_of(v.get("status")), "description": text_of(v.get("description"))[:40]})
+    summary.data["hits"] = hits
+    summary.add("found", len(hits))
+    return summary

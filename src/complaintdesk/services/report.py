@@ -1,0 +1,46 @@
+"""Services — `report`: the monthly analysis workbook and its KPI values."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ..adapters.report_writer import write_report
+from ..domain import labels
+from ..domain.kpis import counted, monthly_kpis, previous_month
+from ..domain.masking import mask_record
+from ..errors import ComplaintDeskError
+from .common import Summary, archived_rows
+from .transfer import record
+
+
+def default_month(now: datetime) -> str:
+    return previous_month(f"{now:%Y-%m}")
+
+
+def _label_record(r: dict) -> dict:
+    out = dict(r)
+    for key, table in labels.ENUMS.items():
+        if out.get(key) in table:
+            out[key] = labels.label(table, out[key])
+    return out
+
+
+def monthly_report(store, now: datetime, month: str | None = None, out: Path | None = None,
+                   write: bool = True) -> Summary:
+    month = month or default_month(now)
+    try:
+        datetime.strptime(month, "%Y-%m")
+    except ValueError:
+        raise ComplaintDeskError(f"月份“{month}”格式不对，应为 2026-10")
+    records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows()]
+    settings = store.settings()
+    kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
+    summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})
+    if write:
+        base = Path(getattr(store, "path", Path.cwd() / "x")).parent
+        path = Path(out) if out else base / f"月度投诉分析报告_{month}.xlsx"
+        details = [_label_record(mask_record(r)) for r in counted(records, month)]
+        write_report(path, kpis, sorted(details, key=lambda r: r.get("complaint_no") or ""),
+                     float(settings.param("csat_target")))
+        summary.files.append(path)
+    return summary

@@ -1,0 +1,116 @@
+"""Monthly report workbook, archive round trip, find and retention — on real files."""
+import json
+import zipfile
+from datetime import datetime, timedelta
+
+from openpyxl import load_workbook
+
+from tests.conftest import complaint, convert, read_rows, type_rows
+
+CLOSED = dict(first_response_at=datetime(2026, 10, 9, 15), plan_measures="换新", plan_deadline=datetime(2026, 10, 10),
+              resolved_at=datetime(2026, 10, 10, 9), customer_agrees="是", confirmed_at=datetime(2026, 10, 10, 12),
+              survey_sent_at=datetime(2026, 10, 10, 13), score_efficiency=5, score_attitude=4, score_solution=4)
+
+
+def filled(register, cli):
+    type_rows(register, [complaint(**CLOSED), complaint(contact="13900000000", **CLOSED),
+                         complaint(received_at=datetime(2026, 10, 20, 9), contact="13700000000",
+                                   category="物流履约", safety_risk="是"),
+                         complaint(received_at=datetime(2026, 10, 21, 9), request_type="咨询",
+                                   contact="13600000000", description="=1+1 咨询")])
+    cli("assign", register, "--now", "2026-10-22T09:00")
+    cli("sla", register, "--now", "2026-10-22T09:00")
+
+
+def test_report_workbook_and_json(register, cli, tmp_path):
+    filled(register, cli)
+    out = tmp_path / "r.xlsx"
+    cli("report", register, "--month", "2026-10", "--out", out)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["概览", "分布", "趋势", "时效", "满意度", "高频问题", "明细", "说明"]
+    summary = {r[0]: r[1] for r in wb["概览"].iter_rows(min_row=4, values_only=True) if r[0]}
+    assert summary["投诉总量"] == 3 and summary["CSAT(平均≥4分占比)"] == 1.0
+    details = list(wb["明细"].iter_rows(min_row=2, values_only=True))
+    assert len(details) == 3 and all("*" in d[5] for d in details)
+    assert "MonthDetails" in wb["明细"].tables
+    with zipfile.ZipFile(out) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) >= 10
+    data = json.loads(cli("report", register, "--month", "2026-10", "--out", out, "--json").stdout)
+    assert data["total"] == 3 and data["csat"] == 1.0 and data["non_complaints"] == 1
+    assert data["by_category"] == {"产品质量": 2, "物流履约": 1}
+    assert data["on_time_resolution_rate"] == 0.6667  # the P0 one breached its 24 h
+    csv = convert(out, "csv", tmp_path)  # LibreOffice opens it
+    assert "月度投诉分析报告" in csv.read_text(encoding="utf-8")
+
+
+def test_report_defaults_to_previous_month(register, cli):
+    filled(register, cli)
+    cli("report", register, "--now", "2026-11-03T08:00")
+    assert (register.parent / "月度投诉分析报告_2026-10.xlsx").exists()
+
+
+def test_archive_round_trip_and_serials_continue(register, cli):
+    filled(register, cli)
+    cli("log", register, "20261009-CS-001", "--content", "回访完成", "--now", "2026-10-22T10:00")
+    before = json.loads(cli("export", register).stdout)
+    closed = [r for r in before if r["status"] == "closed"]
+    assert len(closed) == 2
+    out = cli("archive", register, "--now", "2026-12-01T09:00")
+    assert "归档投诉 2" in out.output
+    assert len(read_rows(register)) == 2
+    archive = register.parent / "archive" / "投诉归档_2026.xlsx"
+    wb = load_workbook(archive)
+    assert [r[0] for r in wb["投诉归档"].iter_rows(min_row=2, values_only=True)] == \
+        sorted(r["complaint_no"] for r in closed)
+    assert wb["沟通记录"].max_row == 2
+    after = json.loads(cli("export", register, "--include-archive").stdout)
+    key = lambda r: r["complaint_no"]  # noqa: E731
+    changed = set()
+    assert [{k: v for k, v in r.items() if k not in changed} for r in sorted(after, key=key)] == \
+        [{k: v for k, v in r.items() if k not in changed} for r in sorted(before, key=key)]
+    type_rows(register, [complaint(contact="13812341234")])       # same customer, same day
+    cli("assign", register, "--now", "2026-12-01T10:00")
+    newest = read_rows(register)[-1]
+    assert newest["complaint_no"] == "20261009-CS-003"              # serials continue past archived
+    found = cli("find", register, "13812341234").output
+    assert "归档" in found and "138****1234" in found and "13812341234" not in found.replace("查找", "")
+    data = json.loads(cli("report", register, "--month", "2026-10", "--json").stdout)
+    assert data["total"] == 4          # 2 archived + 1 open + the new one (received 2026-10-09)
+
+
+def test_crash_between_archive_and_register_loses_nothing(register, cli, monkeypatch):
+    filled(register, cli)
+    from complaintdesk.adapters import xlsx_store
+    from complaintdesk.services import archive as archive_service
+    from complaintdesk.services.common import register_session
+
+    def boom(self):
+        raise RuntimeError("power cut")
+    monkeypatch.setattr(xlsx_store.XlsxStore, "save", boom)
+    with register_session(register) as store:
+        try:
+            archive_service.archive(store, datetime(2026, 12, 1), 30)
+        except RuntimeError:
+            pass
+    monkeypatch.undo()
+    assert len(read_rows(register)) == 4                           # register untouched
+    assert (register.parent / "archive" / "投诉归档_2026.xlsx").exists()
+    cli("archive", register, "--now", "2026-12-01T09:00")
+    assert len(read_rows(register)) == 2
+    rows = load_workbook(register.parent / "archive" / "投诉归档_2026.xlsx")["投诉归档"].max_row
+    assert rows == 3                                                # no duplicates in the archive
+
+
+def test_retention_purge(register, cli):
+    folder = register.parent / "archive"
+    folder.mkdir()
+    from openpyxl import Workbook
+    for year in (2021, 2022, 2023):
+        Workbook().save(folder / f"投诉归档_{year}.xlsx")
+    out = cli("archive", register, "--purge-expired", "--now", "2026-06-01T00:00")
+    assert "投诉归档_2022.xlsx" in out.output and "投诉归档_2023.xlsx" not in out.output
+    assert (folder / "投诉归档_2022.xlsx").exists()
+    cli("archive", register, "--purge-expired", "--yes", "--now", "2026-06-01T00:00")
+    assert sorted(p.name for p in folder.iterdir()) == ["投诉归档_2023.xlsx"]
+    assert timedelta  # imported for readability of other tests
