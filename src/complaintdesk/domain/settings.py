@@ -178,7 +178,7 @@ def _clock_key(text: str) -> str | None:
     return None
 
 
-def _param_value(key: str, default, raw):
+def _param_value(key: str, zh: str, default, raw):
     text = text_of(raw)
     if isinstance(default, bool) or default in ("是", "否"):
         value, _ = parse_bool(raw)
@@ -189,10 +189,10 @@ def _param_value(key: str, default, raw):
         try:
             number = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
         except ValueError:
-            raise RuleConflictError(f"设置：参数“{key}”的值“{text}”应为数字")
+            raise RuleConflictError(f"设置：参数“{zh}”的值“{text}”应为数字")
         return int(number) if isinstance(default, int) and number.is_integer() else number
     if key in ("work_start", "work_end", "digest_time"):
-        return _parse_hhmm(raw, key)
+        return _parse_hhmm(raw, zh)
     return text
 
 
@@ -286,7 +286,7 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
         given[text_of(row[0])] = row[1] if len(row) > 1 else None
     for key, zh, default, _ in DEFAULT_PARAMS:
         value = given.get(zh, given.get(key, default))
-        params[key] = _param_value(zh, default, value)
+        params[key] = _param_value(key, zh, default, value)
     if params["default_dept_code"] not in departments:
         raise RuleConflictError(f"设置：默认部门代码“{params['default_dept_code']}”不在部门表中")
     if not 0 < params["at_risk_share"] < 1:

@@ -243,6 +243,21 @@ def find(register: Path, query: str = typer.Argument(..., help="投诉编号、�
     report(summary, "查找完成")
 
 
+@app.command("schedule")
+def schedule_cmd(register: Path, once: bool = typer.Option(False, "--once", help="只运行一次到期任务后退出（供计划任务/cron 使用）"),
+                 now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """定时运行：工作时间内定期检查时效并发预警邮件、每日汇总、回访提醒、每月 1–5 日生成并发送月报。"""
+    from .scheduler import Scheduler
+    clock = (lambda: parse_now(now)) if now else (lambda: datetime.now())
+    scheduler = Scheduler(register, clock)
+    if once:
+        done = scheduler.tick()
+        console.print(f"[green]✔ 调度完成[/]：{'、'.join(done) if done else '没有到期的任务'}", highlight=False)
+        return
+    console.print("调度器运行中（Ctrl+C 退出），日志：" + str(register.parent / "complaintdesk.log"), highlight=False)
+    scheduler.run_forever()
+
+
 @app.command()
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),

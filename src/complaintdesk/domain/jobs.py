@@ -1,0 +1,80 @@
+"""Domain — when the scheduler's jobs are due (pure; the clock and calendar are passed in).
+
+Each job is a row of `JOBS` with a rule over (now, its state, settings,
+calendar). A job missed while the machine was off is due once, not once per
+missed slot. A failed job waits `retry_after` before it is tried again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .kpis import previous_month
+from .settings import Settings
+from .workcalendar import WorkCalendar
+
+RETRY_AFTER_FAILURE = timedelta(minutes=30)
+RETRY_AFTER_LOCKED = timedelta(minutes=5)
+
+
+@dataclass
+class JobState:
+    last_run: datetime | None = None
+    last_key: str = ""            # e.g. the month a report was produced for
+    failed_at: datetime | None = None
+    retry_after: timedelta = field(default=RETRY_AFTER_FAILURE)
+
+    def to_json(self) -> dict:
+        return {"last_run": self.last_run.isoformat() if self.last_run else None, "last_key": self.last_key,
+                "failed_at": self.failed_at.isoformat() if self.failed_at else None,
+                "retry_minutes": self.retry_after.total_seconds() / 60}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "JobState":
+        def when(v):
+            return datetime.fromisoformat(v) if v else None
+        return cls(when(data.get("last_run")), data.get("last_key", ""), when(data.get("failed_at")),
+                   timedelta(minutes=float(data.get("retry_minutes", 30))))
+
+
+def _in_working_hours(now: datetime, s: Settings, cal: WorkCalendar) -> bool:
+    return cal.is_workday(now.date()) and s.param("work_start") <= now.time() < s.param("work_end")
+
+
+def _sla_due(now, st: JobState, s, cal) -> bool:
+    if not _in_working_hours(now, s, cal):
+        return False
+    return st.last_run is None or now - st.last_run >= timedelta(minutes=float(s.param("check_minutes")))
+
+
+def _daily_due(now, st: JobState, s, cal) -> bool:
+    if not cal.is_workday(now.date()) or now.time() < s.param("digest_time"):
+        return False
+    return st.last_run is None or st.last_run.date() < now.date()
+
+
+def _report_due(now, st: JobState, s, cal) -> bool:
+    return 1 <= now.day <= 5 and st.last_key != report_month(now)
+
+
+def report_month(now: datetime) -> str:
+    return previous_month(f"{now:%Y-%m}")
+
+
+def job_key(name: str, now: datetime) -> str:
+    """What a successful run covered: the report month for the monthly report."""
+    return report_month(now) if name == "monthly_report" else ""
+
+
+JOBS = {"sla": _sla_due, "digest": _daily_due, "survey_reminder": _daily_due, "monthly_report": _report_due}
+
+
+def due_jobs(now: datetime, states: dict[str, JobState], settings: Settings, cal: WorkCalendar) -> list[str]:
+    out = []
+    for name, rule in JOBS.items():
+        st = states.get(name) or JobState()
+        if st.failed_at and now - st.failed_at < st.retry_after:
+            continue
+        if rule(now, st, settings, cal):
+            out.append(name)
+    return out

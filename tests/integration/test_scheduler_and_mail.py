@@ -1,0 +1,143 @@
+"""Scheduler with a fake clock and e-mail through a real local SMTP server (aiosmtpd)."""
+import socket
+import time
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from complaintdesk.adapters.files import register_lock
+from complaintdesk.entrypoints.scheduler import Scheduler
+from tests.conftest import complaint, type_rows
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("COMPLAINTDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMPLAINTDESK_SMTP_PORT", str(port))
+    monkeypatch.setenv("COMPLAINTDESK_SMTP_FROM", "desk@example.com")
+    yield inbox
+    controller.stop()
+
+
+def overdue(register):
+    type_rows(register, [complaint(received_at=datetime(2026, 10, 12, 9, 0), safety_risk="是",
+                                   customer_name="欧阳娜娜", contact="13812341234")])
+
+
+def test_sla_notify_sends_masked_digest_once(register, cli, smtp):
+    overdue(register)
+    cli("assign", register, "--now", "2026-10-12T09:05")
+    out = cli("sla", register, "--notify", "--now", "2026-10-12T12:00")
+    assert "邮件" in out.output
+    recipients = sorted(r for rcpts, _ in smtp.messages for r in rcpts)
+    assert "wang.zg@example.com" in recipients and "sun.qiang@example.com" in recipients
+    _, msg = smtp.messages[0]
+    body = msg.get_content()
+    assert "投诉时效预警" in msg["Subject"] and "响应已超时" in body
+    assert "欧阳**" in body and "13812341234" not in body and "欧阳娜娜" not in body
+    count = len(smtp.messages)
+    cli("sla", register, "--notify", "--now", "2026-10-12T12:30")
+    assert len(smtp.messages) == count                     # same alert state: not sent again
+    cli("sla", register, "--notify", "--now", "2026-10-13T12:00")
+    assert len(smtp.messages) > count                      # resolution breach: escalation to the manager
+    assert any("chen.jl@example.com" in r for r, _ in smtp.messages[count:])
+
+
+def test_mail_failure_exit_code(register, cli, monkeypatch):
+    overdue(register)
+    monkeypatch.setenv("COMPLAINTDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMPLAINTDESK_SMTP_PORT", str(free_port()))  # nothing listens there
+    cli("assign", register, "--now", "2026-10-12T09:05")
+    out = cli("sla", register, "--notify", "--now", "2026-10-12T12:00", code=4)
+    assert "邮件发送失败" in out.output
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_scheduler_runs_jobs_and_mails_the_monthly_report(register, smtp):
+    from openpyxl import load_workbook
+    wb = load_workbook(register)
+    ws = wb["设置"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "月报收件人":
+                ws.cell(cell.row, cell.column + 1, "boss@example.com; hq@example.com")
+    wb.save(register)
+    overdue(register)
+    clock = Clock(datetime(2026, 11, 2, 10, 0))  # Monday after the 1st: report catches up
+    done = Scheduler(register, clock).tick()
+    assert set(done) == {"sla", "digest", "survey_reminder", "monthly_report"}
+    assert (register.parent / "月度投诉分析报告_2026-10.xlsx").exists()
+    report_mail = [m for r, m in smtp.messages if "boss@example.com" in r]
+    assert report_mail and report_mail[0].get_payload()[1].get_filename() == "月度投诉分析报告_2026-10.xlsx"
+    clock.now += timedelta(minutes=10)
+    assert Scheduler(register, clock).tick() == []           # nothing due again so soon
+    clock.now += timedelta(minutes=25)
+    assert Scheduler(register, clock).tick() == ["sla"]
+    log = (register.parent / "complaintdesk.log").read_text(encoding="utf-8")
+    assert "月度报告 完成" in log and "13812341234" not in log
+
+
+def test_one_failing_job_does_not_stop_the_others(register):
+    calls = []
+
+    def broken(store, now, mailer):
+        raise RuntimeError("disk full")
+
+    def fine(name):
+        def job(store, now, mailer):
+            from complaintdesk.services.common import Summary
+            calls.append(name)
+            return Summary(name)
+        return job
+    jobs = {"sla": broken, "digest": fine("digest"), "survey_reminder": fine("survey"), "monthly_report": fine("r")}
+    clock = Clock(datetime(2026, 11, 2, 10, 0))
+    assert Scheduler(register, clock, jobs=jobs).tick() == ["digest", "survey_reminder", "monthly_report"]
+    clock.now += timedelta(minutes=20)
+    assert "sla" not in Scheduler(register, clock, jobs=jobs).tick()   # waits 30 minutes
+    clock.now += timedelta(minutes=11)
+    jobs["sla"] = fine("sla")
+    assert Scheduler(register, clock, jobs=jobs).tick() == ["sla"]
+    assert "时效检查 失败" in (register.parent / "complaintdesk.log").read_text(encoding="utf-8")
+
+
+def test_lock_contention_skips_and_retries(register, monkeypatch):
+    monkeypatch.setattr("complaintdesk.adapters.files.LOCK_TIMEOUT", 0.2)
+    clock = Clock(datetime(2026, 11, 27, 10, 0))
+    with register_lock(register):                            # a button click is writing
+        assert Scheduler(register, clock).tick() == []
+    assert "sla" in Scheduler(register, clock).tick()
+    owner = register.parent / ("~$" + register.name)
+    owner.write_text("x")                                    # Excel has the file open
+    clock.now += timedelta(hours=1)
+    assert Scheduler(register, clock).tick() == []
+    owner.unlink()
+    time.sleep(0)
+    assert "sla" in Scheduler(register, clock).tick()

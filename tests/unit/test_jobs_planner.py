@@ -1,0 +1,49 @@
+from datetime import datetime, timedelta
+
+from complaintdesk.adapters.calendar_cn import china_calendar
+from complaintdesk.domain.jobs import JobState, due_jobs
+
+
+def due(now, states=None, settings=None):
+    from complaintdesk.domain.settings import default_settings
+    return due_jobs(now, states or {}, settings or default_settings(), china_calendar())
+
+
+def test_sla_only_in_working_hours_of_working_days():
+    assert "sla" in due(datetime(2026, 11, 27, 10, 0))            # Friday
+    assert "sla" not in due(datetime(2026, 11, 27, 19, 0))        # after hours
+    assert "sla" not in due(datetime(2026, 11, 28, 10, 0))        # Saturday
+    assert "sla" in due(datetime(2026, 10, 10, 10, 0))            # make-up Saturday
+    assert "sla" not in due(datetime(2026, 10, 2, 10, 0))         # National Day
+    recent = {"sla": JobState(last_run=datetime(2026, 11, 27, 9, 45))}
+    assert "sla" not in due(datetime(2026, 11, 27, 10, 0), recent)
+    assert "sla" in due(datetime(2026, 11, 27, 10, 15), recent)
+
+
+def test_daily_jobs_catch_up_once():
+    states = {"digest": JobState(last_run=datetime(2026, 11, 20, 8, 30))}   # machine off for a week
+    assert "digest" in due(datetime(2026, 11, 27, 11, 0), states)
+    states["digest"].last_run = datetime(2026, 11, 27, 11, 0)
+    assert "digest" not in due(datetime(2026, 11, 27, 15, 0), states)
+    assert "digest" not in due(datetime(2026, 11, 30, 8, 0), states)      # before the digest time
+
+
+def test_monthly_report_on_the_first_catching_up_until_the_fifth():
+    assert "monthly_report" in due(datetime(2026, 12, 1, 0, 5))
+    assert "monthly_report" in due(datetime(2026, 12, 5, 23, 0))          # was off until the 5th
+    assert "monthly_report" not in due(datetime(2026, 12, 6, 9, 0))
+    done = {"monthly_report": JobState(last_run=datetime(2026, 12, 1), last_key="2026-11")}
+    assert "monthly_report" not in due(datetime(2026, 12, 2, 9, 0), done)
+
+
+def test_failed_job_waits_before_retry():
+    failed = {"sla": JobState(failed_at=datetime(2026, 11, 27, 10, 0))}
+    assert "sla" not in due(datetime(2026, 11, 27, 10, 20), failed)
+    assert "sla" in due(datetime(2026, 11, 27, 10, 31), failed)
+    locked = {"sla": JobState(failed_at=datetime(2026, 11, 27, 10, 0), retry_after=timedelta(minutes=5))}
+    assert "sla" in due(datetime(2026, 11, 27, 10, 6), locked)
+
+
+def test_state_round_trip():
+    st = JobState(datetime(2026, 1, 1, 8), "2025-12", None, timedelta(minutes=5))
+    assert JobState.from_json(st.to_json()) == st
