@@ -42,6 +42,11 @@ def _read_csv(path: Path):
 def _read_xlsx(path: Path):
     from openpyxl import load_workbook
 
+    from .package_guard import inspect_package
+    try:
+        inspect_package(path)
+    except Exception as exc:
+        raise SourceError(str(exc))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:

@@ -21,6 +21,7 @@ from ..domain.parsing import parse_datetime, text_of
 from ..domain.workcalendar import kind_key
 from ..errors import RuleConflictError, SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
+from .package_guard import inspect_package
 from .settings_layout import BLOCKS, BY_KEY as BLOCKS_BY_KEY
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
@@ -46,6 +47,7 @@ class XlsxStore:
             raise SchemaError(f"找不到登记表文件：{self.path}")
         if not read_only_check:
             refuse_if_open_in_excel(self.path)
+        self.warnings = inspect_package(self.path)
         try:
             self.wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
         except Exception as exc:  # zip/xml errors: a file-level problem, reported plainly

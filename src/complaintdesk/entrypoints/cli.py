@@ -136,11 +136,17 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
 
 
 @app.command()
-def check(register: Path):
-    """检查登记表：表头、设置、编号重复、计数器。发现问题时退出码为 1。"""
+def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致。发现问题时退出码为 1。"""
     from ..adapters.xlsx_store import XlsxStore
+    from ..errors import SchemaError
     from ..services.setup import check_register
-    summary = run(lambda: check_register(XlsxStore(register, read_only_check=True)))
+    try:
+        store = XlsxStore(register, read_only_check=True)
+    except SchemaError as exc:
+        console.print(f"[bold red]✘ {exc}[/]", highlight=False)
+        raise typer.Exit(1)
+    summary = run(lambda: check_register(store, parse_now(now)))
     report(summary, "检查完成")
     if summary.messages:
         raise typer.Exit(1)

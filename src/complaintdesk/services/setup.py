@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter as Tally
+from datetime import datetime
 from pathlib import Path
 
 from ..adapters.files import atomic_write, list_backups, make_backup, register_lock
@@ -10,7 +11,7 @@ from ..adapters.workbook_builder import build_register
 from ..domain.intake import split_number
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError
-from .common import Summary
+from .common import Summary, display
 
 
 def init_register(path: Path, lang: str = "zh", force: bool = False) -> Summary:
@@ -30,15 +31,69 @@ def init_register(path: Path, lang: str = "zh", force: bool = False) -> Summary:
     return summary
 
 
-def check_register(store) -> Summary:
+STABLE_KEYS = ("complaint_no", "urgency", "priority", "is_repeat", "related_nos", "department", "handler",
+               "cc", "response_due", "plan_due", "resolve_due")
+
+
+class _DryRun:
+    """Reads through to a store, records automation writes, writes nothing."""
+
+    def __init__(self, store):
+        self._store = store
+        self.lang, self.source = store.lang, store.source
+        self.writes: dict[int, dict] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def set_cells(self, row_id, values):
+        self.writes.setdefault(row_id, {}).update(values)
+
+    def fill_empty(self, row_id, key, value):
+        return False
+
+    def append_table(self, role, rows):
+        pass
+
+    def replace_table(self, role, rows):
+        pass
+
+    def save(self):
+        pass
+
+
+def _recomputation_problems(store, now, letter_of) -> list[str]:
+    from ..domain.schema import BY_KEY
+    from .register import refresh
+
+    dry = _DryRun(store)
+    before = {r.row_id: r.values for r in store.rows()}
+    refresh(dry, now, numbering=False, action="check")
+    problems = []
+    for row_id, values in sorted(dry.writes.items()):
+        for key in STABLE_KEYS:
+            if key in values and before[row_id].get("complaint_no"):
+                old, new = display(before[row_id].get(key)), display(values[key])
+                problems.append(f"{letter_of(key)}{row_id}：{BY_KEY[key].zh}为“{old}”，按当前规则应为“{new}”"
+                                "（运行 登记编号 更新）")
+    unnumbered = sum(1 for v in before.values() if not v.get("complaint_no"))
+    if unnumbered:
+        problems.append(f"有 {unnumbered} 行尚未编号（运行 登记编号；无法编号的原因见“校验提示”列）")
+    return problems
+
+
+def check_register(store, now: datetime | None = None) -> Summary:
     """File-level and row-level integrity problems, with cell addresses."""
     from openpyxl.utils import get_column_letter
 
     summary = Summary("check")
+    summary.warnings += getattr(store, "warnings", [])
+    settings_ok = True
     try:
         store.settings()
     except ComplaintDeskError as exc:
         summary.messages.append(str(exc))
+        settings_ok = False
     numbers = Tally()
     where: dict[str, list[int]] = {}
     rows = store.rows()
@@ -60,6 +115,10 @@ def check_register(store) -> Summary:
         parts = split_number(number)
         if parts and counter and float(counter.get(parts[0]) or 0) < parts[1]:
             summary.messages.append(f"编号计数表中 {parts[0]} 的最大流水号小于已有编号 {number}（下次登记会自动修正）")
+    columns = getattr(store, "columns", {})
+    if settings_ok and not any("重复" in m for m in summary.messages):
+        summary.messages += _recomputation_problems(
+            store, now or datetime.now(), lambda key: get_column_letter(columns.get(key, 1)))
     summary.counts["rows"] = len(rows)
     summary.counts["problems"] = len(summary.messages)
     return summary
