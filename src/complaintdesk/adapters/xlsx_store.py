@@ -16,13 +16,11 @@ from openpyxl.utils import get_column_letter
 from ..domain.model import RegisterRow
 from ..domain.schema import (BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup,
                              normalise_header, sheet_name)
-from ..domain.settings import Person, Settings, Shift, build_settings, role_key, _parse_hhmm
-from ..domain.parsing import parse_datetime, text_of
-from ..domain.workcalendar import kind_key
-from ..errors import RuleConflictError, SchemaError
+from ..domain.settings import Settings, build_settings
+from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import inspect_package
-from .settings_layout import BLOCKS, BY_KEY as BLOCKS_BY_KEY
+from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 
@@ -110,103 +108,21 @@ class XlsxStore:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = build_settings(self._raw_settings(), self._staff(), self._roster())
+            grid = [list(r) for r in self._sheet("settings", required=True).iter_rows(values_only=True)]
+            self._settings = build_settings(raw_settings(grid), staff_from(self.table("staff")),
+                                            roster_from(self.table("roster")))
         return self._settings
 
-    def _raw_settings(self) -> dict:
-        ws = self._sheet("settings", required=True)
-        titles = {}
-        for cell in next(ws.iter_rows(min_row=1, max_row=1), ()):
-            for block in BLOCKS:
-                if text_of(cell.value) in (block.zh, block.en):
-                    titles[block.key] = cell.column
-        missing = [b.zh for b in BLOCKS if b.key not in titles and b.key != "lists"]
-        if missing:
-            raise RuleConflictError("设置表缺少以下区块（第 1 行的标题）：" + "、".join(missing))
-        grid = [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
-        raw: dict = {}
-        for key, col in titles.items():
-            width = len(BLOCKS_BY_KEY[key].headers)
-            if key == "lists":
-                raw["lists"] = self._raw_lists(grid, col, width)
-                continue
-            rows = []
-            for r, line in enumerate(grid[2:], 3):
-                values = tuple(line[col - 1 + i] if col - 1 + i < len(line) else None for i in range(width))
-                if any(text_of(v) for v in values):
-                    rows.append((f"{get_column_letter(col)}{r}", values))
-            raw[key] = rows
-        return raw
-
-    @staticmethod
-    def _raw_lists(grid, col, width) -> dict:
-        from ..domain.settings import LIST_TITLES
-        by_title = {v: k for k, v in LIST_TITLES.items()}
-        out = {}
-        header = grid[1] if len(grid) > 1 else []
-        for i in range(width):
-            title = text_of(header[col - 1 + i]) if col - 1 + i < len(header) else ""
-            name = by_title.get(title, title)
-            out[name] = [line[col - 1 + i] for line in grid[2:] if col - 1 + i < len(line)]
-        return out
-
-    def _staff(self) -> list[Person]:
-        people = []
-        for row in self.table("staff"):
-            name = text_of(row.get("name"))
-            if name:
-                people.append(Person(name, text_of(row.get("dept_code")).upper(),
-                                     role_key(text_of(row.get("role"))) or "agent", text_of(row.get("email"))))
-        return people
-
-    def _roster(self) -> list[Shift]:
-        shifts = []
-        for row in self.table("roster"):
-            who = text_of(row.get("supervisor"))
-            if not who:
-                continue
-            when = row.get("date")
-            when = when.date().isoformat() if isinstance(when, datetime) else text_of(when)
-            try:
-                shifts.append(Shift(when, _parse_hhmm(row.get("start"), "值班开始"),
-                                    _parse_hhmm(row.get("end"), "值班结束"), who))
-            except RuleConflictError as exc:
-                raise RuleConflictError(f"值班表：{exc}")
-        return shifts
-
     def calendar_overrides(self) -> dict[date, str]:
-        out = {}
-        for row in self.table("calendar"):
-            moment, _ = parse_datetime(row.get("date"))
-            kind = kind_key(text_of(row.get("kind")))
-            if moment and kind:
-                out[moment.date()] = kind
-        return out
+        return overrides_from(self.table("calendar"))
 
     def _tool_map(self, ws, role) -> dict[str, int]:
-        names = {}
-        for key, zh, en in TOOL_COLUMNS[role]:
-            names[normalise_header(zh)] = key
-            names[normalise_header(en)] = key
-            names[key] = key
-        found = {}
-        for cell in next(ws.iter_rows(min_row=1, max_row=1), ()):
-            key = names.get(normalise_header(cell.value))
-            if key and key not in found:
-                found[key] = cell.column
-        return found
+        header = [c.value for c in next(ws.iter_rows(min_row=1, max_row=1), ())]
+        return {k: i + 1 for k, i in tool_columns(header, role).items()}
 
     def table(self, role: str) -> list[dict]:
         ws = self._sheet(role)
-        if ws is None:
-            return []
-        cols = self._tool_map(ws, role)
-        out = []
-        for values in ws.iter_rows(min_row=2, values_only=True):
-            row = {k: values[c - 1] if c - 1 < len(values) else None for k, c in cols.items()}
-            if any(v not in (None, "") for v in row.values()):
-                out.append(row)
-        return out
+        return [] if ws is None else tool_table([list(r) for r in ws.iter_rows(values_only=True)], role)
 
     # ---- writing ---------------------------------------------------------------------
     def set_cells(self, row_id: int, values: dict[str, object]) -> None:

@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from .. import services as _services  # noqa: F401
 from ..errors import ComplaintDeskError
 from ..services.common import Summary, register_session
 
