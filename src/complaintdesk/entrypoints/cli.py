@@ -263,6 +263,48 @@ def schedule_cmd(register: Path, once: bool = typer.Option(False, "--once", help
     scheduler.run_forever()
 
 
+excel_app = typer.Typer(help="Excel 选项卡（投诉管理）：生成 .xlsm / 加载项，检查设置，在 Windows 上安装。",
+                        no_args_is_help=True)
+app.add_typer(excel_app, name="excel")
+
+
+@excel_app.command("build")
+def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 .xlsx（生成加载项时不需要）"),
+                out: Path = typer.Option(..., "--out", help="输出的 .xlsm（或 --addin 时的 .xlam）"),
+                addin: bool = typer.Option(False, "--addin", help="生成对当前工作簿生效的加载项 .xlam")):
+    """生成带“投诉管理”选项卡和宏的工作簿（.xlsm）或加载项（.xlam）。"""
+    from ..services.frontend import build
+    report(run(build, register, out, addin), "已生成")
+
+
+@excel_app.command("check")
+def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .xlsm / .xlam（可选）")):
+    """检查 xlwings 版本、Python 路径、程序包与登记表结构。"""
+    from ..services.frontend import check_setup
+    summary = run(check_setup, path)
+    for line in summary.warnings:
+        console.print("  " + line, highlight=False)
+    for line in summary.messages:
+        console.print("  " + line, highlight=False)
+    if not summary.data["ok"]:
+        raise typer.Exit(1)
+    console.print("[green]✔ 设置正常[/]")
+
+
+@excel_app.command("install")
+def excel_install(register: Path, out: Path = typer.Option(..., "--out", help="输出的 .xlsm")):
+    """（Windows）通过 Excel 导入宏模块并另存为 .xlsm。需开启“信任对 VBA 工程对象模型的访问”。"""
+    from ..services.frontend import install_windows
+    report(run(install_windows, register, out), "已安装")
+
+
+@excel_app.command("generate")
+def excel_generate(root: Path = typer.Option(Path("."), help="项目根目录")):
+    """（开发）由按钮登记表重新生成 workbook/customUI.xml 与 macros/*.bas。"""
+    from ..services.frontend import generate
+    report(run(generate, root), "已生成")
+
+
 @app.command()
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),
