@@ -88,7 +88,7 @@ def test_crash_between_archive_and_register_loses_nothing(register, cli, monkeyp
     def boom(self):
         raise RuntimeError("power cut")
     monkeypatch.setattr(xlsx_store.XlsxStore, "save", boom)
-    with register_session(register) as store:
+    with register_session(register, kind="openpyxl") as store:   # as the CLI's archive does
         try:
             archive_service.archive(store, datetime(2026, 12, 1), 30)
         except RuntimeError:

@@ -29,7 +29,7 @@ class RegisterStore(Protocol):
     lang: str
     source: str  # what the audit sheet calls this writer
 
-    def rows(self) -> list[RegisterRow]: ...
+    def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
     def settings(self) -> Settings: ...
     def calendar_overrides(self) -> dict[date, str]: ...
     def table(self, role: str) -> list[dict]: ...
@@ -64,7 +64,7 @@ class MemoryStore:
         for values in rows or []:
             self.append_register(values)
 
-    def rows(self) -> list[RegisterRow]:
+    def rows(self, full=None) -> list[RegisterRow]:
         return [RegisterRow(rid, dict(v)) for rid, v in sorted(self._rows.items())]
 
     def settings(self) -> Settings:

@@ -90,7 +90,7 @@ class XlsxStore:
         return found
 
     # ---- reading ---------------------------------------------------------------------
-    def rows(self) -> list[RegisterRow]:
+    def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store
         keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
         out = []
         for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):

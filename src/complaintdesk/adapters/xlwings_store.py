@@ -75,7 +75,7 @@ class XlwingsStore:
         return None
 
     # ---- reading ---------------------------------------------------------------------
-    def rows(self) -> list[RegisterRow]:
+    def rows(self, full=None) -> list[RegisterRow]:
         out = []
         for r, line in enumerate(self.grid[1:], 2):
             row = {k: line[c - 1] if c - 1 < len(line) else None for k, c in self.columns.items()}

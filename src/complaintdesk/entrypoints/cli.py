@@ -67,9 +67,9 @@ def run(fn, *args, **kwargs):
         raise typer.Exit(exc.exit_code)
 
 
-def in_register(path: Path, fn, source: str = "命令行"):
+def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] = None):
     def work():
-        with register_session(path, source) as store:
+        with register_session(path, source, kind) as store:
             return fn(store)
     return run(work)
 
@@ -137,11 +137,11 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
 @app.command()
 def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致。发现问题时退出码为 1。"""
-    from ..adapters.xlsx_store import XlsxStore
     from ..errors import SchemaError
+    from ..services.common import open_store
     from ..services.setup import check_register
     try:
-        store = XlsxStore(register, read_only_check=True)
+        store = open_store(register, read_only_check=True)
     except SchemaError as exc:
         console.print(f"[bold red]✘ {exc}[/]", highlight=False)
         raise typer.Exit(1)
@@ -233,7 +233,9 @@ def archive_cmd(register: Path, older_than: Optional[int] = typer.Option(None, "
     if purge_expired:
         report(in_register(register, lambda s: service.purge_expired(s, parse_now(now), yes)), "归档保留期检查")
         return
-    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than)), "归档完成")
+    # rows leave the register: the openpyxl store, which can delete rows, whatever the file size
+    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than), kind="openpyxl"),
+           "归档完成")
 
 
 @app.command()

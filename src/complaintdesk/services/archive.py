@@ -98,7 +98,7 @@ def find(store, query: str, unmasked: bool = False) -> Summary:
     q = query.strip().lower()
     phone = normalise_phone(query)
     hits = []
-    for source, rows in (("登记表", store.rows()), ("归档", archived_rows(store))):
+    for source, rows in (("登记表", store.rows(full=True)), ("归档", archived_rows(store))):
         for row in rows:
             v = row.values
             fields = [text_of(v.get(k)).lower() for k in ("complaint_no", "customer_id", "order_no",

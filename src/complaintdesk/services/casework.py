@@ -50,8 +50,10 @@ def make_documents(store, now: datetime, numbers: list[str] | None = None, all_d
     if out_dir is None:
         base = Path(getattr(store, "path", Path.cwd() / "x")).parent
         out_dir = base / ("文档" if lang == "zh" else "documents")
-    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows() if r.values.get("complaint_no")}
     wanted = list(numbers or [])
+    asked = set(wanted)
+    rows = {text_of(r.values.get("complaint_no")): r
+            for r in store.rows(full=lambda v: text_of(v.get("complaint_no")) in asked) if r.values.get("complaint_no")}
     for number in wanted:
         if number not in rows:
             summary.messages.append(f"找不到投诉编号 {number}")
@@ -118,7 +120,7 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
     mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}
     if "complaint_no" not in mapping.values() or not set(SCORE_KEYS) <= set(mapping.values()):
         raise ComplaintDeskError("回访文件需要“投诉编号”和三项评分列（处理效率、服务态度、解决方案）")
-    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows() if r.values.get("complaint_no")}
+    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows(full=True) if r.values.get("complaint_no")}
     seen: set[str] = set()
     audit = []
     for line_no, raw in enumerate(data, 2):
@@ -164,7 +166,7 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
 def case_library_rows(store) -> list[dict]:
     """Rows marked 入案例库, masked, for the 案例库 sheet."""
     out = []
-    for row in store.rows():
+    for row in store.rows(full=lambda v: bool(parse_bool(v.get("case_library"))[0])):
         v = row.values
         if parse_bool(v.get("case_library"))[0] and v.get("complaint_no"):
             masked = mask_record({k: text_of(v.get(k)) for k in BY_KEY})

@@ -31,14 +31,31 @@ class Summary:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-@contextmanager
-def register_session(path, source: str = "命令行"):
-    """Lock the register, open it with the file store, and hand it over."""
-    from ..adapters.files import register_lock
+FAST_THRESHOLD = 1_000_000  # bytes: registers above this use the streaming store
+
+
+def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False):
+    """The file store for a register: streaming for large files, openpyxl otherwise.
+
+    `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one."""
+    import os
+
+    from ..adapters.fast_store import FastStore
     from ..adapters.xlsx_store import XlsxStore
 
+    choice = kind or os.environ.get("COMPLAINTDESK_STORE") or \
+        ("fast" if Path(path).exists() and Path(path).stat().st_size >= FAST_THRESHOLD else "openpyxl")
+    store_class = FastStore if choice == "fast" else XlsxStore
+    return store_class(Path(path), source, read_only_check=read_only_check)
+
+
+@contextmanager
+def register_session(path, source: str = "命令行", kind: str | None = None):
+    """Lock the register, open it with the right file store, and hand it over."""
+    from ..adapters.files import register_lock
+
     with register_lock(Path(path)):
-        yield XlsxStore(Path(path), source)
+        yield open_store(path, source, kind)
 
 
 def build_calendar(store) -> WorkCalendar:

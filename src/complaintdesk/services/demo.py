@@ -44,9 +44,9 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
     register = folder / "客户投诉登记表.xlsx"
     source = folder / "渠道导出_样例.csv"
 
-    def with_store(fn):
+    def with_store(fn, kind=None):
         def run():
-            with register_session(register, "演示") as store:
+            with register_session(register, "演示", kind) as store:
                 return fn(store)
         return run
 
@@ -102,5 +102,6 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         ("再次刷新时效（关闭已完成投诉）", with_store(lambda s: check_sla(s, later))),
         ("月度投诉分析报告（上月）", with_store(lambda s: monthly_report(s, later))),
         ("导出 JSON", with_store(do_export)),
-        ("归档已关闭投诉（演示：不等 30 天）", with_store(lambda s: archive(s, later + timedelta(minutes=1), 0))),
+        ("归档已关闭投诉（演示：不等 30 天）", with_store(lambda s: archive(s, later + timedelta(minutes=1), 0),
+                                                       kind="openpyxl")),
     ]

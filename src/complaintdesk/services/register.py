@@ -40,7 +40,12 @@ def _last_contacts(store) -> dict[str, datetime]:
     return out
 
 
+def _is_closed(values: dict, closed_label: str) -> bool:
+    return text_of(values.get("status")) in (closed_label, "closed") and bool(values.get("closed_at"))
+
+
 def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
+    """Number new rows (when `numbering`) and recompute every row that is not closed."""
     summary = Summary(action)
     settings = store.settings()
     calendar = build_calendar(store)
@@ -48,32 +53,36 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     archived = archived_rows(store)
     counter = _counter(store, rows, archived)
     counter_before = dict(counter.last)
+    closed_label = labels.label(labels.STATUS, "closed", store.lang)
     repeats = RepeatIndex()
     complaints = {}
-    seen: dict[str, int] = {}
-    for row in archived:
-        c = parse_complaint(row)
-        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
-    for row in rows:
-        c = complaints[row.row_id] = parse_complaint(row)
-        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    for row in archived + rows:  # closed rows only feed the repeat index: no full parse
+        v = row.values
+        if row.row_id < 0 or _is_closed(v, closed_label):
+            repeats.add(customer_key(v.get("customer_id"), v.get("contact")), text_of(v.get("category")),
+                        parse_datetime(v.get("received_at"))[0], text_of(v.get("complaint_no")))
+        else:
+            c = complaints[row.row_id] = parse_complaint(row)
+            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
     ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
-    closed_label = labels.label(labels.STATUS, "closed", store.lang)
     audit: list[dict] = []
-    new_rows = sorted((r for r in rows if not complaints[r.row_id].number),
+    seen: dict[str, int] = {}
+    for row in rows:
+        number = text_of(row.values.get("complaint_no"))
+        if number and row.row_id not in complaints:
+            seen.setdefault(number, row.row_id)
+    new_rows = sorted((r for r in rows if r.row_id in complaints and not complaints[r.row_id].number),
                       key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
-    old_rows = [r for r in rows if complaints[r.row_id].number]
+    old_rows = [r for r in rows if r.row_id in complaints and complaints[r.row_id].number]
     for row in old_rows + new_rows:
         c = complaints[row.row_id]
         if c.number:
-            if c.number in seen:
+            if c.number in seen and seen[c.number] != row.row_id:
                 message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
                 apply_changes(store, row, {"validation": message}, c.number, now, audit)
                 summary.messages.append(f"第 {row.row_id} 行：{message}")
                 continue
             seen[c.number] = row.row_id
-            if text_of(row.values.get("status")) in (closed_label, "closed") and row.values.get("closed_at"):
-                continue
         was_new = not c.number
         values = evaluate(c, ctx)
         if values is None:

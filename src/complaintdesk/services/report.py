@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..adapters.report_writer import write_report
 from ..domain import labels
-from ..domain.kpis import counted, monthly_kpis, previous_month
+from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
+from ..domain.parsing import parse_datetime
 from ..domain.masking import mask_record
 from ..errors import ComplaintDeskError
 from .common import Summary, archived_rows
@@ -32,7 +33,12 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
         datetime.strptime(month, "%Y-%m")
     except ValueError:
         raise ComplaintDeskError(f"月份“{month}”格式不对，应为 2026-10")
-    records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows()]
+    shown = set(last_months(month, 13))
+
+    def in_report(values: dict) -> bool:  # rows outside the 13 months only count in the trend
+        received = parse_datetime(values.get("received_at"))[0]
+        return received is not None and f"{received:%Y-%m}" in shown
+    records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows(full=in_report)]
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})

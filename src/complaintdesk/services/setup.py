@@ -67,7 +67,7 @@ def _recomputation_problems(store, now, letter_of) -> list[str]:
     from .register import refresh
 
     dry = _DryRun(store)
-    before = {r.row_id: r.values for r in store.rows()}
+    before = {r.row_id: dict(r.values) for r in store.rows()}
     refresh(dry, now, numbering=False, action="check")
     problems = []
     for row_id, values in sorted(dry.writes.items()):

@@ -107,7 +107,7 @@ def record(values: dict) -> dict:
 
 
 def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
-    rows = [r.values for r in store.rows()]
+    rows = [r.values for r in store.rows(full=True)]
     if include_archive:
         rows = [r.values for r in archived_rows(store)] + rows
     records = [record(v) for v in rows]

@@ -1,0 +1,158 @@
+"""Adapter — SpreadsheetML worksheet rows as bytes: fast reading of chosen cells, writing of cells.
+
+Used by the fast store to stream a large register: rows are found by their
+`<row r="N">` element and only the cells that are needed are decoded; new
+values are written as inline strings (never formulas) or numbers with a style.
+"""
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+from functools import lru_cache
+
+ROW_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
+CELL_RE = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+REF_RE = re.compile(rb'\br="([A-Z]+)')
+ATTR_RE = re.compile(rb'\b([a-zA-Z:]+)="([^"]*)"')
+F_RE = re.compile(rb"<f\b[^>]*>(.*?)</f>", re.S)
+V_RE = re.compile(rb"<v>(.*?)</v>", re.S)
+T_RE = re.compile(rb"<t\b[^>]*>(.*?)</t>|<t\b[^>]*/>", re.S)
+SI_RE = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
+X_ESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+EPOCH = datetime(1899, 12, 30)
+
+
+@lru_cache(maxsize=None)
+def col_letter(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    if "&" in text:
+        text = html.unescape(text)
+    if "_x" in text:
+        text = X_ESC.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+def shared_strings(xml: bytes) -> list[str]:
+    out = []
+    for m in SI_RE.finditer(xml):
+        body = m.group(1) or b""
+        out.append("".join(_text(t.group(1) or b"") for t in T_RE.finditer(body)))
+    return out
+
+
+def cell_value(attrs: bytes, body: bytes | None, strings: list[str]):
+    """The Python value of one <c> element (number, text, bool or None)."""
+    if not body:
+        return None
+    kind = b"n"
+    for name, value in ATTR_RE.findall(attrs):
+        if name == b"t":
+            kind = value
+    if kind == b"inlineStr":
+        return "".join(_text(t.group(1) or b"") for t in T_RE.finditer(body))
+    formula = F_RE.search(body)
+    if formula and formula.group(1):  # like openpyxl: a formula cell reads as its formula text
+        return "=" + _text(formula.group(1))
+    v = V_RE.search(body)
+    if v is None:
+        return None
+    raw = v.group(1)
+    if kind == b"s":
+        return strings[int(raw)]
+    if kind in (b"str", b"e"):
+        return _text(raw)
+    if kind == b"b":
+        return raw == b"1"
+    try:
+        number = float(raw)
+    except ValueError:
+        return _text(raw)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
+    """Every cell of a row body: column index -> value."""
+    out = {}
+    previous = 0
+    for m in CELL_RE.finditer(body or b""):
+        attrs = m.group(1)
+        ref = REF_RE.search(attrs)
+        previous = col_index(ref.group(1).decode()) if ref else previous + 1
+        value = cell_value(attrs, m.group(2), strings)
+        if value is not None and value != "":
+            out[previous] = value
+    return out
+
+
+def find_cell(body: bytes, letter: bytes, row: bytes, strings: list[str]):
+    """One cell of a row body by its column letter, without decoding the rest."""
+    at = body.find(b'<c r="' + letter + row + b'"')
+    if at < 0:
+        return None
+    m = CELL_RE.match(body, at)
+    return cell_value(m.group(1), m.group(2), strings) if m else None
+
+
+def excel_serial(moment: datetime | date) -> float:
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day)
+    delta = moment - EPOCH
+    return round(delta.days + delta.seconds / 86400, 10)
+
+
+def escape(text: str) -> str:
+    text = INVALID_XML.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cell_xml(ref: str, value, style: int | None) -> str:
+    """A <c> element holding data only: strings are inline strings, never formulas."""
+    s = f' s="{style}"' if style else ""
+    if value is None or value == "":
+        return f'<c r="{ref}"{s}/>' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (datetime, date)):
+        return f'<c r="{ref}"{s}><v>{excel_serial(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    text = escape(str(value))
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def patch_row(body: bytes, r: int, changes: dict[int, tuple[object, int | None]]) -> bytes:
+    """Replace or insert the changed cells of one row, keeping every other cell byte for byte."""
+    cells = []  # (column, bytes, attributes)
+    previous = 0
+    for m in CELL_RE.finditer(body or b""):
+        ref = re.search(rb'\br="([A-Z]+)', m.group(1))
+        previous = col_index(ref.group(1).decode()) if ref else previous + 1  # r is optional in the format
+        cells.append((previous, m.group(0), m.group(1)))
+    existing_styles = {}
+    for col, _, attrs in cells:
+        for name, value in ATTR_RE.findall(attrs):
+            if name == b"s":
+                existing_styles[col] = int(value)
+    merged = {col: raw for col, raw, _ in cells}
+    for col, (value, style) in changes.items():
+        style = existing_styles.get(col, style)
+        merged[col] = cell_xml(f"{col_letter(col)}{r}", value, style).encode("utf-8")
+    return b"".join(merged[c] for c in sorted(merged))
