@@ -13,15 +13,16 @@ atomic with a backup, like the openpyxl store's. Same Protocol, same results.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..domain import labels
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime
-from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
+from ..domain.schema import BY_KEY, COLUMNS, DATETIME_KEYS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
 from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
 from . import sheet_xml as sx
@@ -32,11 +33,57 @@ from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .xlsx_store import REQUIRED_STAFF
 
 CHUNK = 8 << 20
+ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
+
+
+def serial_datetime(value: float) -> datetime:
+    """Excel serial -> datetime, rounded to the second (as parse_datetime does, but faster)."""
+    days = int(value)
+    seconds = round((value - days) * 86400)
+    return datetime.fromordinal(693594 + days) + timedelta(seconds=seconds)
+
+
+def _row_body(buf: bytes, r: int, start: int) -> bytes:
+    """The cells of row r, whose <row> element starts at `start`."""
+    head_end = buf.find(b">", start)
+    if buf[head_end - 1:head_end] == b"/":
+        return b""
+    end = buf.find(b"</row>", head_end)
+    return buf[head_end + 1:end]
+
+
+def _copy_member(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+    """Copy one member's compressed bytes as they are: no inflate, no deflate."""
+    src.fp.seek(info.header_offset)
+    local = src.fp.read(30)
+    if local[:4] != b"PK\x03\x04":
+        raise SchemaError(f"{info.filename} 的压缩头损坏")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    src.fp.seek(info.header_offset + 30 + name_len + extra_len)
+    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    copy.compress_type = info.compress_type
+    copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
+    copy.external_attr, copy.create_system = info.external_attr, info.create_system
+    copy.flag_bits = info.flag_bits & ~0x08  # sizes are known: no data descriptor
+    copy.header_offset = dst.fp.tell()
+    zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
+    dst.fp.write(copy.FileHeader(zip64))
+    remaining = info.compress_size
+    while remaining:
+        block = src.fp.read(min(CHUNK, remaining))
+        if not block:
+            raise SchemaError(f"{info.filename} 的数据不完整")
+        dst.fp.write(block)
+        remaining -= len(block)
+    dst.filelist.append(copy)
+    dst.NameToInfo[copy.filename] = copy
+    dst.start_dir = dst.fp.tell()
+    dst._didModify = True
 
 
 def _attrs(xml: str) -> dict[str, str]:
@@ -62,6 +109,7 @@ class FastStore:
         self.head, self.header_row = self._head()
         self.columns = self._map_headers()
         self.col_styles = self._col_styles()
+        self._by_col = {c: k for k, c in self.columns.items()}
         self._settings: Settings | None = None
         self._small: dict[str, list[list]] = {}
         self._values: dict[int, dict] = {}
@@ -160,51 +208,132 @@ class FastStore:
         """Rows with values by key. Closed rows are light unless `full` says otherwise.
 
         `full`: None — every row not closed in full; True — every row in full; a predicate over
-        a closed row's light values — also those closed rows in full. Results for None / True are cached (writes
-        update the cached values in place)."""
-        if not callable(full) and full in self._cache:
-            return self._cache[full]
-        rows = self._read_rows(full)
-        if not callable(full):
-            self._cache[full] = rows
-        return rows
+        a closed row's light values — also those closed rows in full. One dict per row is kept
+        and shared by every call, so writes are visible to later reads."""
+        if full is True:
+            if True not in self._cache:
+                self._materialize(None)
+                self._cache[True] = self._cache[None] = self._all_rows()
+            return self._cache[True]
+        if None not in self._cache:
+            self._read_light()
+            self._cache[None] = self._all_rows()
+        if callable(full):
+            wanted = {r for r, v in self._values.items() if v.get("_light") and full(v)}
+            if wanted:
+                self._materialize(wanted)
+        return self._cache[None]
 
-    def _read_rows(self, full) -> list[RegisterRow]:
+    def _all_rows(self) -> list[RegisterRow]:
+        out = [RegisterRow(r, v) for r, v in sorted(self._values.items())
+               if any(x not in (None, "") for k, x in v.items() if k != "_light") or r in self._patches]
+        return out
+
+    def _chunks(self):
+        """The register sheet XML in pieces that end on a </row> boundary."""
+        with self.zip.open(self.register_part) as f:
+            carry = b""
+            while True:
+                chunk = f.read(CHUNK)
+                buf = carry + chunk
+                if not chunk:
+                    yield buf
+                    return
+                cut = buf.rfind(b"</row>")
+                if cut < 0:
+                    carry = buf
+                    continue
+                yield buf[:cut + 6]
+                carry = buf[cut + 6:]
+
+    def _needed_patterns(self):
+        letters = sorted((sx.col_letter(c) for k, c in self.columns.items() if k in LIGHT_KEYS),
+                         key=len, reverse=True)
+        alt = b"|".join(x.encode() for x in letters)
+        cell = re.compile(rb'<c r="(' + alt + rb')(\d+)"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
+                          rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
+        start = re.compile(rb'<c r="(' + alt + rb')(\d+)"')
+        return cell, start
+
+    def _read_light(self) -> None:
+        """One pass: the light cells of every row (C-level scan), full parse of rows not closed.
+
+        Light values stay as stored (a received time is its Excel serial number); every reader
+        of register values parses times with parse_datetime, which takes serials."""
+        by_letter = {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+        cell_re, start_re = self._needed_patterns()
         keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
-        light = [(k, sx.col_letter(c).encode()) for k, c in self.columns.items() if k in LIGHT_KEYS]
-        status_letter = sx.col_letter(self.columns["status"]).encode()
-        closed_letter = sx.col_letter(self.columns["closed_at"]).encode()
-        out = []
-        for r, body in self._stream_rows(self.register_part):
-            if r == 1:
-                continue
-            self._last_row = max(self._last_row, r)
-            known = self._values.get(r)
-            if known is not None and not known.get("_light"):
-                out.append(RegisterRow(r, known))  # already read in full: it carries every write
-                continue
-            rb = str(r).encode()
-            if full is not True:
-                status = sx.find_cell(body, status_letter, rb, self.strings)
-                closed = status in CLOSED and sx.find_cell(body, closed_letter, rb, self.strings) is not None
-                if closed:
-                    values = {k: self._typed(k, sx.find_cell(body, letter, rb, self.strings)) for k, letter in light}
-                    if not (callable(full) and full(values)):
-                        values["_light"] = True
-                        out.append(RegisterRow(r, self._keep(r, values)))
-                        continue
-            cells = sx.row_cells(body, self.strings)
-            values = {k: self._typed(k, cells.get(c)) for k, c in keyed}
-            if any(v not in (None, "") for v in values.values()) or r in self._patches:
-                out.append(RegisterRow(r, self._keep(r, values)))
+        strings, text = self.strings, sx._text
+        for buf in self._chunks():
+            starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
+            if len(starts) != buf.count(b"<row"):
+                raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
+            light: dict[bytes, dict] = {}
+            found = cell_re.findall(buf)
+            for letter, r, kind, v, t in found:
+                d = light.get(r)
+                if d is None:
+                    d = light[r] = {}
+                if kind == b"inlineStr":
+                    value = text(t) if t else None
+                elif not v:
+                    value = None
+                elif kind == b"s":
+                    value = strings[int(v)]
+                elif kind in (b"str", b"e"):
+                    value = text(v)
+                elif kind == b"b":
+                    value = v == b"1"
+                else:
+                    value = float(v)
+                    if value.is_integer():
+                        value = int(value)
+                d[by_letter[letter]] = value
+            if len(found) != len(start_re.findall(buf)):  # unusual cells (formulas, rich text): decode one by one
+                for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
+                    body = _row_body(buf, int(r), starts[r])
+                    light.setdefault(r, {})[by_letter[letter]] = sx.find_cell(body, letter, r, strings)
+            for rb, start in starts.items():
+                r = int(rb)
+                if r == 1:
+                    continue
+                if r > self._last_row:
+                    self._last_row = r
+                known = self._values.get(r)
+                if known is not None and not known.get("_light"):
+                    continue
+                d = light.get(rb, {})
+                if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
+                    d["_light"] = True
+                    if known is None and r not in self._patches:
+                        self._values[r] = d
+                    else:
+                        self._keep(r, d)
+                    continue
+                cells = sx.row_cells(_row_body(buf, r, start), strings)
+                self._keep(r, {k: self._typed(k, cells.get(c)) for k, c in keyed})
+
+    def _materialize(self, rows: set[int] | None) -> None:
+        """Read rows in full (None: every row) into their shared dicts."""
+        keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
+        for buf in self._chunks():
+            for m in ROW_NUM.finditer(buf):
+                r = int(m.group(1))
+                if r == 1 or (rows is not None and r not in rows):
+                    continue
+                self._last_row = max(self._last_row, r)
+                known = self._values.get(r)
+                if known is not None and not known.get("_light"):
+                    continue
+                cells = sx.row_cells(_row_body(buf, r, m.start()), self.strings)
+                self._keep(r, {k: self._typed(k, cells.get(c)) for k, c in keyed})
         for offset, values in enumerate(self._appended):
             r = self._last_row - len(self._appended) + 1 + offset
-            out.append(RegisterRow(r, self._keep(r, {k: values.get(k) for k, _ in keyed})))
-        return out
+            self._keep(r, {k: values.get(k) for k, _ in keyed})
 
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
-        by_col = {c: k for k, c in self.columns.items()}
+        by_col = self._by_col
         for col, (value, _) in self._patches.get(r, {}).items():
             if col in by_col and (not values.get("_light") or by_col[col] in values):
                 values[by_col[col]] = value
@@ -220,9 +349,9 @@ class FastStore:
     def _typed(key: str, value):
         if value == "":
             return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and BY_KEY[key].kind == "datetime":
-            moment, _ = parse_datetime(value)
-            return moment if moment else value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key in DATETIME_KEYS:
+            if 1 <= value < 2958466:
+                return serial_datetime(value)
         return value
 
     def _small_grid(self, role: str) -> list[list]:
@@ -372,12 +501,16 @@ class FastStore:
         return f'<conditionalFormatting sqref="{ref}">{"".join(rules)}</conditionalFormatting>'.encode("utf-8")
 
     # ---- saving ------------------------------------------------------------------------
-    def _register_xml(self, out) -> None:
-        appended = b"".join(
-            self._row_xml(r, {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()})
-            for r, values in zip(range(self._last_row - len(self._appended) + 1, self._last_row + 1), self._appended))
-        self._stream_patch(self.register_part, out, self._patches, appended, self._last_row,
-                           max(self.columns.values()), self._formatting_xml() if self._add_formatting else b"")
+    def _register_xml(self, out, formatting: bytes) -> None:
+        first_new = self._last_row - len(self._appended) + 1
+        rows = []
+        for r, values in zip(range(first_new, self._last_row + 1), self._appended):
+            cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
+            cells.update(self._patches.get(r, {}))
+            rows.append(self._row_xml(r, cells))
+        patches = {r: p for r, p in self._patches.items() if r < first_new}
+        self._stream_patch(self.register_part, out, patches, b"".join(rows), self._last_row,
+                           max(self.columns.values()), formatting)
 
     @staticmethod
     def _row_xml(r: int, cells: dict[int, tuple[object, int | None]]) -> bytes:
@@ -386,57 +519,76 @@ class FastStore:
 
     def _stream_patch(self, part, out, patches, appended: bytes, last_row: int, last_col: int,
                       formatting: bytes = b"", drop_from: int | None = None) -> None:
-        """Copy a sheet part to `out`, patching rows, dropping rows >= drop_from, appending rows."""
+        """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended.
+
+        Unpatched rows are copied as they are, found by plain byte search, never parsed."""
+        pending = sorted(patches)
         with self.zip.open(part) as f:
             buf = b""
-            in_data = False
-            while True:
+            while b"<sheetData" not in buf:
                 chunk = f.read(CHUNK)
-                buf += chunk
-                if not in_data:
-                    start = buf.find(b"<sheetData")
-                    if start < 0 and chunk:
-                        continue
-                    head = buf[:start]
-                    head = re.sub(rb'<dimension ref="[^"]*"/>',
-                                  f'<dimension ref="A1:{sx.col_letter(last_col)}{max(last_row, 1)}"/>'.encode(), head)
-                    out.write(head)
-                    buf = buf[start:]
-                    if buf.startswith(b"<sheetData/>"):
-                        buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
-                    open_end = buf.find(b">") + 1
-                    out.write(buf[:open_end])
-                    buf = buf[open_end:]
-                    in_data = True
-                end = buf.find(b"</sheetData>")
-                limit = end if end >= 0 else buf.rfind(b"</row>") + 6 if b"</row>" in buf else 0
-                if end < 0 and chunk and limit <= 0:
-                    continue
-                pos = 0
-                for m in sx.ROW_RE.finditer(buf, 0, limit):
-                    r = int(m.group(1))
-                    out.write(buf[pos:m.start()])
-                    if drop_from is not None and r >= drop_from:
-                        pass
-                    elif r in patches:
-                        body = sx.patch_row(m.group(2) or b"", r, patches[r])
-                        attrs = m.group(0)[:m.group(0).find(b">") + 1].rstrip(b"/>").rstrip(b">")
-                        out.write(attrs + b">" + body + b"</row>")
-                    else:
-                        out.write(m.group(0))
-                    pos = m.end()
-                if end >= 0:
-                    out.write(buf[pos:end])
-                    out.write(appended)
-                    rest = buf[end:]
-                    if formatting:
-                        rest = _insert_formatting(rest, formatting)
-                    out.write(rest)
-                    out.write(f.read())
-                    return
-                buf = buf[pos:]
                 if not chunk:
-                    raise SchemaError(f"{part} 缺少 </sheetData>，文件已损坏")
+                    raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
+                buf += chunk
+            start = buf.find(b"<sheetData")
+            head = re.sub(rb'<dimension ref="[^"]*"/>',
+                          f'<dimension ref="A1:{sx.col_letter(last_col)}{max(last_row, 1)}"/>'.encode(), buf[:start])
+            out.write(head)
+            buf = buf[start:]
+            if buf.startswith(b"<sheetData/>"):
+                buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
+            open_end = buf.find(b">") + 1
+            out.write(buf[:open_end])
+            buf = buf[open_end:]
+            while True:
+                end = buf.find(b"</sheetData>")
+                cut = end if end >= 0 else buf.rfind(b"</row>") + 6
+                if end < 0 and cut < 6:
+                    chunk = f.read(CHUNK)
+                    if not chunk:
+                        raise SchemaError(f"{part} 缺少 </sheetData>，文件已损坏")
+                    buf += chunk
+                    continue
+                segment, buf = buf[:cut], buf[cut:]
+                if drop_from is not None:
+                    segment = b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from)
+                    out.write(segment)
+                else:
+                    pending = self._write_segment(out, segment, pending, patches)
+                if end >= 0:
+                    out.write(appended)
+                    if formatting:
+                        buf = _insert_formatting(buf, formatting)
+                    out.write(buf)
+                    while chunk := f.read(CHUNK):
+                        out.write(chunk)
+                    return
+                buf += f.read(CHUNK)
+
+    @staticmethod
+    def _write_segment(out, segment: bytes, pending: list[int], patches) -> list[int]:
+        """Write whole rows, replacing the pending patched ones that fall in this segment."""
+        last = segment.rfind(b'<row r="')
+        last_r = int(ROW_NUM.match(segment, last).group(1)) if last >= 0 else 0
+        pos = 0
+        while pending and pending[0] <= last_r:
+            r = pending.pop(0)
+            at = segment.find(b'<row r="%d"' % r, pos)
+            if at < 0:  # no such row element (an empty row): insert one before the next row
+                nxt = next((m.start() for m in ROW_NUM.finditer(segment, pos) if int(m.group(1)) > r), len(segment))
+                out.write(segment[pos:nxt])
+                out.write(FastStore._row_xml(r, patches[r]))
+                pos = nxt
+                continue
+            head_end = segment.find(b">", at)
+            closed = segment[head_end - 1:head_end] == b"/"
+            end = head_end + 1 if closed else segment.find(b"</row>", head_end) + 6
+            body = b"" if closed else segment[head_end + 1:end - 6]
+            out.write(segment[pos:at])
+            out.write(segment[at:head_end].rstrip(b"/") + b">" + sx.patch_row(body, r, patches[r]) + b"</row>")
+            pos = end
+        out.write(segment[pos:])
+        return pending
 
     def _tool_xml(self, role: str, out) -> None:
         part = self._part(role)
@@ -488,7 +640,7 @@ class FastStore:
                     target.compress_type = zipfile.ZIP_DEFLATED
                     if name == self.register_part and (self._patches or self._appended or formatting):
                         with dst.open(target, "w", force_zip64=True) as out:
-                            self._register_xml(out)
+                            self._register_xml(out, formatting)
                     elif name in tool_parts:
                         with dst.open(target, "w", force_zip64=True) as out:
                             self._tool_xml(tool_parts[name], out)
@@ -499,9 +651,7 @@ class FastStore:
                     elif name in self._extra_parts:
                         dst.writestr(target, self._extra_parts[name])
                     else:
-                        with self.zip.open(info) as src, dst.open(target, "w", force_zip64=True) as out:
-                            while block := src.read(CHUNK):
-                                out.write(block)
+                        _copy_member(self.zip, info, dst)
         make_backup(self.path, keep)
         atomic_write(self.path, write)
         self._reopen()

@@ -87,8 +87,45 @@ def cell_value(attrs: bytes, body: bytes | None, strings: list[str]):
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
+FAST_CELL = re.compile(rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
+                       rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
+
+
+def fast_value(kind: bytes, v: bytes, text: bytes, strings: list[str]):
+    """The value of a cell matched by FAST_CELL (or a needed-columns pattern of the same shape)."""
+    if kind == b"inlineStr":
+        return _text(text) if text else None
+    if not v:
+        return None
+    if kind == b"s":
+        return strings[int(v)]
+    if kind in (b"str", b"e"):
+        return _text(v)
+    if kind == b"b":
+        return v == b"1"
+    number = float(v)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+@lru_cache(maxsize=None)
+def _col_of(letters: bytes) -> int:
+    return col_index(letters.decode())
+
+
 def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
-    """Every cell of a row body: column index -> value."""
+    """Every cell of a row body: column index -> value (one C-level scan for the usual cell shapes)."""
+    cells = FAST_CELL.findall(body or b"")
+    if len(cells) == (body or b"").count(b"<c "):
+        out = {}
+        for col, kind, v, text in cells:
+            value = fast_value(kind, v, text, strings)
+            if value is not None and value != "":
+                out[_col_of(col)] = value
+        return out
+    return _row_cells_slow(body, strings)
+
+
+def _row_cells_slow(body: bytes, strings: list[str]) -> dict[int, object]:
     out = {}
     previous = 0
     for m in CELL_RE.finditer(body or b""):

@@ -63,6 +63,11 @@ def parse_datetime(value) -> tuple[datetime | None, str | None]:
     return None, f"无法识别的时间：{shown}"
 
 
+def excel_serial(moment: datetime) -> float:
+    delta = moment - _EXCEL_EPOCH
+    return delta.days + delta.seconds / 86400
+
+
 def _round_second(moment: datetime) -> datetime:
     if moment.microsecond >= 500_000:
         moment += timedelta(seconds=1)

@@ -6,7 +6,7 @@ the 预警 sheet and makes sure the red/amber formatting is there.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
@@ -15,6 +15,7 @@ from ..domain.model import parse_complaint
 from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
+from ..domain.parsing import excel_serial
 from .common import Summary, apply_changes, archived_rows, build_calendar, display
 
 
@@ -56,14 +57,30 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     closed_label = labels.label(labels.STATUS, "closed", store.lang)
     repeats = RepeatIndex()
     complaints = {}
-    for row in archived + rows:  # closed rows only feed the repeat index: no full parse
-        v = row.values
-        if row.row_id < 0 or _is_closed(v, closed_label):
-            repeats.add(customer_key(v.get("customer_id"), v.get("contact")), text_of(v.get("category")),
-                        parse_datetime(v.get("received_at"))[0], text_of(v.get("complaint_no")))
+    closed_rows = []
+    for row in rows:
+        if _is_closed(row.values, closed_label):
+            closed_rows.append(row)
         else:
             c = complaints[row.row_id] = parse_complaint(row)
             repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    # closed and archived complaints only feed the repeat index, and only those recent enough
+    # to be "earlier within the window" of a complaint that is evaluated now: no full parse
+    earliest = min((c.received_at for c in complaints.values() if c.received_at), default=None)
+    if earliest is not None:
+        cutoff = earliest - timedelta(days=int(settings.param("repeat_days")) + 1)
+        cutoff_serial = excel_serial(cutoff)
+        for row in archived + closed_rows:
+            v = row.values
+            received = v.get("received_at")
+            if isinstance(received, (int, float)) and not isinstance(received, bool):
+                if received < cutoff_serial:
+                    continue
+            received = parse_datetime(received)[0]
+            if received is None or received < cutoff:
+                continue
+            repeats.add(customer_key(v.get("customer_id"), v.get("contact")), text_of(v.get("category")),
+                        received, text_of(v.get("complaint_no")))
     ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
     audit: list[dict] = []
     seen: dict[str, int] = {}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Benchmark: large registers, complaintdesk vs a plain openpyxl baseline, in one run.
+
+For each size it builds a realistic register (seeded: Chinese text, ~3 % open complaints,
+~1 % new rows without a number, the rest closed), then measures in fresh processes:
+  baseline  openpyxl load + write the automation cells of every open/new row + save
+  cycle     `complaintdesk assign` + `complaintdesk sla`
+  rerun     `complaintdesk assign` again (nothing new, nothing changed)
+  report    `complaintdesk report --month <last full month>`
+  export    `complaintdesk export --out …json`
+and prints seconds, peak RSS (MB) and the ratio baseline / cycle; the table also goes to
+bench/results.json. Registers are written to a temporary folder and deleted afterwards.
+
+    python scripts/bench_register.py                 # 10k, 50k, 200k rows
+    python scripts/bench_register.py --sizes 10000   # quick
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+NOW = datetime(2026, 11, 20, 10, 0)
+CHILD = r"""
+import json, resource, sys, time
+t = time.perf_counter()
+exec(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+BASELINE = r"""
+from openpyxl import load_workbook
+path = sys.argv[2]
+wb = load_workbook(path)
+ws = wb["投诉登记"]
+head = {c.value: c.column for c in ws[1]}
+cols = [head[h] for h in ("时效状态", "处理状态", "响应时效", "校验提示")]
+status = head["处理状态"]
+n = 0
+for row in ws.iter_rows(min_row=2):
+    if row[status - 1].value != "已关闭":
+        for c in cols:
+            row[c - 1].value = "即将超时"
+        n += 1
+wb.save(path)
+"""
+CLI = r"""
+from complaintdesk.entrypoints.cli import app
+for args in json.loads(sys.argv[2]):
+    try:
+        app(args, standalone_mode=False)
+    except SystemExit as e:
+        assert not e.code, e.code
+"""
+
+
+def build(path: Path, size: int) -> None:
+    """A register of `size` rows with automation filled in, written straight as sheet XML."""
+    from complaintdesk.adapters import sheet_xml as sx
+    from complaintdesk.adapters.calendar_cn import china_calendar
+    from complaintdesk.adapters.workbook_builder import build_register
+    from complaintdesk.domain.engine import Context, evaluate, to_cells
+    from complaintdesk.domain.intake import Counter, RepeatIndex
+    from complaintdesk.domain.model import RegisterRow, parse_complaint
+    from complaintdesk.domain.parsing import customer_key
+    from complaintdesk.domain.schema import COLUMNS
+    from complaintdesk.domain.settings import default_settings
+    from complaintdesk.services.sample_data import sample_complaints
+
+    template = path.with_suffix(".template.xlsx")
+    build_register("zh").save(template)
+    days = max(30, size // 280)
+    rows = sample_complaints(size, NOW, seed=size, days=days, bad_rows=False)
+    for values in rows:  # a real desk closes almost everything older than two weeks
+        received = values["received_at"]
+        if received < NOW - timedelta(days=14) and hash(values["order_no"]) % 100 >= 3:
+            values.setdefault("first_response_at", received + timedelta(hours=1))
+            values.setdefault("plan_measures", "联系客户核实情况，安排处理")
+            values.setdefault("plan_deadline", received + timedelta(days=2))
+            values["resolved_at"] = values.get("resolved_at") or received + timedelta(days=1)
+            values.pop("objection", None)
+            values["customer_agrees"] = "是"
+            values["confirmed_at"] = values.get("confirmed_at") or received + timedelta(days=2)
+            values["survey_sent_at"] = values.get("survey_sent_at") or received + timedelta(days=3)
+            for key in ("score_efficiency", "score_attitude", "score_solution"):
+                values[key] = values.get(key) or 5
+            values["callback_done_at"] = values["survey_sent_at"] + timedelta(days=1)
+    settings, calendar = default_settings(), china_calendar()
+    counter, repeats = Counter(), RepeatIndex()
+    new_from = int(len(rows) * 0.99)
+    style = {c.key: 1 for c in COLUMNS if c.kind == "datetime"}
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                head, rest = data.split(b"<sheetData>", 1)
+                header, tail = rest.split(b"</sheetData>", 1)
+                header = header[:header.find(b"</row>") + 6]
+                head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:BP{size + 1}"/>'.encode(), head)
+                with dst.open(info.filename, "w", force_zip64=True) as out:
+                    out.write(head + b"<sheetData>" + header)
+                    for r, values in enumerate(rows, 2):
+                        if r - 2 < new_from and not isinstance(values["received_at"], str):
+                            c = parse_complaint(RegisterRow(r, values))
+                            ctx = Context(settings, calendar, NOW - timedelta(minutes=30), counter, repeats)
+                            auto = evaluate(c, ctx)
+                            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+                            values = {**values, **to_cells(auto)}
+                        cells = "".join(sx.cell_xml(f"{sx.col_letter(i)}{r}", values.get(col.key), style.get(col.key))
+                                        for i, col in enumerate(COLUMNS, 1) if values.get(col.key) not in (None, ""))
+                        out.write(f'<row r="{r}">{cells}</row>'.encode("utf-8"))
+                    out.write(b"</sheetData>" + tail)
+            elif info.filename.startswith("xl/tables/"):
+                dst.writestr(info, data.replace(b'ref="A1:BP2"', f'ref="A1:BP{size + 1}"'.encode()))
+            else:
+                dst.writestr(info, data)
+    template.unlink()
+
+
+def measure(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, code, *args], capture_output=True, text=True,
+                         env={**os.environ, "COMPLAINTDESK_NOW": NOW.isoformat()})
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cli(*commands: list[str]) -> dict:
+    return measure(CLI, json.dumps([[str(a) for a in c] for c in commands]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "bench" / "results.json")
+    args = parser.parse_args()
+    month = f"{(NOW.replace(day=1) - timedelta(days=1)):%Y-%m}"
+    results = []
+    folder = Path(tempfile.mkdtemp(prefix="cd-bench-"))
+    try:
+        for size in args.sizes:
+            source = folder / f"register_{size}.xlsx"
+            t = time.perf_counter()
+            build(source, size)
+            print(f"built {size:,} rows in {time.perf_counter() - t:.0f} s ({source.stat().st_size / 1e6:.1f} MB)",
+                  flush=True)
+            work = folder / "work.xlsx"
+            shutil.copy(source, work)
+            base = measure(BASELINE, str(work))
+            shutil.copy(source, work)
+            cycle = cli(["assign", work, "--now", NOW.isoformat()], ["sla", work, "--now", NOW.isoformat()])
+            rerun = cli(["assign", work, "--now", NOW.isoformat()])
+            report = cli(["report", work, "--month", month, "--out", folder / "r.xlsx", "--now", NOW.isoformat()])
+            export = cli(["export", work, "--out", folder / "e.json"])
+            row = {"rows": size, "file_mb": round(source.stat().st_size / 1e6, 1),
+                   "baseline_s": round(base["seconds"], 1), "baseline_mb": round(base["rss_mb"]),
+                   "cycle_s": round(cycle["seconds"], 1), "cycle_mb": round(cycle["rss_mb"]),
+                   "ratio": round(base["seconds"] / cycle["seconds"], 1),
+                   "rerun_s": round(rerun["seconds"], 1), "report_s": round(report["seconds"], 1),
+                   "report_mb": round(report["rss_mb"]), "export_s": round(export["seconds"], 1)}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+            source.unlink()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if len(results) > 1:
+        growth = results[-1]["cycle_s"] / results[0]["cycle_s"]
+        print(f"cycle growth {results[0]['rows']:,} → {results[-1]['rows']:,} rows: ×{growth:.1f} "
+              f"(rows ×{results[-1]['rows'] / results[0]['rows']:.0f})")
+    header = ("rows", "baseline s", "baseline MB", "cycle s", "cycle MB", "ratio", "rerun s", "report s", "export s")
+    print(" | ".join(header))
+    for r in results:
+        print(" | ".join(str(r[k]) for k in ("rows", "baseline_s", "baseline_mb", "cycle_s", "cycle_mb", "ratio",
+                                              "rerun_s", "report_s", "export_s")))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                                               f"Python {platform.python_version()}", "measured": NOW.date().isoformat(),
+                                    "results": results}, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
