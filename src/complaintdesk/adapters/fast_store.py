@@ -34,11 +34,84 @@ from .xlsx_store import REQUIRED_STAFF
 
 CHUNK = 8 << 20
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
+UNUSUAL = (b"<f", b"<r>", b' cm="', b' vm="', b' ph="', b'<c s="', b'<c t="')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
+
+
+def _patterns(letters):
+    alt = b"|".join(sorted(letters, key=len, reverse=True))
+    cell = re.compile(rb'<c r="(' + alt + rb')(\d+)"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
+                      rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
+    return cell, re.compile(rb'<c r="(' + alt + rb')(\d+)"')
+
+
+_PATTERNS: dict = {}
+
+
+def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict]]:
+    """(row, values) for every row in a piece of sheet XML: light values for closed complaints
+    (not marked for the case library), every column for the rest."""
+    strings, by_letter, keyed = spec
+    key = tuple(by_letter)
+    if key not in _PATTERNS:
+        _PATTERNS[key] = _patterns(by_letter)
+    cell_re, start_re = _PATTERNS[key]
+    text = sx._text
+    starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
+    if len(starts) != buf.count(b"<row"):
+        raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
+    light: dict[bytes, dict] = {}
+    found = cell_re.findall(buf)
+    for letter, r, kind, v, t in found:
+        d = light.get(r)
+        if d is None:
+            d = light[r] = {}
+        if kind == b"inlineStr":
+            value = text(t) if t else None
+        elif not v:
+            value = None
+        elif kind == b"s":
+            value = strings[int(v)]
+        elif kind in (b"str", b"e"):
+            value = text(v)
+        elif kind == b"b":
+            value = v == b"1"
+        else:
+            value = float(v)
+            if value.is_integer():
+                value = int(value)
+        d[by_letter[letter]] = value
+    if any(mark in buf for mark in UNUSUAL) and len(found) != len(start_re.findall(buf)):
+        for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
+            light.setdefault(r, {})[by_letter[letter]] = sx.find_cell(_row_body(buf, int(r), starts[r]), letter, r,
+                                                                      strings)
+    out = []
+    for rb, start in starts.items():
+        r = int(rb)
+        if r == 1:
+            continue
+        d = light.get(rb, {})
+        if d.get("status") in CLOSED and d.get("closed_at") not in (None, "") and d.get("case_library") != "是":
+            d["_light"] = True
+            out.append((r, d))
+            continue
+        cells = sx.row_cells(_row_body(buf, r, start), strings)
+        out.append((r, {k: typed(k, cells.get(c)) for k, c in keyed}))
+    return out
+
+
+def typed(key: str, value):
+    """A cell value as the openpyxl store would give it: times in time columns as datetime."""
+    if value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in DATETIME_KEYS:
+        if 1 <= value < 2958466:
+            return serial_datetime(value)
+    return value
 
 
 def serial_datetime(value: float) -> datetime:
@@ -246,72 +319,24 @@ class FastStore:
                 yield buf[:cut + 6]
                 carry = buf[cut + 6:]
 
-    def _needed_patterns(self):
-        letters = sorted((sx.col_letter(c) for k, c in self.columns.items() if k in LIGHT_KEYS),
-                         key=len, reverse=True)
-        alt = b"|".join(x.encode() for x in letters)
-        cell = re.compile(rb'<c r="(' + alt + rb')(\d+)"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
-                          rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
-        start = re.compile(rb'<c r="(' + alt + rb')(\d+)"')
-        return cell, start
-
     def _read_light(self) -> None:
         """One pass: the light cells of every row (C-level scan), full parse of rows not closed.
 
         Light values stay as stored (a received time is its Excel serial number); every reader
         of register values parses times with parse_datetime, which takes serials."""
-        by_letter = {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
-        cell_re, start_re = self._needed_patterns()
-        keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
-        strings, text = self.strings, sx._text
-        for buf in self._chunks():
-            starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
-            if len(starts) != buf.count(b"<row"):
-                raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
-            light: dict[bytes, dict] = {}
-            found = cell_re.findall(buf)
-            for letter, r, kind, v, t in found:
-                d = light.get(r)
-                if d is None:
-                    d = light[r] = {}
-                if kind == b"inlineStr":
-                    value = text(t) if t else None
-                elif not v:
-                    value = None
-                elif kind == b"s":
-                    value = strings[int(v)]
-                elif kind in (b"str", b"e"):
-                    value = text(v)
-                elif kind == b"b":
-                    value = v == b"1"
-                else:
-                    value = float(v)
-                    if value.is_integer():
-                        value = int(value)
-                d[by_letter[letter]] = value
-            if len(found) != len(start_re.findall(buf)):  # unusual cells (formulas, rich text): decode one by one
-                for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
-                    body = _row_body(buf, int(r), starts[r])
-                    light.setdefault(r, {})[by_letter[letter]] = sx.find_cell(body, letter, r, strings)
-            for rb, start in starts.items():
-                r = int(rb)
-                if r == 1:
-                    continue
+        spec = (self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS},
+                sorted(self.columns.items(), key=lambda kv: kv[1]))
+        for rows in (scan_chunk(buf, spec) for buf in self._chunks()):
+            for r, values in rows:
                 if r > self._last_row:
                     self._last_row = r
                 known = self._values.get(r)
                 if known is not None and not known.get("_light"):
                     continue
-                d = light.get(rb, {})
-                if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
-                    d["_light"] = True
-                    if known is None and r not in self._patches:
-                        self._values[r] = d
-                    else:
-                        self._keep(r, d)
-                    continue
-                cells = sx.row_cells(_row_body(buf, r, start), strings)
-                self._keep(r, {k: self._typed(k, cells.get(c)) for k, c in keyed})
+                if known is None and r not in self._patches:
+                    self._values[r] = values
+                else:
+                    self._keep(r, values)
 
     def _materialize(self, rows: set[int] | None) -> None:
         """Read rows in full (None: every row) into their shared dicts."""
@@ -345,14 +370,7 @@ class FastStore:
         self._values[r] = values
         return values
 
-    @staticmethod
-    def _typed(key: str, value):
-        if value == "":
-            return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and key in DATETIME_KEYS:
-            if 1 <= value < 2958466:
-                return serial_datetime(value)
-        return value
+    _typed = staticmethod(typed)
 
     def _small_grid(self, role: str) -> list[list]:
         if role not in self._small:
@@ -638,6 +656,7 @@ class FastStore:
                     name = info.filename
                     target = zipfile.ZipInfo(name, date_time=info.date_time)
                     target.compress_type = zipfile.ZIP_DEFLATED
+                    target._compresslevel = 1  # speed over size for the parts we rewrite
                     if name == self.register_part and (self._patches or self._appended or formatting):
                         with dst.open(target, "w", force_zip64=True) as out:
                             self._register_xml(out, formatting)

@@ -27,7 +27,9 @@ def _counter(store, rows, archived) -> Counter:
         except ValueError:
             pass
     for row in list(rows) + list(archived):
-        counter.see(text_of(row.values.get("complaint_no")))
+        number = row.values.get("complaint_no")
+        if number:
+            counter.see(number if isinstance(number, str) else text_of(number))
     return counter
 
 
@@ -42,6 +44,8 @@ def _last_contacts(store) -> dict[str, datetime]:
 
 
 def _is_closed(values: dict, closed_label: str) -> bool:
+    if values.get("_light"):  # the fast store reads closed complaints light
+        return True
     return text_of(values.get("status")) in (closed_label, "closed") and bool(values.get("closed_at"))
 
 
