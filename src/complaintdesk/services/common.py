@@ -86,10 +86,10 @@ def apply_changes(store, row: RegisterRow, new: dict[str, object], number: str,
     changed = {k: v for k, v in new.items() if not same(row.values.get(k), v)}
     if not changed:
         return 0
+    old = {k: row.values.get(k) for k in changed}  # before the store may update the row in place
     store.set_cells(row.row_id, changed)
     for key, value in changed.items():
-        audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang),
-                               row.values.get(key), value))
+        audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang), old[key], value))
         row.values[key] = value
     return len(changed)
 

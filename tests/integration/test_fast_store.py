@@ -1,0 +1,126 @@
+"""The fast (streaming) store gives the same results as the openpyxl store and keeps everything else intact."""
+import importlib.util
+import json
+import shutil
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from openpyxl.comments import Comment
+
+from complaintdesk.adapters.fast_store import FastStore
+from complaintdesk.adapters.xlsx_store import XlsxStore
+from complaintdesk.services.common import open_store
+from tests.conftest import complaint, convert, read_rows, type_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench_module():
+    spec = importlib.util.spec_from_file_location("bench_register", ROOT / "scripts" / "bench_register.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(cli, monkeypatch, store, *args, code=0):
+    monkeypatch.setenv("COMPLAINTDESK_STORE", store)
+    return cli(*args, code=code)
+
+
+def sheet(path, name):
+    return [list(r) for r in load_workbook(path)[name].iter_rows(values_only=True)]
+
+
+def cycle(cli, monkeypatch, store, path, tmp_path):
+    run(cli, monkeypatch, store, "assign", path, "--now", "2026-11-20T10:00")
+    run(cli, monkeypatch, store, "sla", path, "--now", "2026-11-20T10:00")
+    number = json.loads(run(cli, monkeypatch, store, "export", path).stdout)[-1]["complaint_no"]
+    run(cli, monkeypatch, store, "log", path, number, "--content", "已回电", "--now", "2026-11-20T10:30")
+    run(cli, monkeypatch, store, "docs", path, "--all-due", "--kind", "survey", "--out", tmp_path / store,
+        "--now", "2026-11-20T11:00")
+    run(cli, monkeypatch, store, "sla", path, "--now", "2026-11-21T10:00")
+    return json.loads(run(cli, monkeypatch, store, "export", path).stdout)
+
+
+def test_both_stores_give_identical_results_on_a_multi_chunk_register(tmp_path, cli, monkeypatch):
+    source = tmp_path / "big.xlsx"
+    bench_module().build(source, 3000)   # ~9 MB of sheet XML: more than one streaming chunk
+    slow, fast = tmp_path / "slow.xlsx", tmp_path / "fast.xlsx"
+    shutil.copy(source, slow)
+    shutil.copy(source, fast)
+    exported_slow = cycle(cli, monkeypatch, "openpyxl", slow, tmp_path)
+    exported_fast = cycle(cli, monkeypatch, "fast", fast, tmp_path)
+    assert len(exported_fast) == 3000
+    assert exported_fast == exported_slow
+    for name in ("变更记录", "预警", "编号计数", "沟通记录", "案例库"):
+        assert sheet(fast, name) == sheet(slow, name), name
+    surveys = sorted(p.name for p in (tmp_path / "fast").iterdir())
+    assert surveys and surveys == sorted(p.name for p in (tmp_path / "openpyxl").iterdir())
+
+
+def test_everything_else_survives_a_fast_save(register, cli, monkeypatch, tmp_path):
+    type_rows(register, [complaint(), complaint(contact="13900000000", description="第二条\n多行")])
+    wb = load_workbook(register)
+    ws = wb["投诉登记"]
+    head = {c.value: c.column for c in ws[1]}
+    ws.cell(2, head["备注"], "=LEN(L2)")                                     # a formula staff typed
+    ws.cell(3, head["客户诉求"], CellRichText([TextBlock(InlineFont(b=True), "加粗"), "普通"]))
+    ws.cell(2, head["问题描述"]).comment = Comment("客户很着急", "李客服")
+    ws.cell(2, head["订单号"]).hyperlink = "https://example.com/order/1"
+    ws.merge_cells(start_row=5, start_column=head["备注"], end_row=5, end_column=head["备注"] + 1)
+    wb.save(register)
+    before = {n: z for n, z in _parts(register).items() if not n.startswith("xl/worksheets/sheet1.xml")}
+    run(cli, monkeypatch, "fast", "assign", register, "--now", "2026-10-09T15:00")
+    after = _parts(register)
+    changed = {n for n in before if before[n] != after.get(n)}
+    assert changed <= {"xl/worksheets/sheet8.xml", "xl/worksheets/sheet11.xml", "xl/tables/table1.xml",
+                       "xl/styles.xml"}  # audit, counter: every other part byte for byte
+    wb = load_workbook(register, rich_text=True)
+    ws = wb["投诉登记"]
+    assert ws.cell(2, head["备注"]).value == "=LEN(L2)" and ws.cell(2, head["备注"]).data_type == "f"
+    assert isinstance(ws.cell(3, head["客户诉求"]).value, CellRichText)
+    assert ws.cell(2, head["问题描述"]).comment.text == "客户很着急"
+    assert ws.cell(2, head["订单号"]).hyperlink.target == "https://example.com/order/1"
+    assert any(str(r).startswith(ws.cell(5, head["备注"]).coordinate) for r in ws.merged_cells.ranges)
+    assert ws.cell(3, head["问题描述"]).value == "第二条\n多行"
+    assert [r["complaint_no"] for r in read_rows(register)] == ["20261009-CS-001", "20261009-CS-002"]
+    assert ws.tables["ComplaintRegister"].ref.startswith("A1:")
+    assert len(ws.data_validations.dataValidation) > 40 and len(list(ws.conditional_formatting)) >= 1
+    with zipfile.ZipFile(register) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "_x" not in xml.split("<sheetData>")[1].split("</sheetData>")[0].replace("_xml", "")
+    csv = convert(register, "csv", tmp_path).read_text(encoding="utf-8")
+    assert "20261009-CS-002" in csv and "第二条" in csv
+
+
+def _parts(path):
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_formatting_is_added_when_missing(register, cli, monkeypatch):
+    wb = load_workbook(register)
+    wb["投诉登记"].conditional_formatting = type(wb["投诉登记"].conditional_formatting)()
+    wb.save(register)
+    type_rows(register, [complaint(received_at=datetime(2026, 10, 9, 9))])
+    run(cli, monkeypatch, "fast", "assign", register, "--now", "2026-10-09T10:00")
+    run(cli, monkeypatch, "fast", "sla", register, "--now", "2026-10-12T10:00")
+    rules = [r.formula[0] for rng in load_workbook(register)["投诉登记"].conditional_formatting for r in rng.rules]
+    assert '"已超时"' in rules and '"即将超时"' in rules
+
+
+def test_store_choice(register, tmp_path, monkeypatch):
+    monkeypatch.delenv("COMPLAINTDESK_STORE", raising=False)
+    assert isinstance(open_store(register), XlsxStore)      # small file
+    big = tmp_path / "big.xlsx"
+    bench_module().build(big, 2500)
+    assert big.stat().st_size > 1_000_000 and isinstance(open_store(big), FastStore)
+    monkeypatch.setenv("COMPLAINTDESK_STORE", "openpyxl")
+    assert isinstance(open_store(big), XlsxStore)
+    with pytest.raises(Exception):
+        FastStore(big).remove_register([2])
