@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..adapters.report_writer import write_report
 from ..domain import labels
-from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
+from ..domain.kpis import counted, monthly_kpis, previous_month
 from ..domain.parsing import parse_datetime
 from ..domain.masking import mask_record
 from ..errors import ComplaintDeskError
@@ -33,9 +33,9 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
         datetime.strptime(month, "%Y-%m")
     except ValueError:
         raise ComplaintDeskError(f"月份“{month}”格式不对，应为 2026-10")
-    shown = set(last_months(month, 13))
+    shown = {month, previous_month(month)}
 
-    def in_report(values: dict) -> bool:  # rows outside the 13 months only count in the trend
+    def in_report(values: dict) -> bool:  # other months only count in the trend: light values suffice
         received = parse_datetime(values.get("received_at"))[0]
         return received is not None and f"{received:%Y-%m}" in shown
     records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows(full=in_report)]
