@@ -28,7 +28,7 @@ from ..errors import ComplaintDeskError, SchemaError
 from . import sheet_xml as sx
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .package_guard import inspect_package
+from .package_guard import checked_register
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .xlsx_store import REQUIRED_STAFF
 
@@ -60,31 +60,17 @@ def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict]]:
     if key not in _PATTERNS:
         _PATTERNS[key] = _patterns(by_letter)
     cell_re, start_re = _PATTERNS[key]
-    text = sx._text
     starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
     if len(starts) != buf.count(b"<row"):
         raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
     light: dict[bytes, dict] = {}
     found = cell_re.findall(buf)
+    value = sx.fast_value
     for letter, r, kind, v, t in found:
         d = light.get(r)
         if d is None:
             d = light[r] = {}
-        if kind == b"inlineStr":
-            value = text(t) if t else None
-        elif not v:
-            value = None
-        elif kind == b"s":
-            value = strings[int(v)]
-        elif kind in (b"str", b"e"):
-            value = text(v)
-        elif kind == b"b":
-            value = v == b"1"
-        else:
-            value = float(v)
-            if value.is_integer():
-                value = int(value)
-        d[by_letter[letter]] = value
+        d[by_letter[letter]] = value(kind, v, t, strings)
     if any(mark in buf for mark in UNUSUAL) and len(found) != len(start_re.findall(buf)):
         for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
             light.setdefault(r, {})[by_letter[letter]] = sx.find_cell(_row_body(buf, int(r), starts[r]), letter, r,
@@ -167,11 +153,7 @@ class FastStore:
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
         self.source = source
-        if not self.path.exists():
-            raise SchemaError(f"找不到登记表文件：{self.path}")
-        if not read_only_check:
-            refuse_if_open_in_excel(self.path)
-        self.warnings = inspect_package(self.path)
+        self.warnings = checked_register(self.path, read_only_check)
         self.zip = zipfile.ZipFile(self.path)
         self.names = set(self.zip.namelist())
         self.parts = self._sheet_parts()

@@ -57,3 +57,14 @@ def inspect_package(path: Path) -> list[str]:
         if "xl/vbaProject.bin" in names and path.suffix.lower() == ".xlsx":
             warnings.append(f"“{name}”扩展名为 .xlsx 却含有宏代码；宏不会被执行")
     return warnings
+
+
+def checked_register(path: Path, read_only_check: bool = False) -> list[str]:
+    """What every file store does first: the file exists, Excel does not hold it, the package is safe."""
+    from .files import refuse_if_open_in_excel
+
+    if not Path(path).exists():
+        raise SchemaError(f"找不到登记表文件：{path}")
+    if not read_only_check:
+        refuse_if_open_in_excel(Path(path))
+    return inspect_package(Path(path))

@@ -71,20 +71,7 @@ def cell_value(attrs: bytes, body: bytes | None, strings: list[str]):
     if formula and formula.group(1):  # like openpyxl: a formula cell reads as its formula text
         return "=" + _text(formula.group(1))
     v = V_RE.search(body)
-    if v is None:
-        return None
-    raw = v.group(1)
-    if kind == b"s":
-        return strings[int(raw)]
-    if kind in (b"str", b"e"):
-        return _text(raw)
-    if kind == b"b":
-        return raw == b"1"
-    try:
-        number = float(raw)
-    except ValueError:
-        return _text(raw)
-    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return None if v is None else fast_value(kind, v.group(1), b"", strings)
 
 
 FAST_CELL = re.compile(rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
@@ -103,7 +90,10 @@ def fast_value(kind: bytes, v: bytes, text: bytes, strings: list[str]):
         return _text(v)
     if kind == b"b":
         return v == b"1"
-    number = float(v)
+    try:
+        number = float(v)
+    except ValueError:
+        return _text(v)
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 

@@ -19,7 +19,7 @@ from ..domain.schema import (BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_looku
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
-from .package_guard import inspect_package
+from .package_guard import checked_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
@@ -41,11 +41,7 @@ class XlsxStore:
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
         self.source = source
-        if not self.path.exists():
-            raise SchemaError(f"找不到登记表文件：{self.path}")
-        if not read_only_check:
-            refuse_if_open_in_excel(self.path)
-        self.warnings = inspect_package(self.path)
+        self.warnings = checked_register(self.path, read_only_check)
         try:
             self.wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
         except Exception as exc:  # zip/xml errors: a file-level problem, reported plainly
