@@ -70,9 +70,9 @@ def test_all_due_issues_surveys_and_records_sent_time(register, cli, tmp_path):
     assert row["survey_sent_at"] == datetime(2026, 10, 12, 10, 0)
     assert read_rows(register)[0]["plan_measures"] == "换新"
     out = cli("docs", register, "--all-due", "--kind", "survey", "--out", tmp_path, "--now", "2026-10-12T11:00")
-    assert "文档" not in out.output.split("：", 1)[-1] or "文档 0" in out.output or "没有需要" in out.output
+    assert "没有需要更改的内容" in out.output                       # issued once, not again
     assert read_rows(register)[0]["survey_sent_at"] == datetime(2026, 10, 12, 10, 0)
-    assert number
+    assert (tmp_path / f"{number}_客户投诉满意度调查表.html").exists()
 
 
 def test_log_appends_and_fills_last_update(register, cli):

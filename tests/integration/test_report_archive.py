@@ -1,7 +1,7 @@
 """Monthly report workbook, archive round trip, find and retention — on real files."""
 import json
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from openpyxl import load_workbook
 
@@ -113,4 +113,3 @@ def test_retention_purge(register, cli):
     assert (folder / "投诉归档_2022.xlsx").exists()
     cli("archive", register, "--purge-expired", "--yes", "--now", "2026-06-01T00:00")
     assert sorted(p.name for p in folder.iterdir()) == ["投诉归档_2023.xlsx"]
-    assert timedelta  # imported for readability of other tests
