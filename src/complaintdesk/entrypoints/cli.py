@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -69,9 +70,12 @@ def run(fn, *args, **kwargs):
 
 def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] = None):
     def work():
-        with register_session(path, source, kind) as store:
-            return fn(store)
+        big = Path(path).exists() and Path(path).stat().st_size > 1_000_000
+        with console.status(f"正在处理 {Path(path).name} …") if big else nullcontext():
+            with register_session(path, source, kind) as store:
+                return fn(store)
     return run(work)
+
 
 
 @app.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def dispatch(tag: str, arg_hex: str = "", active: bool = False) -> str:
         if action is None:
             raise ComplaintDeskError(f"未知的按钮“{tag}”，请重新安装投诉管理选项卡")
         store = XlwingsStore(book)
-        lock = register_lock(store.path) if store.path and store.path.parent.exists() else _nothing()
+        lock = register_lock(store.path) if store.path and store.path.parent.exists() else nullcontext()
         with lock:
             ctx = ActionContext(store, now(), decode_argument(arg_hex), _selected_number(book, store),
                                 store.path.parent if store.path else None,
@@ -87,14 +88,6 @@ def dispatch(tag: str, arg_hex: str = "", active: bool = False) -> str:
     except Exception:
         pass
     return text
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _log(book) -> logging.Logger:
