@@ -1,13 +1,13 @@
 """Services — `report`: the monthly analysis workbook and its KPI values."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..adapters.report_writer import write_report
 from ..domain import labels
 from ..domain.kpis import counted, monthly_kpis, previous_month
-from ..domain.parsing import parse_datetime
+from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
 from ..errors import ComplaintDeskError
 from .common import Summary, archived_rows
@@ -33,11 +33,17 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
         datetime.strptime(month, "%Y-%m")
     except ValueError:
         raise ComplaintDeskError(f"月份“{month}”格式不对，应为 2026-10")
-    shown = {month, previous_month(month)}
+    first = datetime.strptime(previous_month(month), "%Y-%m")
+    after = datetime.strptime(month, "%Y-%m").replace(day=28) + timedelta(days=4)
+    after = after.replace(day=1)
+    low, high = excel_serial(first), excel_serial(after)
 
     def in_report(values: dict) -> bool:  # other months only count in the trend: light values suffice
-        received = parse_datetime(values.get("received_at"))[0]
-        return received is not None and f"{received:%Y-%m}" in shown
+        received = values.get("received_at")
+        if isinstance(received, (int, float)) and not isinstance(received, bool):
+            return low <= received < high
+        received = parse_datetime(received)[0]
+        return received is not None and first <= received < after
     records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows(full=in_report)]
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))

@@ -87,7 +87,11 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
 def record(values: dict) -> dict:
     """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
     out = {}
+    light = values.get("_light")  # the fast store's light rows carry only a few cells
     for column in COLUMNS:
+        if light and column.key not in values:
+            out[column.key] = None
+            continue
         value = values.get(column.key)
         table = labels.ENUMS.get(column.key)
         if table is not None:
