@@ -184,7 +184,7 @@ def main() -> None:
                                               "rerun_s", "report_s", "export_s")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                                               f"Python {platform.python_version()}", "measured": NOW.date().isoformat(),
+                                               f"Python {platform.python_version()}", "measured": datetime.now().date().isoformat(),
                                     "results": results}, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
