@@ -18,18 +18,12 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..errors import ComplaintDeskError
-from ..services.common import Summary, register_session
+from ..services.common import COUNT_LABELS, Summary, register_session
 
 app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 console = Console()
 NOW_HELP = "当前时间（ISO 格式，如 2026-10-08T14:30），用于复现；默认取系统时间"
-COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "cells": "写入单元格",
-                "repeats": "重复投诉", "urgent": "紧急投诉", "imported": "导入行", "skipped": "跳过行",
-                "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
-                "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
-                "callbacks": "需主管回访", "archived": "归档投诉", "logged": "沟通记录",
-                "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
 MAX_SHOWN = 40
 MAX_FILES = 8
 

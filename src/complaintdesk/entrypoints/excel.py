@@ -15,12 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import ComplaintDeskError
+from ..services.common import COUNT_LABELS
 from .actions import BY_TAG, ActionContext
 
 TITLE = "投诉管理"
-COUNT_LABELS = {"numbered": "新编号", "updated": "更新", "cells": "写入单元格", "breached": "已超时",
-                "at_risk": "即将超时", "documents": "文档", "surveys": "回访结果", "callbacks": "需主管回访",
-                "archived": "归档", "logged": "沟通记录", "found": "找到", "complaints": "计入投诉"}
 
 
 def decode_argument(arg_hex: str) -> str:

@@ -17,6 +17,15 @@ from ..domain.schema import BY_KEY
 from ..domain.workcalendar import WorkCalendar
 
 
+# what each Summary counter is called when the CLI or a message box reports it
+COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "cells": "写入单元格",
+                "repeats": "重复投诉", "urgent": "紧急投诉", "imported": "导入行", "skipped": "跳过行",
+                "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
+                "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
+                "callbacks": "需主管回访", "archived": "归档投诉", "logged": "沟通记录",
+                "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
+
+
 @dataclass
 class Summary:
     """What an action did: counters for the closing line and per-row messages."""
