@@ -52,6 +52,7 @@ class XlsxStore:
             self.lang = "en"
         self.columns = self._map_headers()
         self._settings: Settings | None = None
+        self._last: int | None = None
 
     # ---- sheets and headers ----------------------------------------------------------
     def _sheet(self, role: str, required: bool = False, create: bool = False):
@@ -96,11 +97,13 @@ class XlsxStore:
         return out
 
     def _last_row(self) -> int:
-        last = 1
-        for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
-            if any(v not in (None, "") for v in values):
-                last = r
-        return last
+        """The last row with content, found once per store and then kept up to date."""
+        if self._last is None:
+            self._last = 1
+            for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
+                if any(v not in (None, "") for v in values):
+                    self._last = r
+        return self._last
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -136,7 +139,7 @@ class XlsxStore:
         return True
 
     def append_register(self, values: dict[str, object]) -> int:
-        r = self._last_row() + 1
+        r = self._last = self._last_row() + 1
         for key, value in values.items():
             if key in self.columns and value not in (None, ""):
                 as_cell_value(self.ws.cell(r, self.columns[key]), value)
@@ -154,6 +157,7 @@ class XlsxStore:
     def remove_register(self, row_ids: list[int]) -> None:
         for r in sorted(row_ids, reverse=True):
             self.ws.delete_rows(r)
+        self._last = None
 
     def append_table(self, role: str, rows: list[dict]) -> None:
         ws = self._sheet(role, create=True)

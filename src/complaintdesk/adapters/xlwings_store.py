@@ -129,7 +129,8 @@ class XlwingsStore:
         return True
 
     def append_register(self, values: dict[str, object]) -> int:
-        r = len(self.rows()) and max(row.row_id for row in self.rows()) + 1 or 2
+        rows = self.rows()
+        r = rows[-1].row_id + 1 if rows else 2
         line = self._ensure_row(r)
         for key, value in values.items():
             if key in self.columns:

@@ -126,7 +126,6 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     if counter.last != counter_before:
         store.replace_table("counter", [{"prefix": k, "last": v} for k, v in sorted(counter.last.items())])
     summary.data["changed"] = bool(audit) or counter.last != counter_before
-    summary.data["complaints"] = complaints
     if any("节假日安排未发布" in m for m in summary.messages):
         summary.warnings.append("部分时限落在尚未发布节假日安排的年份，已按周一至周五计算，请在 节假日 表中补充。")
     return summary
