@@ -12,7 +12,9 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.comments import Comment
 
+from complaintdesk.adapters.deflate_segments import member_data_offset
 from complaintdesk.adapters.fast_store import FastStore
+from complaintdesk.adapters.register_index import index_path
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.services.common import open_store
 from tests.conftest import complaint, convert, read_rows, type_rows
@@ -124,3 +126,96 @@ def test_store_choice(register, tmp_path, monkeypatch):
     assert isinstance(open_store(big), XlsxStore)
     with pytest.raises(Exception):
         FastStore(big).remove_register([2])
+
+
+# ---- the row index and segmented saves ------------------------------------------------------
+
+def full_read(path):
+    """Rows as a full scan of the file gives them (the index set aside)."""
+    index = index_path(path)
+    kept = index.read_bytes() if index.exists() else None
+    index.unlink(missing_ok=True)
+    store = FastStore(path)
+    rows = {r.row_id: dict(r.values) for r in store.rows()}
+    store.zip.close()
+    if kept is not None:
+        index.write_bytes(kept)
+    return rows
+
+
+def indexed_read(path):
+    store = FastStore(path)
+    assert store._load_index() is not None, "the index does not match the file"
+    rows = {r.row_id: dict(r.values) for r in store.rows()}
+    segments = store._index.segments
+    store.zip.close()
+    return rows, segments
+
+
+def segment_bytes(path):
+    store = FastStore(path)
+    info = store.zip.getinfo(store.register_part)
+    base = member_data_offset(store.zip, info)
+    out = []
+    for seg in store._load_index().segments:
+        store.zip.fp.seek(base + seg.offset)
+        out.append(store.zip.fp.read(seg.size))
+    store.zip.close()
+    return out
+
+
+def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 3000)
+    assert not index_path(path).exists()
+    steps = [("assign", path, "--now", "2026-11-20T10:00"), ("sla", path, "--now", "2026-11-20T10:00"),
+             ("sla", path, "--now", "2026-11-24T16:00")]
+    for step in steps:
+        run(cli, monkeypatch, "fast", *step)
+        rows, segments = indexed_read(path)
+        assert segments and len(segments) > 3, step
+        assert rows == full_read(path), step
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+    # a one-row change re-encodes one segment; every other one is copied compressed
+    before = segment_bytes(path)
+    number = json.loads(run(cli, monkeypatch, "fast", "export", path).stdout)[1500]["complaint_no"]
+    run(cli, monkeypatch, "fast", "log", path, number, "--content", "已回电", "--now", "2026-11-24T16:30")
+    after = segment_bytes(path)
+    assert len(after) == len(before) and sum(a != b for a, b in zip(before, after)) <= 1
+    rows, _ = indexed_read(path)
+    assert rows == full_read(path)
+    # what openpyxl, a spreadsheet and the openpyxl store read is what the fast store reads
+    slow = {r.row_id: r.values.get("complaint_no") for r in XlsxStore(path).rows()}
+    assert slow == {r: v.get("complaint_no") for r, v in rows.items() if v.get("complaint_no")}
+    csv = convert(path, "csv", tmp_path).read_text(encoding="utf-8")
+    assert number in csv and csv.count("\n") >= 3000
+
+
+def test_a_stale_or_broken_index_is_never_used(tmp_path, cli, monkeypatch):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 2500)
+    run(cli, monkeypatch, "fast", "assign", path, "--now", "2026-11-20T10:00")
+    assert indexed_read(path)[0]
+    # staff change a closed complaint in Excel (here: openpyxl) — the sheet is rewritten
+    wb = load_workbook(path)
+    ws = wb["投诉登记"]
+    head = {c.value: c.column for c in ws[1]}
+    target = next(r for r in range(2, ws.max_row) if ws.cell(r, head["处理状态"]).value == "已关闭")
+    ws.cell(target, head["客户诉求"], "客户重新投诉，要求复核")
+    ws.cell(target, head["处理状态"], "处理中")
+    wb.save(path)
+    store = FastStore(path)
+    assert store._load_index() is None
+    row = next(r for r in store.rows() if r.row_id == target)
+    assert row.values["demand"] == "客户重新投诉，要求复核" and not row.values.get("_light")
+    store.zip.close()
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T10:00")
+    rows, _ = indexed_read(path)
+    assert rows == full_read(path)
+    assert load_workbook(path)["投诉登记"].cell(target, head["客户诉求"]).value == "客户重新投诉，要求复核"
+    # a broken index costs a full read, nothing else
+    index_path(path).write_text('{"fingerprint": [1', encoding="utf-8")
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-21T10:00")
+    rows, _ = indexed_read(path)
+    assert rows == full_read(path)

@@ -76,3 +76,14 @@ def test_duty_shifts(settings):
     assert duty_supervisor(datetime(2026, 10, 1, 12), settings) == "国庆值班"
     settings.roster = []
     assert duty_supervisor(datetime(2026, 10, 9, 10), settings) == "王主管"  # default supervisor
+
+
+def test_counter_sees_many_numbers_like_one_at_a_time():
+    from complaintdesk.domain.intake import Counter
+    numbers = ["20261008-CS-007", "20261008-cs-012", "20261008-CS-0001", "20261008-CS-1000", "bad", "",
+               "20261009-QA-003", "20261009-QA-003\n20261009-QA-999", "20261009-QA-04x"]
+    one, many = Counter({"20261009-QA": 2}), Counter({"20261009-QA": 2})
+    for n in numbers:
+        one.see(n)
+    many.see_all(numbers)
+    assert many.last == one.last == {"20261008-CS": 1000, "20261009-QA": 3}

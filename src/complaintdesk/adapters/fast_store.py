@@ -12,8 +12,8 @@ atomic with a backup, like the openpyxl store's. Same Protocol, same results.
 """
 from __future__ import annotations
 
+import bisect
 import re
-import struct
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -21,20 +21,22 @@ from typing import Callable
 
 from ..domain import labels
 from ..domain.model import RegisterRow
-from ..domain.parsing import parse_datetime
+from ..domain.parsing import parse_bool, parse_datetime
 from ..domain.schema import BY_KEY, COLUMNS, DATETIME_KEYS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
 from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
+from . import register_index
 from . import sheet_xml as sx
+from .deflate_segments import Prefetch, SegmentWriter, inflate_segment, member_data_offset
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
+from .sheet_writer import copy_member, row_xml, patch_segments, stream_patch
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
 from .xlsx_store import REQUIRED_STAFF
 
 CHUNK = 8 << 20
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
-UNUSUAL = (b"<f", b"<r>", b' cm="', b' vm="', b' ph="', b'<c s="', b'<c t="')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -52,10 +54,11 @@ def _patterns(letters):
 _PATTERNS: dict = {}
 
 
-def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict]]:
-    """(row, values) for every row in a piece of sheet XML: light values for closed complaints
-    (not marked for the case library), every column for the rest."""
-    strings, by_letter, keyed = spec
+def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, dict | None]]:
+    """(row, values, case cells) for every row in a piece of sheet XML: light values by key for
+    closed complaints ("_light" set), every cell by column index as stored for the rest; for a
+    closed complaint marked for the case library, its cells too (kept aside, not in its values)."""
+    strings, by_letter = spec
     key = tuple(by_letter)
     if key not in _PATTERNS:
         _PATTERNS[key] = _patterns(by_letter)
@@ -66,38 +69,40 @@ def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict]]:
     light: dict[bytes, dict] = {}
     found = cell_re.findall(buf)
     value = sx.fast_value
+    blank = dict.fromkeys(by_letter.values())
     for letter, r, kind, v, t in found:
         d = light.get(r)
         if d is None:
-            d = light[r] = {}
+            d = light[r] = blank.copy()
         d[by_letter[letter]] = value(kind, v, t, strings)
-    if any(mark in buf for mark in UNUSUAL) and len(found) != len(start_re.findall(buf)):
+    if len(found) != len(start_re.findall(buf)):  # a light cell of an unusual shape (formula, rich text …)
         for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
-            light.setdefault(r, {})[by_letter[letter]] = sx.find_cell(_row_body(buf, int(r), starts[r]), letter, r,
+            light.setdefault(r, blank.copy())[by_letter[letter]] = sx.find_cell(_row_body(buf, int(r), starts[r]), letter, r,
                                                                       strings)
     out = []
     for rb, start in starts.items():
         r = int(rb)
         if r == 1:
             continue
-        d = light.get(rb, {})
-        if d.get("status") in CLOSED and d.get("closed_at") not in (None, "") and d.get("case_library") != "是":
+        d = light.get(rb) or blank.copy()
+        if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
             d["_light"] = True
-            out.append((r, d))
+            case = d.get("case_library")
+            out.append((r, d, sx.row_cells(_row_body(buf, r, start), strings)
+                        if case not in (None, "") and parse_bool(case)[0] else None))
             continue
-        cells = sx.row_cells(_row_body(buf, r, start), strings)
-        out.append((r, {k: typed(k, cells.get(c)) for k, c in keyed}))
+        out.append((r, sx.row_cells(_row_body(buf, r, start), strings), None))
     return out
 
 
-def typed(key: str, value):
-    """A cell value as the openpyxl store would give it: times in time columns as datetime."""
-    if value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key in DATETIME_KEYS:
-        if 1 <= value < 2958466:
-            return serial_datetime(value)
-    return value
+def typed_row(cells: dict[int, object], keyed) -> dict:
+    """A row's cells (column -> value as stored) as values by key, times in time columns as datetime."""
+    values = {k: cells.get(c) for k, c in keyed}
+    for key in DATETIME_KEYS:
+        value = values.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+            values[key] = serial_datetime(value)
+    return values
 
 
 def serial_datetime(value: float) -> datetime:
@@ -114,35 +119,6 @@ def _row_body(buf: bytes, r: int, start: int) -> bytes:
         return b""
     end = buf.find(b"</row>", head_end)
     return buf[head_end + 1:end]
-
-
-def _copy_member(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
-    """Copy one member's compressed bytes as they are: no inflate, no deflate."""
-    src.fp.seek(info.header_offset)
-    local = src.fp.read(30)
-    if local[:4] != b"PK\x03\x04":
-        raise SchemaError(f"{info.filename} 的压缩头损坏")
-    name_len, extra_len = struct.unpack("<HH", local[26:30])
-    src.fp.seek(info.header_offset + 30 + name_len + extra_len)
-    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    copy.compress_type = info.compress_type
-    copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
-    copy.external_attr, copy.create_system = info.external_attr, info.create_system
-    copy.flag_bits = info.flag_bits & ~0x08  # sizes are known: no data descriptor
-    copy.header_offset = dst.fp.tell()
-    zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
-    dst.fp.write(copy.FileHeader(zip64))
-    remaining = info.compress_size
-    while remaining:
-        block = src.fp.read(min(CHUNK, remaining))
-        if not block:
-            raise SchemaError(f"{info.filename} 的数据不完整")
-        dst.fp.write(block)
-        remaining -= len(block)
-    dst.filelist.append(copy)
-    dst.NameToInfo[copy.filename] = copy
-    dst.start_dir = dst.fp.tell()
-    dst._didModify = True
 
 
 def _attrs(xml: str) -> dict[str, str]:
@@ -175,6 +151,16 @@ class FastStore:
         self._extra_parts: dict[str, bytes] = {}
         self._add_formatting = False
         self._cache: dict = {}
+        self._keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
+        self._index: register_index.RowIndex | None = None
+        self._index_loaded = False
+        self._read_done = False     # every row has been read (light or full)
+        self._cold = False          # ... by scanning the sheet, not from the index
+        self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
+        self._case_cells: dict[int, dict] | None = None  # light case-library rows: their cells
+        self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
+        self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
+        self._segments = None                 # segments of the register sheet the last save wrote
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
@@ -281,62 +267,130 @@ class FastStore:
 
     def _all_rows(self) -> list[RegisterRow]:
         out = [RegisterRow(r, v) for r, v in sorted(self._values.items())
-               if any(x not in (None, "") for k, x in v.items() if k != "_light") or r in self._patches]
+               if (v.get("_light") and v.get("status")) or r in self._patches
+               or any(x not in (None, "") for k, x in v.items() if k != "_light")]
         return out
 
     def _chunks(self):
         """The register sheet XML in pieces that end on a </row> boundary."""
-        with self.zip.open(self.register_part) as f:
-            carry = b""
-            while True:
-                chunk = f.read(CHUNK)
-                buf = carry + chunk
-                if not chunk:
-                    yield buf
-                    return
-                cut = buf.rfind(b"</row>")
-                if cut < 0:
-                    carry = buf
-                    continue
-                yield buf[:cut + 6]
-                carry = buf[cut + 6:]
+        with self.zip.open(self.register_part) as raw:
+            f = Prefetch(raw, CHUNK)
+            try:
+                yield from self._pieces(f)
+            finally:
+                f.close()
+
+    def _pieces(self, f):
+        carry = b""
+        while True:
+            chunk = f.read(CHUNK)
+            buf = carry + chunk
+            if not chunk:
+                self._tail_bytes = buf  # what follows the last row: </sheetData> and the rest
+                yield buf
+                return
+            cut = buf.rfind(b"</row>")
+            if cut < 0:
+                carry = buf
+                continue
+            yield buf[:cut + 6]
+            carry = buf[cut + 6:]
+
+    def _spec(self):
+        return self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+
+    def _load_index(self) -> register_index.RowIndex | None:
+        if not self._index_loaded:
+            self._index_loaded = True
+            self._index = register_index.load(self.path, self.zip, self.register_part, self.columns)
+        return self._index
 
     def _read_light(self) -> None:
-        """One pass: the light cells of every row (C-level scan), full parse of rows not closed.
+        """Every row once: from the row index when it matches the file, else one pass over the
+        sheet (C-level scan of the light cells, full parse of rows not closed).
 
         Light values stay as stored (a received time is its Excel serial number); every reader
         of register values parses times with parse_datetime, which takes serials."""
-        spec = (self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS},
-                sorted(self.columns.items(), key=lambda kv: kv[1]))
-        for rows in (scan_chunk(buf, spec) for buf in self._chunks()):
-            for r, values in rows:
-                if r > self._last_row:
-                    self._last_row = r
-                known = self._values.get(r)
-                if known is not None and not known.get("_light"):
-                    continue
-                if known is None and r not in self._patches:
-                    self._values[r] = values
-                else:
-                    self._keep(r, values)
+        index = self._load_index()
+        if index is not None and not self._values and not self._patches:
+            self._case_cells = None  # taken from the index when first needed
+            self._values = dict(index.light)  # the index's dicts become the rows' dicts
+            keyed = self._keyed
+            for r, cells in index.full.items():
+                self._raw[r] = cells
+                self._values[r] = typed_row(cells, keyed)
+            self._last_row = max(self._last_row, index.last_row)
+            self._read_done = True
+            return
+        if index is not None:
+            self._case_cells = None
+            source = [(r, v, None) for r, v in index.light.items()] + [(r, v, None) for r, v in index.full.items()]
+            self._last_row = max(self._last_row, index.last_row)
+        else:
+            spec = self._spec()
+            source = (item for buf in self._chunks() for item in scan_chunk(buf, spec))
+            self._cold = True
+            self._case_cells = {}
+        keyed = self._keyed
+        for r, values, case in source:
+            if case is not None:
+                self._case_cells[r] = case
+            if r > self._last_row:
+                self._last_row = r
+            if not values.get("_light"):
+                self._raw[r] = values
+                values = typed_row(values, keyed)
+            known = self._values.get(r)
+            if known is not None and not known.get("_light"):
+                continue
+            if known is None and r not in self._patches:
+                self._values[r] = values
+            else:
+                self._keep(r, values)
+        self._read_done = True
 
     def _materialize(self, rows: set[int] | None) -> None:
         """Read rows in full (None: every row) into their shared dicts."""
-        keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
-        for buf in self._chunks():
-            for m in ROW_NUM.finditer(buf):
-                r = int(m.group(1))
-                if r == 1 or (rows is not None and r not in rows):
-                    continue
-                self._last_row = max(self._last_row, r)
+        segments = self._index.segments if self._index is not None else None
+        if rows is not None:
+            cases = self._cases()
+            for r in [r for r in rows if r in cases]:
                 known = self._values.get(r)
-                if known is not None and not known.get("_light"):
+                if known is None or known.get("_light"):
+                    self._keep(r, typed_row(cases[r], self._keyed))
+            rows = {r for r in rows if r not in cases}
+        if rows is not None and not rows:
+            pass
+        elif rows is not None and segments:
+            info = self.zip.getinfo(self.register_part)
+            base = member_data_offset(self.zip, info)
+            wanted = sorted(rows)
+            for seg in segments:
+                at = bisect.bisect_left(wanted, seg.first_row)
+                if not seg.last_row or at == len(wanted) or wanted[at] > seg.last_row:
                     continue
-                cells = sx.row_cells(_row_body(buf, r, m.start()), self.strings)
-                self._keep(r, {k: self._typed(k, cells.get(c)) for k, c in keyed})
+                self.zip.fp.seek(base + seg.offset)
+                self._take_full(inflate_segment(self.zip.fp.read(seg.size)), rows)
+        else:
+            for buf in self._chunks():
+                self._take_full(buf, rows)
+        keyed = self._keyed
         for offset, values in enumerate(self._appended):
             r = self._last_row - len(self._appended) + 1 + offset
             self._keep(r, {k: values.get(k) for k, _ in keyed})
+
+    def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
+        keyed = self._keyed
+        for m in ROW_NUM.finditer(buf):
+            r = int(m.group(1))
+            if r == 1 or (rows is not None and r not in rows):
+                continue
+            self._last_row = max(self._last_row, r)
+            known = self._values.get(r)
+            if known is not None and not known.get("_light"):
+                continue
+            cells = sx.row_cells(_row_body(buf, r, m.start()), self.strings)
+            self._keep(r, typed_row(cells, keyed))
 
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
@@ -346,13 +400,13 @@ class FastStore:
                 values[by_col[col]] = value
         known = self._values.get(r)
         if known is not None:
+            if known.get("_light") and r not in self._pristine:
+                self._pristine[r] = dict(known)
             known.clear()
             known.update(values)
             return known
         self._values[r] = values
         return values
-
-    _typed = staticmethod(typed)
 
     def _small_grid(self, role: str) -> list[list]:
         if role not in self._small:
@@ -436,6 +490,13 @@ class FastStore:
 
     def _tail(self) -> bytes:
         info = self.zip.getinfo(self.register_part)
+        if getattr(self, "_tail_bytes", None) is not None and b"</sheetData>" in self._tail_bytes:
+            return self._tail_bytes  # seen by the full read of this file
+        index = self._load_index()
+        if index is not None and index.segments:  # the sheet's tail is all in its last segment
+            last = index.segments[-1]
+            self.zip.fp.seek(member_data_offset(self.zip, info) + last.offset)
+            return inflate_segment(self.zip.fp.read(last.size))
         with self.zip.open(info) as f:
             if info.file_size > (1 << 20):
                 f.seek(info.file_size - (1 << 20))
@@ -501,94 +562,23 @@ class FastStore:
         return f'<conditionalFormatting sqref="{ref}">{"".join(rules)}</conditionalFormatting>'.encode("utf-8")
 
     # ---- saving ------------------------------------------------------------------------
-    def _register_xml(self, out, formatting: bytes) -> None:
+    def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, formatting: bytes) -> None:
         first_new = self._last_row - len(self._appended) + 1
         rows = []
         for r, values in zip(range(first_new, self._last_row + 1), self._appended):
             cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
             cells.update(self._patches.get(r, {}))
-            rows.append(self._row_xml(r, cells))
+            rows.append(row_xml(r, cells))
+            self._written[r] = rows[-1]
         patches = {r: p for r, p in self._patches.items() if r < first_new}
-        self._stream_patch(self.register_part, out, patches, b"".join(rows), self._last_row,
-                           max(self.columns.values()), formatting)
-
-    @staticmethod
-    def _row_xml(r: int, cells: dict[int, tuple[object, int | None]]) -> bytes:
-        body = "".join(sx.cell_xml(f"{sx.col_letter(c)}{r}", v, s) for c, (v, s) in sorted(cells.items()))
-        return f'<row r="{r}">{body}</row>'.encode("utf-8")
-
-    def _stream_patch(self, part, out, patches, appended: bytes, last_row: int, last_col: int,
-                      formatting: bytes = b"", drop_from: int | None = None) -> None:
-        """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended.
-
-        Unpatched rows are copied as they are, found by plain byte search, never parsed."""
-        pending = sorted(patches)
-        with self.zip.open(part) as f:
-            buf = b""
-            while b"<sheetData" not in buf:
-                chunk = f.read(CHUNK)
-                if not chunk:
-                    raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
-                buf += chunk
-            start = buf.find(b"<sheetData")
-            head = re.sub(rb'<dimension ref="[^"]*"/>',
-                          f'<dimension ref="A1:{sx.col_letter(last_col)}{max(last_row, 1)}"/>'.encode(), buf[:start])
-            out.write(head)
-            buf = buf[start:]
-            if buf.startswith(b"<sheetData/>"):
-                buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
-            open_end = buf.find(b">") + 1
-            out.write(buf[:open_end])
-            buf = buf[open_end:]
-            while True:
-                end = buf.find(b"</sheetData>")
-                cut = end if end >= 0 else buf.rfind(b"</row>") + 6
-                if end < 0 and cut < 6:
-                    chunk = f.read(CHUNK)
-                    if not chunk:
-                        raise SchemaError(f"{part} 缺少 </sheetData>，文件已损坏")
-                    buf += chunk
-                    continue
-                segment, buf = buf[:cut], buf[cut:]
-                if drop_from is not None:
-                    segment = b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from)
-                    out.write(segment)
-                else:
-                    pending = self._write_segment(out, segment, pending, patches)
-                if end >= 0:
-                    out.write(appended)
-                    if formatting:
-                        buf = _insert_formatting(buf, formatting)
-                    out.write(buf)
-                    while chunk := f.read(CHUNK):
-                        out.write(chunk)
-                    return
-                buf += f.read(CHUNK)
-
-    @staticmethod
-    def _write_segment(out, segment: bytes, pending: list[int], patches) -> list[int]:
-        """Write whole rows, replacing the pending patched ones that fall in this segment."""
-        last = segment.rfind(b'<row r="')
-        last_r = int(ROW_NUM.match(segment, last).group(1)) if last >= 0 else 0
-        pos = 0
-        while pending and pending[0] <= last_r:
-            r = pending.pop(0)
-            at = segment.find(b'<row r="%d"' % r, pos)
-            if at < 0:  # no such row element (an empty row): insert one before the next row
-                nxt = next((m.start() for m in ROW_NUM.finditer(segment, pos) if int(m.group(1)) > r), len(segment))
-                out.write(segment[pos:nxt])
-                out.write(FastStore._row_xml(r, patches[r]))
-                pos = nxt
-                continue
-            head_end = segment.find(b">", at)
-            closed = segment[head_end - 1:head_end] == b"/"
-            end = head_end + 1 if closed else segment.find(b"</row>", head_end) + 6
-            body = b"" if closed else segment[head_end + 1:end - 6]
-            out.write(segment[pos:at])
-            out.write(segment[at:head_end].rstrip(b"/") + b">" + sx.patch_row(body, r, patches[r]) + b"</row>")
-            pos = end
-        out.write(segment[pos:])
-        return pending
+        last_col = max(self.columns.values())
+        index = self._load_index()
+        if index is not None and index.segments:
+            patch_segments(self.zip, info, index.segments, out, patches, b"".join(rows), self._last_row,
+                           last_col, formatting, self._written)
+        else:
+            stream_patch(self.zip, self.register_part, out, patches, b"".join(rows), self._last_row, last_col,
+                         formatting, written=self._written)
 
     def _tool_xml(self, role: str, out) -> None:
         part = self._part(role)
@@ -604,10 +594,10 @@ class FastStore:
         rows = [row for _, batch in ops for row in batch]
         def style(value):
             return self._datetime_style() if isinstance(value, date) else None
-        appended = b"".join(self._row_xml(last + i, {cols[k]: (v, style(v)) for k, v in row.items() if k in cols})
+        appended = b"".join(row_xml(last + i, {cols[k]: (v, style(v)) for k, v in row.items() if k in cols})
                             for i, row in enumerate(rows, 1))
-        self._stream_patch(part, out, {}, appended, last + len(rows), len(header),
-                           drop_from=2 if replace else None)
+        stream_patch(self.zip, part, out, {}, appended, last + len(rows), len(header),
+                     drop_from=2 if replace else None)
 
     def _table_part(self) -> str | None:
         rels = str(PurePosixPath(self.register_part).parent / "_rels" / (PurePosixPath(self.register_part).name + ".rels"))
@@ -631,6 +621,8 @@ class FastStore:
         table_part = self._table_part() if self._appended else None
         formatting = self._formatting_xml() if self._add_formatting else b""
         tool_parts = {self._part(role): role for role in self._table_ops}
+        register_changes = bool(self._patches or self._appended or formatting)
+        self._written.clear()
 
         def write(tmp: Path) -> None:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
@@ -639,9 +631,11 @@ class FastStore:
                     target = zipfile.ZipInfo(name, date_time=info.date_time)
                     target.compress_type = zipfile.ZIP_DEFLATED
                     target._compresslevel = 1  # speed over size for the parts we rewrite
-                    if name == self.register_part and (self._patches or self._appended or formatting):
-                        with dst.open(target, "w", force_zip64=True) as out:
-                            self._register_xml(out, formatting)
+                    if name == self.register_part and register_changes:
+                        out = SegmentWriter(dst, name, info.date_time)
+                        self._register_xml(out, info, formatting)
+                        out.close()
+                        self._segments = out.segments
                     elif name in tool_parts:
                         with dst.open(target, "w", force_zip64=True) as out:
                             self._tool_xml(tool_parts[name], out)
@@ -652,10 +646,12 @@ class FastStore:
                     elif name in self._extra_parts:
                         dst.writestr(target, self._extra_parts[name])
                     else:
-                        _copy_member(self.zip, info, dst)
+                        copy_member(self.zip, info, dst)
         make_backup(self.path, keep)
         atomic_write(self.path, write)
+        index = self._next_index(register_changes)
         self._reopen()
+        self._save_index(index)
 
     def _reopen(self) -> None:
         """After a save: read from the new file; what was written is now in it."""
@@ -672,20 +668,60 @@ class FastStore:
         self._dt_style = None
         self._cache.clear()
 
+    # ---- the row index ------------------------------------------------------------------
+    def _next_index(self, register_changed: bool) -> register_index.RowIndex | None:
+        """The index of the register sheet as the file now holds it; None to leave it as it is.
+
+        Rows written anew are indexed from the XML just written (scanned like a read would);
+        every other row from what was read, so the index always equals a fresh full read."""
+        if not register_changed and (self._index is not None or not self._cold):
+            return None  # the sheet was copied unchanged: its index (if any) still matches
+        if not self._read_done:
+            register_index.drop(self.path)
+            return None
+        scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
+            if self._written else []
+        fresh = {r: values for r, values, _ in scanned}
+        cases = {r: c for r, c in self._cases().items() if r not in fresh}
+        cases.update((r, c) for r, _, c in scanned if c is not None)
+        light, full = {}, {}
+        for r, values in self._values.items():
+            if r in fresh:
+                continue
+            values = self._pristine.get(r, values)
+            if values.get("_light"):
+                light[r] = values
+            elif r in self._raw:
+                full[r] = self._raw[r]
+            else:  # a row read some other way: do not guess, let the next command scan
+                register_index.drop(self.path)
+                return None
+        for r, values in fresh.items():
+            (light if values.get("_light") else full)[r] = values
+        segments = self._segments if register_changed else None
+        return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases)
+
+    def _cases(self) -> dict[int, dict]:
+        """Cells of the light rows marked for the case library (from the scan or the index)."""
+        if self._case_cells is None:
+            self._case_cells = self._index.cases() if self._index is not None else {}
+        return self._case_cells
+
+    def _save_index(self, index: register_index.RowIndex | None) -> None:
+        if index is None:
+            return
+        register_index.save(self.path, self.zip, self.register_part, index)
+        self._index, self._index_loaded, self._cold = index, True, False
+        self._raw = dict(index.full)
+        self._pristine.clear()
+        self._written.clear()
+
     def close(self) -> None:
+        """Release the file; after a full scan that changed nothing, keep the row index."""
+        if self._cold and not (self._patches or self._appended) and self._index is None:
+            self._save_index(self._next_index(False))
         self.zip.close()
 
 
 def _ncr(text: bytes) -> bytes:
     return "".join(f"&#{ord(ch)};" for ch in text.decode("utf-8")).encode()
-
-
-_AFTER_CF = (b"<dataValidations", b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup",
-             b"<headerFooter", b"<rowBreaks", b"<colBreaks", b"<drawing", b"<legacyDrawing", b"<tableParts",
-             b"<extLst", b"</worksheet>")
-
-
-def _insert_formatting(rest: bytes, formatting: bytes) -> bytes:
-    at = min((i for i in (rest.find(tag) for tag in _AFTER_CF) if i >= 0), default=len(rest))
-    return rest[:at] + formatting + rest[at:]
-

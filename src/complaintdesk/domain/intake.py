@@ -14,6 +14,7 @@ from .parsing import customer_key
 from .settings import PRIORITIES, Settings
 
 NUMBER_RE = re.compile(r"^(\d{8})-([A-Za-z0-9]+)-(\d{3,})$")
+NUMBER_LINE_RE = re.compile(r"^(\d{8})-([A-Za-z0-9]+)-(\d{3,})$", re.M)
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
@@ -31,6 +32,19 @@ class Counter:
 
     def __init__(self, last: dict[str, int] | None = None):
         self.last: dict[str, int] = dict(last or {})
+
+    def see_all(self, numbers) -> None:
+        """see() for many numbers at once (one regular-expression pass over all of them)."""
+        text = "\n".join(n for n in numbers if "\n" not in n)
+        best: dict[tuple[str, str], int] = {}
+        for day, dept, serial in NUMBER_LINE_RE.findall(text):
+            n = int(serial)
+            if n > best.get((day, dept), 0):
+                best[(day, dept)] = n
+        for (day, dept), n in best.items():
+            prefix = f"{day}-{dept.upper()}"
+            if n > self.last.get(prefix, 0):
+                self.last[prefix] = n
 
     def see(self, number: str) -> None:
         parts = split_number(number)

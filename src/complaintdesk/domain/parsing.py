@@ -134,7 +134,7 @@ def text_of(value) -> str:
 
 
 def normalise_phone(text: str) -> str:
-    digits = re.sub(r"[\s\-()（）]", "", text)
+    digits = text if text.isdigit() else re.sub(r"[\s\-()（）]", "", text)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -146,7 +146,7 @@ def normalise_phone(text: str) -> str:
 
 def customer_key(customer_id, contact) -> str | None:
     """Identity for repeat detection: id, else normalised phone, else e-mail."""
-    cid = text_of(customer_id)
+    cid = customer_id.strip() if customer_id.__class__ is str else text_of(customer_id)
     if cid:
         return "id:" + cid.lower()
     text = text_of(contact)

@@ -163,13 +163,18 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
     return summary
 
 
+CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measures", "resolution_type",
+             "responsibility", "customer_name")
+
+
 def case_library_rows(store) -> list[dict]:
     """Rows marked 入案例库, masked, for the 案例库 sheet."""
     out = []
-    for row in store.rows(full=lambda v: bool(parse_bool(v.get("case_library"))[0])):
+    for row in store.rows(full=lambda v: v.get("case_library") not in (None, "") and
+                          bool(parse_bool(v.get("case_library"))[0])):
         v = row.values
-        if parse_bool(v.get("case_library"))[0] and v.get("complaint_no"):
-            masked = mask_record({k: text_of(v.get(k)) for k in BY_KEY})
+        if v.get("case_library") and parse_bool(v.get("case_library"))[0] and v.get("complaint_no"):
+            masked = mask_record({k: text_of(v.get(k)) for k in CASE_KEYS})
             scores = "/".join(text_of(v.get(k)) or "-" for k in SCORE_KEYS)
             out.append({"complaint_no": masked["complaint_no"], "category": masked["category"],
                         "product": masked["product"], "description": masked["description"],

@@ -64,7 +64,13 @@ def register_session(path, source: str = "命令行", kind: str | None = None):
     from ..adapters.files import register_lock
 
     with register_lock(Path(path)):
-        yield open_store(path, source, kind)
+        store = open_store(path, source, kind)
+        try:
+            yield store
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
 
 
 def build_calendar(store) -> WorkCalendar:
@@ -80,6 +86,8 @@ def display(value) -> str:
 
 
 def same(old, new) -> bool:
+    if old == new and type(old) is type(new):
+        return True
     if old in (None, "") and new in (None, ""):
         return True
     if isinstance(new, datetime) or isinstance(old, datetime):

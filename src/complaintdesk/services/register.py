@@ -26,10 +26,8 @@ def _counter(store, rows, archived) -> Counter:
             counter.last[text_of(entry.get("prefix"))] = int(float(text_of(entry.get("last")) or 0))
         except ValueError:
             pass
-    for row in list(rows) + list(archived):
-        number = row.values.get("complaint_no")
-        if number:
-            counter.see(number if isinstance(number, str) else text_of(number))
+    numbers = (row.values.get("complaint_no") for row in list(rows) + list(archived))
+    counter.see_all(n if n.__class__ is str else text_of(n) for n in numbers if n)
     return counter
 
 
@@ -63,7 +61,7 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     complaints = {}
     closed_rows = []
     for row in rows:
-        if _is_closed(row.values, closed_label):
+        if row.values.get("_light") or _is_closed(row.values, closed_label):
             closed_rows.append(row)
         else:
             c = complaints[row.row_id] = parse_complaint(row)
@@ -71,7 +69,8 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     # closed and archived complaints only feed the repeat index, and only those recent enough
     # to be "earlier within the window" of a complaint that is evaluated now: no full parse
     earliest = min((c.received_at for c in complaints.values() if c.received_at), default=None)
-    if earliest is not None:
+    wanted = {customer_key(c.customer_id, c.contact) for c in complaints.values()} - {None}
+    if earliest is not None and wanted:
         cutoff = earliest - timedelta(days=int(settings.param("repeat_days")) + 1)
         cutoff_serial = excel_serial(cutoff)
         for row in archived + closed_rows:
@@ -80,18 +79,22 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
             if isinstance(received, (int, float)) and not isinstance(received, bool):
                 if received < cutoff_serial:
                     continue
+            key = customer_key(v.get("customer_id"), v.get("contact"))
+            if key not in wanted:  # no complaint evaluated now is from this customer
+                continue
             received = parse_datetime(received)[0]
             if received is None or received < cutoff:
                 continue
-            repeats.add(customer_key(v.get("customer_id"), v.get("contact")), text_of(v.get("category")),
-                        received, text_of(v.get("complaint_no")))
+            repeats.add(key, text_of(v.get("category")), received, text_of(v.get("complaint_no")))
     ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
     audit: list[dict] = []
     seen: dict[str, int] = {}
     for row in rows:
-        number = text_of(row.values.get("complaint_no"))
+        number = row.values.get("complaint_no")
         if number and row.row_id not in complaints:
-            seen.setdefault(number, row.row_id)
+            number = number.strip() if number.__class__ is str else text_of(number)
+            if number:
+                seen.setdefault(number, row.row_id)
     new_rows = sorted((r for r in rows if r.row_id in complaints and not complaints[r.row_id].number),
                       key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
     old_rows = [r for r in rows if r.row_id in complaints and complaints[r.row_id].number]
@@ -147,6 +150,8 @@ def alert_rows(store, now: datetime) -> list[dict]:
     state_labels.update({"at_risk": "at_risk", "breached": "breached"})
     for row in store.rows():
         v = row.values
+        if v.get("_light"):  # a closed complaint read light: no clock or callback left open
+            continue
         number = text_of(v.get("complaint_no"))
         if not number:
             continue

@@ -1,0 +1,206 @@
+"""Adapter — writing a worksheet part of a package by streaming, for the fast store.
+
+`stream_patch` copies a sheet part row by row, replacing patched rows, dropping
+rows from a given one, appending rows and inserting conditional formatting; rows
+that do not change are copied by plain byte search, never parsed. `patch_segments`
+does the same for a sheet we wrote in segments: untouched segments are copied
+compressed, only the segments holding a changed row are inflated and re-encoded.
+`copy_member` copies any other part compressed, byte for byte. Every row written
+anew is recorded in `written` (row -> XML) so the caller can index what it wrote.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+import zipfile
+
+from ..errors import SchemaError
+from . import sheet_xml as sx
+from .deflate_segments import Prefetch, Segment, SegmentWriter, inflate_segment, member_data_offset
+
+CHUNK = 8 << 20
+ROW_NUM = re.compile(rb'<row r="(\d+)"')
+DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+_AFTER_CF = (b"<dataValidations", b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup",
+             b"<headerFooter", b"<rowBreaks", b"<colBreaks", b"<drawing", b"<legacyDrawing", b"<tableParts",
+             b"<extLst", b"</worksheet>")
+
+
+def insert_formatting(rest: bytes, formatting: bytes) -> bytes:
+    """Put a <conditionalFormatting> element where the schema wants it in the sheet's tail."""
+    at = min((i for i in (rest.find(tag) for tag in _AFTER_CF) if i >= 0), default=len(rest))
+    return rest[:at] + formatting + rest[at:]
+
+
+def row_xml(r: int, cells: dict[int, tuple[object, int | None]]) -> bytes:
+    body = "".join(sx.cell_xml(f"{sx.col_letter(c)}{r}", v, s) for c, (v, s) in sorted(cells.items()))
+    return f'<row r="{r}">{body}</row>'.encode("utf-8")
+
+
+def _dimension(last_row: int, last_col: int) -> bytes:
+    return f'<dimension ref="A1:{sx.col_letter(last_col)}{max(last_row, 1)}"/>'.encode()
+
+
+def write_rows(out, segment: bytes, pending: list[int], patches, written: dict | None = None) -> list[int]:
+    """Write whole rows, replacing the pending patched ones that fall in this piece; return the rest."""
+    last = segment.rfind(b'<row r="')
+    last_r = int(ROW_NUM.match(segment, last).group(1)) if last >= 0 else 0
+    pos = 0
+    while pending and pending[0] <= last_r:
+        r = pending.pop(0)
+        at = segment.find(b'<row r="%d"' % r, pos)
+        if at < 0:  # no such row element (an empty row): insert one before the next row
+            nxt = next((m.start() for m in ROW_NUM.finditer(segment, pos) if int(m.group(1)) > r), len(segment))
+            out.write(segment[pos:nxt])
+            new = row_xml(r, patches[r])
+            pos = nxt
+        else:
+            head_end = segment.find(b">", at)
+            closed = segment[head_end - 1:head_end] == b"/"
+            end = head_end + 1 if closed else segment.find(b"</row>", head_end) + 6
+            body = b"" if closed else segment[head_end + 1:end - 6]
+            out.write(segment[pos:at])
+            new = segment[at:head_end].rstrip(b"/") + b">" + sx.patch_row(body, r, patches[r]) + b"</row>"
+            pos = end
+        out.write(new)
+        if written is not None:
+            written[r] = new
+    out.write(segment[pos:])
+    return pending
+
+
+def _write_missing(out, rows: list[int], patches, written: dict | None) -> None:
+    """Patched rows past the last row element (empty rows Excel did not write): new elements."""
+    for r in rows:
+        new = row_xml(r, patches[r])
+        out.write(new)
+        if written is not None:
+            written[r] = new
+
+
+def _cut(out) -> None:
+    cut = getattr(out, "cut", None)
+    if cut is not None:
+        cut()
+
+
+def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: bytes, last_row: int, last_col: int,
+                 formatting: bytes = b"", drop_from: int | None = None, written: dict | None = None) -> None:
+    """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended."""
+    with zf.open(part) as raw:
+        f = Prefetch(raw, CHUNK)
+        try:
+            _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written)
+        finally:
+            f.close()
+
+
+def _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written) -> None:
+    pending = sorted(patches)
+    buf = b""
+    while b"<sheetData" not in buf:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
+        buf += chunk
+    start = buf.find(b"<sheetData")
+    out.write(DIMENSION.sub(_dimension(last_row, last_col), buf[:start]))
+    buf = buf[start:]
+    if buf.startswith(b"<sheetData/>"):
+        buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
+    open_end = buf.find(b">") + 1
+    out.write(buf[:open_end])
+    _cut(out)
+    buf = buf[open_end:]
+    while True:
+        end = buf.find(b"</sheetData>")
+        cut = end if end >= 0 else buf.rfind(b"</row>") + 6
+        if end < 0 and cut < 6:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                raise SchemaError(f"{part} 缺少 </sheetData>，文件已损坏")
+            buf += chunk
+            continue
+        segment, buf = buf[:cut], buf[cut:]
+        if drop_from is not None:
+            out.write(b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from))
+        else:
+            pending = write_rows(out, segment, pending, patches, written)
+        if end >= 0:
+            _write_missing(out, pending, patches, written)
+            _cut(out)
+            out.write(appended)
+            out.write(insert_formatting(buf, formatting) if formatting else buf)
+            while chunk := f.read(CHUNK):
+                out.write(chunk)
+            return
+        buf += f.read(CHUNK)
+
+
+def patch_segments(zf: zipfile.ZipFile, info: zipfile.ZipInfo, segments: list[Segment], out: SegmentWriter,
+                   patches, appended: bytes, last_row: int, last_col: int, formatting: bytes = b"",
+                   written: dict | None = None) -> None:
+    """Like stream_patch for a sheet written in segments: only touched segments are re-encoded.
+
+    The first segment holds the sheet head (its dimension is updated when rows are added),
+    the last one `</sheetData>` and what follows (appended rows and formatting go there)."""
+    base = member_data_offset(zf, info)
+    ends, end = [], 0
+    for seg in segments:  # segments without rows (the head, maybe the tail) end where the previous one did
+        end = max(end, seg.last_row)
+        ends.append(end)
+    owner: dict[int, list[int]] = {}
+    for r in sorted(patches):
+        i = bisect.bisect_left(ends, r)
+        owner.setdefault(min(i, len(segments) - 1), []).append(r)
+    touch_ends = bool(appended or formatting)
+    for i, seg in enumerate(segments):
+        zf.fp.seek(base + seg.offset)
+        data = zf.fp.read(seg.size)
+        head, tail = i == 0, i == len(segments) - 1
+        if i not in owner and not (touch_ends and (head or tail)):
+            out.copy(data, seg)
+            continue
+        xml = inflate_segment(data)
+        if len(xml) != seg.raw_size:
+            raise SchemaError(f"{info.filename} 的分段数据不完整")
+        rest = b""
+        if head:
+            xml = DIMENSION.sub(_dimension(last_row, last_col), xml)
+        if tail:
+            at = xml.find(b"</sheetData>")
+            if at < 0:
+                raise SchemaError(f"{info.filename} 缺少 </sheetData>，文件已损坏")
+            xml, rest = xml[:at], xml[at:]
+        left = write_rows(out, xml, owner.get(i, []), patches, written)
+        if tail:
+            _write_missing(out, left, patches, written)
+            out.cut()
+            out.write(appended)
+            out.write(insert_formatting(rest, formatting) if formatting else rest)
+        out.cut()
+
+
+def copy_member(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+    """Copy one member's compressed bytes as they are: no inflate, no deflate."""
+    start = member_data_offset(src, info)
+    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    copy.compress_type = info.compress_type
+    copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
+    copy.external_attr, copy.create_system = info.external_attr, info.create_system
+    copy.flag_bits = info.flag_bits & ~0x08  # sizes are known: no data descriptor
+    copy.header_offset = dst.fp.tell()
+    zip64 = info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT
+    dst.fp.write(copy.FileHeader(zip64))
+    src.fp.seek(start)
+    remaining = info.compress_size
+    while remaining:
+        block = src.fp.read(min(CHUNK, remaining))
+        if not block:
+            raise SchemaError(f"{info.filename} 的数据不完整")
+        dst.fp.write(block)
+        remaining -= len(block)
+    dst.filelist.append(copy)
+    dst.NameToInfo[copy.filename] = copy
+    dst.start_dir = dst.fp.tell()
+    dst._didModify = True
