@@ -116,21 +116,16 @@ _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thre
 PENDING = 8  # segments compressed ahead of writing
 
 
-class SegmentWriter:
-    """Write one member of an open ZipFile (mode "w") as segments; `close()` finishes it.
+class SegmentStream:
+    """Deflate segments written one after another to a file object.
 
     `write(xml)` buffers and cuts a segment after a row end every SEGMENT_SIZE bytes;
     `cut()` ends the current segment (callers cut at row boundaries); `copy()` appends an
-    existing segment's compressed bytes unchanged."""
+    existing segment's compressed bytes unchanged. Segments compress in a thread pool and
+    are written in order; `finish()` writes what is still in flight."""
 
-    def __init__(self, dst: zipfile.ZipFile, name: str, date_time, segment_size: int = SEGMENT_SIZE):
-        self.dst, self.segment_size = dst, segment_size
-        self.info = zipfile.ZipInfo(name, date_time=date_time)
-        self.info.compress_type = zipfile.ZIP_DEFLATED
-        self.info.header_offset = dst.fp.tell()
-        self.info.CRC = self.info.compress_size = self.info.file_size = 0
-        dst.fp.write(self.info.FileHeader(True))
-        self.data_start = dst.fp.tell()
+    def __init__(self, fileobj, segment_size: int = SEGMENT_SIZE):
+        self.fp, self.segment_size = fileobj, segment_size
         self.segments: list[Segment] = []
         self.crc = self.raw_size = self.size = 0
         self._buf = bytearray()
@@ -171,19 +166,39 @@ class SegmentWriter:
             if not isinstance(job, bytes):
                 job, segment.crc = job.result()
             segment.size = len(job)
-            self._append(job, segment)
+            segment.offset = self.size
+            self.fp.write(job)
+            self.segments.append(segment)
+            self.crc = crc32_combine(self.crc, segment.crc, segment.raw_size) if self.raw_size else segment.crc
+            self.raw_size += segment.raw_size
+            self.size += len(job)
 
-    def _append(self, data: bytes, segment: Segment) -> None:
-        segment.offset = self.size
-        self.dst.fp.write(data)
-        self.segments.append(segment)
-        self.crc = crc32_combine(self.crc, segment.crc, segment.raw_size) if self.raw_size else segment.crc
-        self.raw_size += segment.raw_size
-        self.size += len(data)
-
-    def close(self) -> zipfile.ZipInfo:
+    def finish(self) -> None:
         self.cut()
         self._drain(0)
+
+    def read(self, segment: Segment) -> bytes:
+        """A finished segment's compressed bytes (the file must be readable)."""
+        self.fp.seek(segment.offset)
+        data = self.fp.read(segment.size)
+        self.fp.seek(0, 2)
+        return data
+
+
+class SegmentWriter(SegmentStream):
+    """One member of an open ZipFile (mode "w") written as segments; `close()` finishes it."""
+
+    def __init__(self, dst: zipfile.ZipFile, name: str, date_time, segment_size: int = SEGMENT_SIZE):
+        self.dst = dst
+        self.info = zipfile.ZipInfo(name, date_time=date_time)
+        self.info.compress_type = zipfile.ZIP_DEFLATED
+        self.info.header_offset = dst.fp.tell()
+        self.info.CRC = self.info.compress_size = self.info.file_size = 0
+        dst.fp.write(self.info.FileHeader(True))
+        super().__init__(dst.fp, segment_size)
+
+    def close(self) -> zipfile.ZipInfo:
+        self.finish()
         self.dst.fp.write(FINAL_BLOCK)
         self.size += len(FINAL_BLOCK)
         info = self.info

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import tempfile
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -27,7 +28,7 @@ from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
 from . import register_index
 from . import sheet_xml as sx
-from .deflate_segments import Prefetch, SegmentWriter, inflate_segment, member_data_offset
+from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
@@ -54,10 +55,10 @@ def _patterns(letters):
 _PATTERNS: dict = {}
 
 
-def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, dict | None]]:
-    """(row, values, case cells) for every row in a piece of sheet XML: light values by key for
-    closed complaints ("_light" set), every cell by column index as stored for the rest; for a
-    closed complaint marked for the case library, its cells too (kept aside, not in its values)."""
+def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, bytes | None]]:
+    """(row, values, body) for every row in a piece of sheet XML: light values by key for closed
+    complaints ("_light" set), every cell by column index as stored for the rest. `body` is the
+    row's XML for rows read in full and for closed complaints marked for the case library."""
     strings, by_letter = spec
     key = tuple(by_letter)
     if key not in _PATTERNS:
@@ -88,10 +89,10 @@ def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, dict | None]]:
         if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
             d["_light"] = True
             case = d.get("case_library")
-            out.append((r, d, sx.row_cells(_row_body(buf, r, start), strings)
-                        if case not in (None, "") and parse_bool(case)[0] else None))
+            out.append((r, d, _row_body(buf, r, start) if case not in (None, "") and parse_bool(case)[0] else None))
             continue
-        out.append((r, sx.row_cells(_row_body(buf, r, start), strings), None))
+        body = _row_body(buf, r, start)
+        out.append((r, sx.row_cells(body, strings), body))
     return out
 
 
@@ -103,6 +104,28 @@ def typed_row(cells: dict[int, object], keyed) -> dict:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
             values[key] = serial_datetime(value)
     return values
+
+
+def _feed(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
+    """Add a piece of sheet XML to the shadow copy, cutting after the sheet head and before its tail
+    (as a save cuts them); None when the sheet has a shape the shadow does not handle."""
+    if not shadow.segments and not shadow.size and not getattr(shadow, "head_done", False):
+        shadow.head_done = True  # the first piece holds the head
+        start = piece.find(b"<sheetData")
+        if start < 0 or piece.startswith(b"<sheetData/>", start):
+            shadow.fp.close()
+            return None
+        open_end = piece.find(b">", start) + 1
+        shadow.write(piece[:open_end])
+        shadow.cut()
+        piece = piece[open_end:]
+    end = piece.find(b"</sheetData>")
+    if end >= 0:
+        shadow.write(piece[:end])
+        shadow.cut()
+        piece = piece[end:]
+    shadow.write(piece)
+    return shadow
 
 
 def serial_datetime(value: float) -> datetime:
@@ -156,11 +179,12 @@ class FastStore:
         self._index_loaded = False
         self._read_done = False     # every row has been read (light or full)
         self._cold = False          # ... by scanning the sheet, not from the index
-        self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
-        self._case_cells: dict[int, dict] | None = None  # light case-library rows: their cells
+        self._raw: dict[int, bytes] = {}      # rows read in full: their XML
+        self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: their XML
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
         self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
         self._segments = None                 # segments of the register sheet the last save wrote
+        self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
@@ -271,12 +295,21 @@ class FastStore:
                or any(x not in (None, "") for k, x in v.items() if k != "_light")]
         return out
 
-    def _chunks(self):
-        """The register sheet XML in pieces that end on a </row> boundary."""
+    def _chunks(self, shadow: SegmentStream | None = None):
+        """The register sheet XML in pieces that end on a </row> boundary.
+
+        With `shadow`, the pieces are also compressed into it as segments (in the background)
+        so that a save after this full read re-encodes only the segments it changes."""
         with self.zip.open(self.register_part) as raw:
             f = Prefetch(raw, CHUNK)
             try:
-                yield from self._pieces(f)
+                for piece in self._pieces(f):
+                    if shadow is not None:
+                        shadow = _feed(shadow, piece)
+                    yield piece
+                if shadow is not None:
+                    shadow.finish()
+                    self._shadow = shadow
             finally:
                 f.close()
 
@@ -313,32 +346,36 @@ class FastStore:
         of register values parses times with parse_datetime, which takes serials."""
         index = self._load_index()
         if index is not None and not self._values and not self._patches:
-            self._case_cells = None  # taken from the index when first needed
+            self._case_rows = index.cases
             self._values = dict(index.light)  # the index's dicts become the rows' dicts
-            keyed = self._keyed
-            for r, cells in index.full.items():
-                self._raw[r] = cells
-                self._values[r] = typed_row(cells, keyed)
+            keyed, strings = self._keyed, self.strings
+            for r, body in index.full.items():
+                self._raw[r] = body
+                self._values[r] = typed_row(sx.row_cells(body, strings), keyed)
             self._last_row = max(self._last_row, index.last_row)
             self._read_done = True
             return
         if index is not None:
-            self._case_cells = None
-            source = [(r, v, None) for r, v in index.light.items()] + [(r, v, None) for r, v in index.full.items()]
+            self._case_rows = index.cases
+            source = [(r, v, None) for r, v in index.light.items()] + \
+                [(r, sx.row_cells(body, self.strings), body) for r, body in index.full.items()]
             self._last_row = max(self._last_row, index.last_row)
         else:
             spec = self._spec()
-            source = (item for buf in self._chunks() for item in scan_chunk(buf, spec))
+            self._close_shadow()
+            shadow = SegmentStream(tempfile.TemporaryFile(prefix="complaintdesk-"))
+            source = (item for buf in self._chunks(shadow) for item in scan_chunk(buf, spec))
             self._cold = True
-            self._case_cells = {}
+            self._case_rows = {}
         keyed = self._keyed
-        for r, values, case in source:
-            if case is not None:
-                self._case_cells[r] = case
+        for r, values, body in source:
             if r > self._last_row:
                 self._last_row = r
-            if not values.get("_light"):
-                self._raw[r] = values
+            if values.get("_light"):
+                if body is not None:
+                    self._case_rows[r] = body
+            else:
+                self._raw[r] = body
                 values = typed_row(values, keyed)
             known = self._values.get(r)
             if known is not None and not known.get("_light"):
@@ -353,11 +390,11 @@ class FastStore:
         """Read rows in full (None: every row) into their shared dicts."""
         segments = self._index.segments if self._index is not None else None
         if rows is not None:
-            cases = self._cases()
+            cases = self._case_rows
             for r in [r for r in rows if r in cases]:
                 known = self._values.get(r)
                 if known is None or known.get("_light"):
-                    self._keep(r, typed_row(cases[r], self._keyed))
+                    self._keep(r, typed_row(sx.row_cells(cases[r], self.strings), self._keyed))
             rows = {r for r in rows if r not in cases}
         if rows is not None and not rows:
             pass
@@ -574,8 +611,16 @@ class FastStore:
         last_col = max(self.columns.values())
         index = self._load_index()
         if index is not None and index.segments:
-            patch_segments(self.zip, info, index.segments, out, patches, b"".join(rows), self._last_row,
-                           last_col, formatting, self._written)
+            base = member_data_offset(self.zip, info)
+
+            def read(seg):
+                self.zip.fp.seek(base + seg.offset)
+                return self.zip.fp.read(seg.size)
+            patch_segments(read, index.segments, out, self.register_part, patches, b"".join(rows),
+                           self._last_row, last_col, formatting, self._written)
+        elif self._shadow is not None and self._shadow.raw_size == info.file_size:
+            patch_segments(self._shadow.read, self._shadow.segments, out, self.register_part, patches,
+                           b"".join(rows), self._last_row, last_col, formatting, self._written)
         else:
             stream_patch(self.zip, self.register_part, out, patches, b"".join(rows), self._last_row, last_col,
                          formatting, written=self._written)
@@ -655,6 +700,7 @@ class FastStore:
 
     def _reopen(self) -> None:
         """After a save: read from the new file; what was written is now in it."""
+        self._close_shadow()
         self.zip.close()
         self.zip = zipfile.ZipFile(self.path)
         self.names = set(self.zip.namelist())
@@ -681,9 +727,9 @@ class FastStore:
             return None
         scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
             if self._written else []
-        fresh = {r: values for r, values, _ in scanned}
-        cases = {r: c for r, c in self._cases().items() if r not in fresh}
-        cases.update((r, c) for r, _, c in scanned if c is not None)
+        fresh = {r: (values, body) for r, values, body in scanned}
+        cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
+        cases.update((r, body) for r, (values, body) in fresh.items() if values.get("_light") and body is not None)
         light, full = {}, {}
         for r, values in self._values.items():
             if r in fresh:
@@ -696,16 +742,13 @@ class FastStore:
             else:  # a row read some other way: do not guess, let the next command scan
                 register_index.drop(self.path)
                 return None
-        for r, values in fresh.items():
-            (light if values.get("_light") else full)[r] = values
+        for r, (values, body) in fresh.items():
+            if values.get("_light"):
+                light[r] = values
+            else:
+                full[r] = body
         segments = self._segments if register_changed else None
         return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases)
-
-    def _cases(self) -> dict[int, dict]:
-        """Cells of the light rows marked for the case library (from the scan or the index)."""
-        if self._case_cells is None:
-            self._case_cells = self._index.cases() if self._index is not None else {}
-        return self._case_cells
 
     def _save_index(self, index: register_index.RowIndex | None) -> None:
         if index is None:
@@ -713,13 +756,20 @@ class FastStore:
         register_index.save(self.path, self.zip, self.register_part, index)
         self._index, self._index_loaded, self._cold = index, True, False
         self._raw = dict(index.full)
+        self._case_rows = index.cases
         self._pristine.clear()
         self._written.clear()
+
+    def _close_shadow(self) -> None:
+        if self._shadow is not None:
+            self._shadow.fp.close()
+            self._shadow = None
 
     def close(self) -> None:
         """Release the file; after a full scan that changed nothing, keep the row index."""
         if self._cold and not (self._patches or self._appended) and self._index is None:
             self._save_index(self._next_index(False))
+        self._close_shadow()
         self.zip.close()
 
 

@@ -1,7 +1,7 @@
 """Adapter — the row index beside a large register, so a command need not re-read it all.
 
 After the fast store has read or written a register it keeps, in
-`.cache/<register name>.index.json`, what a full read of the register sheet gave:
+`.cache/<register name>.index`, what a full read of the register sheet gave:
 every row's values as the scan returned them (light values for closed complaints,
 all cells for the rest) and, when the sheet was written by us, where each
 compressed segment lies. The index is keyed by the register sheet's and the
@@ -17,16 +17,15 @@ import json
 import zipfile
 from itertools import repeat
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 from .deflate_segments import FINAL_BLOCK, Segment
 
-FORMAT = 3
+FORMAT = 4
 
 
 def index_path(register: Path) -> Path:
-    return Path(register).parent / ".cache" / f"{Path(register).name}.index.json"
+    return Path(register).parent / ".cache" / f"{Path(register).name}.index"
 
 
 def fingerprint(zf: zipfile.ZipFile, part: str) -> list:
@@ -45,20 +44,14 @@ def fingerprint(zf: zipfile.ZipFile, part: str) -> list:
 class RowIndex:
     """Rows of a register sheet as a full read gives them, and the sheet's segments."""
 
-    def __init__(self, columns: dict[str, int], light: dict[int, dict], full: dict[int, dict[int, object]],
-                 segments: list[Segment] | None, last_row: int, cases: dict[int, dict] | Callable | None = None):
+    def __init__(self, columns: dict[str, int], light: dict[int, dict], full: dict[int, bytes],
+                 segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None):
         self.columns = columns          # key -> column index, as the header was mapped
         self.light = light              # row -> light values (closed complaints)
-        self.full = full                # row -> every cell, column index -> stored value
+        self.full = full                # row -> its XML (rows read in full)
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
-        self._cases = cases or {}       # light rows marked for the case library -> every cell
-
-    def cases(self) -> dict[int, dict]:
-        """Cells of the closed complaints in the case library (decoded when first asked for)."""
-        if callable(self._cases):
-            self._cases = self._cases()
-        return self._cases
+        self.cases = cases or {}        # light rows marked for the case library -> their XML
 
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:
         if not self.segments or info.compress_type != zipfile.ZIP_DEFLATED:
@@ -103,8 +96,9 @@ def _encode_column(values: list) -> tuple[bytes, bytes]:
     return "".join(tags).encode("ascii"), text.encode("utf-8")
 
 
-def _decode_column(tags: str, data: str) -> list:
+def _decode_column(tags: str, raw: bytes) -> list:
     n = len(tags)
+    data = raw.decode("utf-8")
     parts = data.split("\x00") if n else []
     if len(parts) != n:
         raise ValueError("index column is damaged")
@@ -123,7 +117,7 @@ def _write_light(out: list[bytes], light: dict[int, dict], keys: list) -> None:
         out.extend(_encode_column([values.get(key) for values in light.values()]))
 
 
-def _row_numbers(tags: str, data: str) -> list[int]:
+def _row_numbers(tags: str, data: bytes) -> list[int]:
     if tags.count("i") != len(tags):
         raise ValueError("index row numbers are damaged")
     return _decode_column(tags, data)
@@ -137,24 +131,24 @@ def _read_light(blobs, keys: list) -> dict[int, dict]:
     return dict(zip(rows, map(dict, map(zip, repeat(marked), values))))
 
 
-def _write_full(out: list[bytes], full: dict[int, dict]) -> None:
-    """Rows read in full as three columns: row, column, value — one entry per non-empty cell."""
-    cells = [(r, c, v) for r, row in full.items() for c, v in row.items()]
-    empty = [r for r, row in full.items() if not row]
-    for column in zip(*cells) if cells else ([], [], []):
-        out.extend(_encode_column(list(column)))
-    out.extend(_encode_column(empty))
+def _write_bodies(out: list[bytes], rows: dict[int, bytes]) -> None:
+    """Rows as their XML: row numbers, lengths, then the bodies as one blob."""
+    out.extend(_encode_column(list(rows)))
+    out.extend(_encode_column([len(body) for body in rows.values()]))
+    out.extend((b"", b"".join(rows.values())))
 
 
-def _read_full(blobs) -> dict[int, dict]:
-    rows, cols, values = _row_numbers(*next(blobs)), _row_numbers(*next(blobs)), _decode_column(*next(blobs))
-    full: dict[int, dict] = {r: {} for r in _row_numbers(*next(blobs))}
-    for r, c, v in zip(rows, cols, values):
-        row = full.get(r)
-        if row is None:
-            row = full[r] = {}
-        row[c] = v
-    return full
+def _read_bodies(blobs) -> dict[int, bytes]:
+    rows = _row_numbers(*next(blobs))
+    lengths = _row_numbers(*next(blobs))
+    _, data = next(blobs)
+    if len(lengths) != len(rows) or sum(lengths) != len(data):
+        raise ValueError("index rows are damaged")
+    out, at = {}, 0
+    for r, n in zip(rows, lengths):
+        out[r] = data[at:at + n]
+        at += n
+    return out
 
 
 def _blobs(data: bytes, at: int):
@@ -163,7 +157,7 @@ def _blobs(data: bytes, at: int):
         tags = data[at + 8:at + 8 + size].decode("ascii")
         at += 8 + size
         size = int.from_bytes(data[at:at + 8], "little")
-        text = data[at + 8:at + 8 + size].decode("utf-8")
+        text = data[at + 8:at + 8 + size]
         at += 8 + size
         yield tags, text
 
@@ -184,19 +178,13 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
             return None
         blobs = _blobs(data, at + size)
         light = _read_light(blobs, head["light_keys"])
-        full = _read_full(blobs)
+        full, cases = _read_bodies(blobs), _read_bodies(blobs)
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
-
-        def cases() -> dict[int, dict]:
-            try:
-                return _read_full(blobs)
-            except (ValueError, TypeError, StopIteration, UnicodeDecodeError):
-                return {}  # the rows are then read from the sheet
         index = RowIndex(columns, light, full, segments, int(head["last_row"]), cases)
         if segments and not index.segments_valid(zf.getinfo(part)):
             index.segments = None
         return index
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, StopIteration):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, StopIteration, UnicodeError):
         return None
 
 
@@ -211,8 +199,8 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
                           ensure_ascii=False).encode("utf-8")
         blobs: list[bytes] = []
         _write_light(blobs, index.light, light_keys)
-        _write_full(blobs, index.full)
-        _write_full(blobs, index.cases())
+        _write_bodies(blobs, index.full)
+        _write_bodies(blobs, index.cases)
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import zipfile
+from typing import Callable
 
 from ..errors import SchemaError
 from . import sheet_xml as sx
@@ -137,14 +138,13 @@ def _stream(f, part, out, patches, appended, last_row, last_col, formatting, dro
         buf += f.read(CHUNK)
 
 
-def patch_segments(zf: zipfile.ZipFile, info: zipfile.ZipInfo, segments: list[Segment], out: SegmentWriter,
+def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], out: SegmentWriter, part: str,
                    patches, appended: bytes, last_row: int, last_col: int, formatting: bytes = b"",
                    written: dict | None = None) -> None:
     """Like stream_patch for a sheet written in segments: only touched segments are re-encoded.
 
     The first segment holds the sheet head (its dimension is updated when rows are added),
     the last one `</sheetData>` and what follows (appended rows and formatting go there)."""
-    base = member_data_offset(zf, info)
     ends, end = [], 0
     for seg in segments:  # segments without rows (the head, maybe the tail) end where the previous one did
         end = max(end, seg.last_row)
@@ -155,22 +155,21 @@ def patch_segments(zf: zipfile.ZipFile, info: zipfile.ZipInfo, segments: list[Se
         owner.setdefault(min(i, len(segments) - 1), []).append(r)
     touch_ends = bool(appended or formatting)
     for i, seg in enumerate(segments):
-        zf.fp.seek(base + seg.offset)
-        data = zf.fp.read(seg.size)
+        data = read(seg)
         head, tail = i == 0, i == len(segments) - 1
         if i not in owner and not (touch_ends and (head or tail)):
             out.copy(data, seg)
             continue
         xml = inflate_segment(data)
         if len(xml) != seg.raw_size:
-            raise SchemaError(f"{info.filename} 的分段数据不完整")
+            raise SchemaError(f"{part} 的分段数据不完整")
         rest = b""
         if head:
             xml = DIMENSION.sub(_dimension(last_row, last_col), xml)
         if tail:
             at = xml.find(b"</sheetData>")
             if at < 0:
-                raise SchemaError(f"{info.filename} 缺少 </sheetData>，文件已损坏")
+                raise SchemaError(f"{part} 缺少 </sheetData>，文件已损坏")
             xml, rest = xml[:at], xml[at:]
         left = write_rows(out, xml, owner.get(i, []), patches, written)
         if tail:
