@@ -625,17 +625,31 @@ class FastStore:
             stream_patch(self.zip, self.register_part, out, patches, b"".join(rows), self._last_row, last_col,
                          formatting, written=self._written)
 
+    def _tool_extent(self, role: str) -> tuple[list, int]:
+        """A tool sheet's header and its last row holding a value — without reading the rows
+        in between when the sheet was not read (the audit sheet grows with every change)."""
+        if role in self._small:
+            grid = self._small[role]
+            last = max((i + 1 for i, line in enumerate(grid) if any(v not in (None, "") for v in line)), default=0)
+            return (grid[0] if grid else []), last
+        header: list = []
+        last = 0
+        for r, body in self._stream_rows(self._part(role)):
+            if r == 1:
+                cells = sx.row_cells(body, self.strings)
+                header = [cells.get(c) for c in range(1, max(cells, default=0) + 1)]
+            if r > last and (b"<v>" in body or b"<t>" in body or b"<t " in body):
+                last = r
+        return header, last
+
     def _tool_xml(self, role: str, out) -> None:
         part = self._part(role)
-        grid = self._small_grid(role)
-        header = grid[0] if grid else [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
+        header, last = self._tool_extent(role)
+        header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
         cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
         ops = self._table_ops[role]
         replace = any(kind == "replace" for kind, _ in ops)
-        last = 1 if replace else max(len([line for line in grid if line]), 1)
-        if not replace:
-            while last > 1 and not any(v not in (None, "") for v in grid[last - 1]):
-                last -= 1
+        last = 1 if replace else max(last, 1)
         rows = [row for _, batch in ops for row in batch]
         def style(value):
             return self._datetime_style() if isinstance(value, date) else None

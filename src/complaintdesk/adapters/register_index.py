@@ -104,7 +104,13 @@ def _decode_column(tags: str, raw: bytes) -> list:
         raise ValueError("index column is damaged")
     for letter, convert in _DECODE.items():  # the usual case: a column of one type
         if tags.count(letter) == n:
-            return parts if letter == "s" else list(map(convert, parts))
+            if letter != "s":
+                return list(map(convert, parts))
+            distinct = set(parts)
+            if len(distinct) * 20 < n:  # statuses, categories …: one string object per value
+                one = {p: p for p in distinct}
+                return [one[p] for p in parts]
+            return parts
     if tags.count("s") + tags.count("n") == n:
         return [None if tag == "n" else text for tag, text in zip(tags, parts)]
     return [None if tag == "n" else True if tag == "T" else False if tag == "F" else _DECODE[tag](text)

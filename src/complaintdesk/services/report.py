@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..adapters.report_writer import write_report
 from ..domain import labels
-from ..domain.kpis import counted, monthly_kpis, previous_month
+from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
 from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
 from ..errors import ComplaintDeskError
@@ -37,6 +37,15 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
     after = datetime.strptime(month, "%Y-%m").replace(day=28) + timedelta(days=4)
     after = after.replace(day=1)
     low, high = excel_serial(first), excel_serial(after)
+    oldest = datetime.strptime(last_months(month)[0], "%Y-%m")  # the 12-month trend's first month
+    trend_low = excel_serial(oldest)
+
+    def in_trend(values: dict) -> bool:  # older (or later) complaints are in no figure of the report
+        received = values.get("received_at")
+        if isinstance(received, (int, float)) and not isinstance(received, bool):
+            return trend_low <= received < high
+        received = parse_datetime(received)[0]
+        return received is not None and oldest <= received < after
 
     def in_report(values: dict) -> bool:  # other months only count in the trend: light values suffice
         received = values.get("received_at")
@@ -44,7 +53,8 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
             return low <= received < high
         received = parse_datetime(received)[0]
         return received is not None and first <= received < after
-    records = [record(r.values) for r in archived_rows(store)] + [record(r.values) for r in store.rows(full=in_report)]
+    records = [record(r.values) for r in archived_rows(store) if in_trend(r.values)] + \
+        [record(r.values) for r in store.rows(full=in_report) if in_trend(r.values)]
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})

@@ -86,28 +86,28 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
 
 def record(values: dict) -> dict:
     """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
-    out = {}
-    light = values.get("_light")  # the fast store's light rows carry only a few cells
-    for column in COLUMNS:
-        if light and column.key not in values:
-            out[column.key] = None
-            continue
-        value = values.get(column.key)
-        table = labels.ENUMS.get(column.key)
-        if table is not None:
-            out[column.key] = labels.to_code(table, value) or (text_of(value) or None)
-        elif column.kind == "bool":
-            out[column.key] = parse_bool(value)[0] if value not in (None, "") else None
-        elif isinstance(value, datetime):
-            out[column.key] = value.replace(microsecond=0).isoformat()
-        elif isinstance(value, date):
-            out[column.key] = value.isoformat()
-        elif column.kind == "datetime" and value not in (None, ""):
-            moment, _ = parse_datetime(value)
-            out[column.key] = moment.isoformat() if moment else text_of(value)
-        else:
-            out[column.key] = value if value not in ("",) else None
-    return out
+    if values.get("_light"):  # the fast store's light rows carry only a few cells: only those
+        return {key: _exported(BY_KEY[key], value) for key, value in values.items() if key in BY_KEY}
+    return {column.key: _exported(column, values.get(column.key)) for column in COLUMNS}
+
+
+def _exported(column, value):
+    """One cell as export data."""
+    if value is None:
+        return None
+    table = labels.ENUMS.get(column.key)
+    if table is not None:
+        return labels.to_code(table, value) or (text_of(value) or None)
+    if column.kind == "bool":
+        return parse_bool(value)[0] if value != "" else None
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if column.kind == "datetime" and value != "":
+        moment, _ = parse_datetime(value)
+        return moment.isoformat() if moment else text_of(value)
+    return value if value != "" else None
 
 
 def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
