@@ -177,6 +177,12 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
         assert rows == full_read(path), step
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
+    # the streamed export reads exactly what a full read gives
+    streamed, whole = FastStore(path), FastStore(path)
+    assert [(r.row_id, r.values) for r in streamed.full_rows()] == \
+        [(r.row_id, r.values) for r in whole.rows(full=True)]
+    streamed.zip.close()
+    whole.zip.close()
     # a one-row change re-encodes one segment; every other one is copied compressed
     before = segment_bytes(path)
     number = json.loads(run(cli, monkeypatch, "fast", "export", path).stdout)[1500]["complaint_no"]

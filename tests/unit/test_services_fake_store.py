@@ -92,3 +92,17 @@ def test_assign_never_touches_staff_cells_and_is_idempotent(rows):
     for rid in before:  # every row is numbered or says why not
         values = first[rid]
         assert values.get("complaint_no") or values.get("validation")
+
+
+def test_the_streamed_export_is_the_json_of_the_list_of_records(settings):
+    import json
+
+    from complaintdesk.services.transfer import export_rows, record
+    store = MemoryStore(settings, [complaint(), complaint(contact="13900000000", description="多行\n说明")])
+    assign(store, NOW)
+    text, count = export_rows(store, "json")
+    expected = [record(r.values) for r in store.rows(full=True)]
+    assert count == 2 and text == json.dumps(expected, ensure_ascii=False, indent=2, default=str) + "\n"
+    assert export_rows(MemoryStore(settings, []), "json") == ("[]\n", 0)
+    csv_text, n = export_rows(store, "csv")
+    assert n == 2 and csv_text.count("\n") == 4  # header, two rows (one with a quoted line break)

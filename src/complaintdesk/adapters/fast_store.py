@@ -289,6 +289,27 @@ class FastStore:
                 self._materialize(wanted)
         return self._cache[None]
 
+    def full_rows(self):
+        """Every row in full, streamed and not kept (for an export of the whole register): memory
+        stays at one chunk of rows whatever the register's size. Pending writes are shown."""
+        keyed, by_col, strings = self._keyed, self._by_col, self.strings
+        last = 1
+        for buf in self._chunks():
+            for m in ROW_NUM.finditer(buf):
+                r = int(m.group(1))
+                if r == 1:
+                    continue
+                last = max(last, r)
+                values = typed_row(sx.row_cells(_row_body(buf, r, m.start()), strings), keyed)
+                for col, (value, _) in self._patches.get(r, {}).items():
+                    if col in by_col:
+                        values[by_col[col]] = value
+                if r in self._patches or any(v not in (None, "") for v in values.values()):
+                    yield RegisterRow(r, values)
+        first_new = max(last, self._last_row - len(self._appended)) + 1
+        for offset, values in enumerate(self._appended):
+            yield RegisterRow(first_new + offset, {k: values.get(k) for k, _ in keyed})
+
     def _all_rows(self) -> list[RegisterRow]:
         out = [RegisterRow(r, v) for r, v in sorted(self._values.items())
                if (v.get("_light") and v.get("status")) or r in self._patches

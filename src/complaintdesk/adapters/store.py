@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 from datetime import date
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from ..domain.model import RegisterRow
 from ..domain.schema import AUTOMATION_KEYS
@@ -30,6 +30,7 @@ class RegisterStore(Protocol):
     source: str  # what the audit sheet calls this writer
 
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
+    def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time (export)
     def settings(self) -> Settings: ...
     def calendar_overrides(self) -> dict[date, str]: ...
     def table(self, role: str) -> list[dict]: ...
@@ -66,6 +67,9 @@ class MemoryStore:
 
     def rows(self, full=None) -> list[RegisterRow]:
         return [RegisterRow(rid, dict(v)) for rid, v in sorted(self._rows.items())]
+
+    def full_rows(self) -> Iterator[RegisterRow]:
+        return iter(self.rows(full=True))
 
     def settings(self) -> Settings:
         return self._settings

@@ -87,6 +87,9 @@ class XlsxStore:
         return found
 
     # ---- reading ---------------------------------------------------------------------
+    def full_rows(self):
+        return iter(self.rows(full=True))
+
     def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store
         keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
         out = []

@@ -75,6 +75,9 @@ class XlwingsStore:
         return None
 
     # ---- reading ---------------------------------------------------------------------
+    def full_rows(self):
+        return iter(self.rows(full=True))
+
     def rows(self, full=None) -> list[RegisterRow]:
         out = []
         for r, line in enumerate(self.grid[1:], 2):

@@ -62,9 +62,9 @@ def run(fn, *args, **kwargs):
         raise typer.Exit(exc.exit_code)
 
 
-def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] = None):
+def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] = None, spinner: bool = True):
     def work():
-        big = Path(path).exists() and Path(path).stat().st_size > 1_000_000
+        big = spinner and Path(path).exists() and Path(path).stat().st_size > 1_000_000
         with console.status(f"正在处理 {Path(path).name} …") if big else nullcontext():
             with register_session(path, source, kind) as store:
                 return fn(store)
@@ -121,15 +121,23 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
            masked: bool = typer.Option(False, "--masked", help="遮盖客户姓名、电话、邮箱")):
     """导出全部投诉（字段名、标准代码、ISO 时间）。"""
     from ..adapters.files import atomic_write
-    from ..services.transfer import export_rows
+    from ..services.transfer import write_export
     if format not in ("json", "csv"):
         raise typer.BadParameter("--format 只能是 json 或 csv")
-    text, count = in_register(register, lambda s: export_rows(s, format, include_archive, masked))
-    if out is None:
-        sys.stdout.write(text)
-        return
-    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8-sig" if format == "csv" else "utf-8"))
-    report(Summary("export", counts={"exported": count}, files=[out]), "导出完成")
+
+    def work(store) -> int:  # rows stream from the register into the file: no copy of it all in memory
+        if out is None:
+            return write_export(store, sys.stdout, format, include_archive, masked)
+        counted = []
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", encoding="utf-8-sig" if format == "csv" else "utf-8") as f:
+                counted.append(write_export(store, f, format, include_archive, masked))
+        atomic_write(out, write)
+        return counted[0]
+    count = in_register(register, work, spinner=out is not None)  # stdout carries the data itself
+    if out is not None:
+        report(Summary("export", counts={"exported": count}, files=[out]), "导出完成")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from .register import assign, check_sla
 from .report import monthly_report
 from .sample_data import sample_complaints
 from .setup import init_register
-from .transfer import export_rows, import_rows
+from .transfer import import_rows, write_export
 
 Step = tuple[str, Callable[[], Summary]]
 
@@ -58,9 +58,14 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         return summary
 
     def do_export(store):
-        text, n = export_rows(store, "json")
         out = folder / "导出_全部投诉.json"
-        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        counted = []
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", encoding="utf-8") as f:
+                counted.append(write_export(store, f, "json"))
+        atomic_write(out, write)
+        n = counted[0]
         summary = Summary("export", counts={"exported": n}, files=[out])
         return summary
 

@@ -9,9 +9,10 @@ from ..domain import labels
 from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
 from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
+from ..domain.schema import BY_KEY
 from ..errors import ComplaintDeskError
 from .common import Summary, archived_rows
-from .transfer import record
+from .transfer import _exported, record
 
 
 def default_month(now: datetime) -> str:
@@ -23,6 +24,17 @@ def _label_record(r: dict) -> dict:
     for key, table in labels.ENUMS.items():
         if out.get(key) in table:
             out[key] = labels.label(table, out[key])
+    return out
+
+
+TREND_KEYS = ("request_type", "is_valid", "status")
+
+
+def _trend_record(values: dict) -> dict:
+    """What the 12-month trend needs of a complaint outside the report's two months."""
+    received = parse_datetime(values.get("received_at"))[0]
+    out = {key: _exported(BY_KEY[key], values.get(key)) for key in TREND_KEYS}
+    out["received_at"] = received.isoformat() if received else None
     return out
 
 
@@ -54,7 +66,8 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
         received = parse_datetime(received)[0]
         return received is not None and first <= received < after
     records = [record(r.values) for r in archived_rows(store) if in_trend(r.values)] + \
-        [record(r.values) for r in store.rows(full=in_report) if in_trend(r.values)]
+        [(record if in_report(r.values) else _trend_record)(r.values)
+         for r in store.rows(full=in_report) if in_trend(r.values)]
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})

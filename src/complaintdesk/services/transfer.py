@@ -6,6 +6,7 @@ import io
 import json
 import re
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 
 from ..adapters.sources import read_source
@@ -111,20 +112,35 @@ def _exported(column, value):
 
 
 def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
-    rows = [r.values for r in store.rows(full=True)]
-    if include_archive:
-        rows = [r.values for r in archived_rows(store)] + rows
-    records = [record(v) for v in rows]
-    if masked:
-        records = [mask_record(r) for r in records]
-    if fmt == "json":
-        return json.dumps(records, ensure_ascii=False, indent=2, default=str) + "\n", len(records)
+    """The export as one text (for small registers and tests); see write_export."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[c.key for c in COLUMNS], lineterminator="\n")
+    count = write_export(store, buffer, fmt, include_archive, masked)
+    return buffer.getvalue(), count
+
+
+def write_export(store, out, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> int:
+    """Write every complaint to the text stream `out` as JSON (a list of records, as json.dumps
+    with indent 2 writes it) or CSV, one record at a time; return how many."""
+    rows = (r.values for r in store.full_rows())
+    if include_archive:
+        rows = chain((r.values for r in archived_rows(store)), rows)
+    records = (record(v) for v in rows)
+    if masked:
+        records = (mask_record(r) for r in records)
+    count = 0
+    if fmt == "json":
+        for r in records:
+            text = json.dumps(r, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
+            out.write(("[\n  " if not count else ",\n  ") + text)
+            count += 1
+        out.write("\n]\n" if count else "[]\n")
+        return count
+    writer = csv.DictWriter(out, fieldnames=[c.key for c in COLUMNS], lineterminator="\n")
     writer.writeheader()
     for r in records:
         writer.writerow({k: csv_safe(v) for k, v in r.items()})
-    return buffer.getvalue(), len(records)
+        count += 1
+    return count
 
 
 def csv_safe(value) -> str:
