@@ -33,8 +33,7 @@ from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .sheet_writer import copy_member, row_xml, patch_segments, stream_patch
-from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
-from .xlsx_store import REQUIRED_STAFF
+from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, check_automation
 
 CHUNK = 8 << 20
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
@@ -179,7 +178,7 @@ class FastStore:
         self._index_loaded = False
         self._read_done = False     # every row has been read (light or full)
         self._cold = False          # ... by scanning the sheet, not from the index
-        self._raw: dict[int, bytes] = {}      # rows read in full: their XML
+        self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
         self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: their XML
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
         self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
@@ -369,17 +368,17 @@ class FastStore:
         if index is not None and not self._values and not self._patches:
             self._case_rows = index.cases
             self._values = dict(index.light)  # the index's dicts become the rows' dicts
-            keyed, strings = self._keyed, self.strings
-            for r, body in index.full.items():
-                self._raw[r] = body
-                self._values[r] = typed_row(sx.row_cells(body, strings), keyed)
+            keyed = self._keyed
+            for r, cells in index.full.items():
+                self._raw[r] = cells
+                self._values[r] = typed_row(cells, keyed)
             self._last_row = max(self._last_row, index.last_row)
             self._read_done = True
             return
         if index is not None:
             self._case_rows = index.cases
             source = [(r, v, None) for r, v in index.light.items()] + \
-                [(r, sx.row_cells(body, self.strings), body) for r, body in index.full.items()]
+                [(r, cells, None) for r, cells in index.full.items()]
             self._last_row = max(self._last_row, index.last_row)
         else:
             spec = self._spec()
@@ -396,7 +395,7 @@ class FastStore:
                 if body is not None:
                     self._case_rows[r] = body
             else:
-                self._raw[r] = body
+                self._raw[r] = values
                 values = typed_row(values, keyed)
             known = self._values.get(r)
             if known is not None and not known.get("_light"):
@@ -781,7 +780,7 @@ class FastStore:
             if values.get("_light"):
                 light[r] = values
             else:
-                full[r] = body
+                full[r] = values
         segments = self._segments if register_changed else None
         return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from openpyxl.utils import get_column_letter
 
 from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import TOOL_COLUMNS, normalise_header
@@ -15,6 +14,7 @@ from ..domain.settings import LIST_TITLES, Person, Shift, _parse_hhmm, role_key
 from ..domain.workcalendar import kind_key
 from ..errors import RuleConflictError
 from .settings_layout import BLOCKS, BY_KEY as BLOCKS_BY_KEY
+from .sheet_xml import col_letter
 
 
 def _at(line, i):
@@ -44,7 +44,7 @@ def raw_settings(grid: list[list]) -> dict:
         for r, line in enumerate(grid[2:], 3):
             values = tuple(_at(line, col - 1 + i) for i in range(width))
             if any(text_of(v) for v in values):
-                rows.append((f"{get_column_letter(col)}{r}", values))
+                rows.append((f"{col_letter(col)}{r}", values))
         raw[key] = rows
     return raw
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import __version__
 from .deflate_segments import FINAL_BLOCK, Segment
 
-FORMAT = 4
+FORMAT = 5
 
 
 def index_path(register: Path) -> Path:
@@ -44,11 +44,11 @@ def fingerprint(zf: zipfile.ZipFile, part: str) -> list:
 class RowIndex:
     """Rows of a register sheet as a full read gives them, and the sheet's segments."""
 
-    def __init__(self, columns: dict[str, int], light: dict[int, dict], full: dict[int, bytes],
+    def __init__(self, columns: dict[str, int], light: dict[int, dict], full: dict[int, dict],
                  segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None):
         self.columns = columns          # key -> column index, as the header was mapped
         self.light = light              # row -> light values (closed complaints)
-        self.full = full                # row -> its XML (rows read in full)
+        self.full = full                # row -> its cells, column -> value as stored (rows read in full)
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their XML
@@ -137,6 +137,27 @@ def _read_light(blobs, keys: list) -> dict[int, dict]:
     return dict(zip(rows, map(dict, map(zip, repeat(marked), values))))
 
 
+def _write_cells(out: list[bytes], rows: dict[int, dict]) -> None:
+    """Rows read in full as three columns — row, column, value — one entry per non-empty cell."""
+    cells = [(r, c, v) for r, row in rows.items() for c, v in row.items()]
+    for column in zip(*cells) if cells else ([], [], []):
+        out.extend(_encode_column(list(column)))
+    out.extend(_encode_column([r for r, row in rows.items() if not row]))
+
+
+def _read_cells(blobs) -> dict[int, dict]:
+    rows, cols, values = _row_numbers(*next(blobs)), _row_numbers(*next(blobs)), _decode_column(*next(blobs))
+    if not len(rows) == len(cols) == len(values):
+        raise ValueError("index cells are damaged")
+    out: dict[int, dict] = {r: {} for r in _row_numbers(*next(blobs))}
+    for r, c, v in zip(rows, cols, values):
+        row = out.get(r)
+        if row is None:
+            row = out[r] = {}
+        row[c] = v
+    return out
+
+
 def _write_bodies(out: list[bytes], rows: dict[int, bytes]) -> None:
     """Rows as their XML: row numbers, lengths, then the bodies as one blob."""
     out.extend(_encode_column(list(rows)))
@@ -184,7 +205,7 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
             return None
         blobs = _blobs(data, at + size)
         light = _read_light(blobs, head["light_keys"])
-        full, cases = _read_bodies(blobs), _read_bodies(blobs)
+        full, cases = _read_cells(blobs), _read_bodies(blobs)
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
         index = RowIndex(columns, light, full, segments, int(head["last_row"]), cases)
         if segments and not index.segments_valid(zf.getinfo(part)):
@@ -205,7 +226,7 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
                           ensure_ascii=False).encode("utf-8")
         blobs: list[bytes] = []
         _write_light(blobs, index.light, light_keys)
-        _write_bodies(blobs, index.full)
+        _write_cells(blobs, index.full)
         _write_bodies(blobs, index.cases)
 
         def write(tmp: Path) -> None:

@@ -25,6 +25,10 @@ class StaffCellError(AssertionError):
     """A programming error: code tried to write a staff-entered cell."""
 
 
+# staff columns a register cannot do without (with every automation column)
+REQUIRED_STAFF = ("received_at", "description", "category", "contact", "customer_id")
+
+
 class RegisterStore(Protocol):
     lang: str
     source: str  # what the audit sheet calls this writer

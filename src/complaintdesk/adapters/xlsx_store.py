@@ -21,11 +21,10 @@ from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import checked_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
+from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-REQUIRED_STAFF = ("received_at", "description", "category", "contact", "customer_id")
 
 
 def as_cell_value(cell, value) -> None:

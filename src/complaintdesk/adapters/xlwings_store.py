@@ -17,7 +17,8 @@ from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
-from .xlsx_store import FORMULA_START, REQUIRED_STAFF
+from .store import REQUIRED_STAFF
+from .xlsx_store import FORMULA_START
 from .workbook_builder import DATETIME_FORMAT
 
 

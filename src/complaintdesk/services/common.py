@@ -49,12 +49,12 @@ def open_store(path, source: str = "命令行", kind: str | None = None, read_on
     `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one."""
     import os
 
-    from ..adapters.fast_store import FastStore
-    from ..adapters.xlsx_store import XlsxStore
-
     choice = kind or os.environ.get("COMPLAINTDESK_STORE") or \
         ("fast" if Path(path).exists() and Path(path).stat().st_size >= FAST_THRESHOLD else "openpyxl")
-    store_class = FastStore if choice == "fast" else XlsxStore
+    if choice == "fast":  # (openpyxl is not even imported for a large register)
+        from ..adapters.fast_store import FastStore as store_class
+    else:
+        from ..adapters.xlsx_store import XlsxStore as store_class
     return store_class(Path(path), source, read_only_check=read_only_check)
 
 
