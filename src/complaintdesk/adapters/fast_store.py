@@ -16,131 +16,30 @@ import bisect
 import re
 import tempfile
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from ..domain import labels
 from ..domain.model import RegisterRow
-from ..domain.parsing import parse_bool, parse_datetime
-from ..domain.schema import BY_KEY, COLUMNS, DATETIME_KEYS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
+from ..domain.parsing import parse_datetime
+from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
 from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
 from . import register_index
 from . import sheet_xml as sx
+from . import styles_xml
 from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
+from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, row_body, scan_chunk, typed_row
 from .sheet_writer import copy_member, row_xml, patch_segments, stream_patch
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, check_automation
 
 CHUNK = 8 << 20
-ROW_NUM = re.compile(rb'<row r="(\d+)"')
-LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
-              "contact", "status", "closed_at", "case_library")
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
-
-
-def _patterns(letters):
-    alt = b"|".join(sorted(letters, key=len, reverse=True))
-    cell = re.compile(rb'<c r="(' + alt + rb')(\d+)"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
-                      rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
-    return cell, re.compile(rb'<c r="(' + alt + rb')(\d+)"')
-
-
-_PATTERNS: dict = {}
-
-
-def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, bytes | None]]:
-    """(row, values, body) for every row in a piece of sheet XML: light values by key for closed
-    complaints ("_light" set), every cell by column index as stored for the rest. `body` is the
-    row's XML for rows read in full and for closed complaints marked for the case library."""
-    strings, by_letter = spec
-    key = tuple(by_letter)
-    if key not in _PATTERNS:
-        _PATTERNS[key] = _patterns(by_letter)
-    cell_re, start_re = _PATTERNS[key]
-    starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
-    if len(starts) != buf.count(b"<row"):
-        raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
-    light: dict[bytes, dict] = {}
-    found = cell_re.findall(buf)
-    value = sx.fast_value
-    blank = dict.fromkeys(by_letter.values())
-    for letter, r, kind, v, t in found:
-        d = light.get(r)
-        if d is None:
-            d = light[r] = blank.copy()
-        d[by_letter[letter]] = value(kind, v, t, strings)
-    if len(found) != len(start_re.findall(buf)):  # a light cell of an unusual shape (formula, rich text …)
-        for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
-            light.setdefault(r, blank.copy())[by_letter[letter]] = sx.find_cell(_row_body(buf, int(r), starts[r]), letter, r,
-                                                                      strings)
-    out = []
-    for rb, start in starts.items():
-        r = int(rb)
-        if r == 1:
-            continue
-        d = light.get(rb) or blank.copy()
-        if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
-            d["_light"] = True
-            case = d.get("case_library")
-            out.append((r, d, _row_body(buf, r, start) if case not in (None, "") and parse_bool(case)[0] else None))
-            continue
-        body = _row_body(buf, r, start)
-        out.append((r, sx.row_cells(body, strings), body))
-    return out
-
-
-def typed_row(cells: dict[int, object], keyed) -> dict:
-    """A row's cells (column -> value as stored) as values by key, times in time columns as datetime."""
-    values = {k: cells.get(c) for k, c in keyed}
-    for key in DATETIME_KEYS:
-        value = values.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
-            values[key] = serial_datetime(value)
-    return values
-
-
-def _feed(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
-    """Add a piece of sheet XML to the shadow copy, cutting after the sheet head and before its tail
-    (as a save cuts them); None when the sheet has a shape the shadow does not handle."""
-    if not shadow.segments and not shadow.size and not getattr(shadow, "head_done", False):
-        shadow.head_done = True  # the first piece holds the head
-        start = piece.find(b"<sheetData")
-        if start < 0 or piece.startswith(b"<sheetData/>", start):
-            shadow.fp.close()
-            return None
-        open_end = piece.find(b">", start) + 1
-        shadow.write(piece[:open_end])
-        shadow.cut()
-        piece = piece[open_end:]
-    end = piece.find(b"</sheetData>")
-    if end >= 0:
-        shadow.write(piece[:end])
-        shadow.cut()
-        piece = piece[end:]
-    shadow.write(piece)
-    return shadow
-
-
-def serial_datetime(value: float) -> datetime:
-    """Excel serial -> datetime, rounded to the second (as parse_datetime does, but faster)."""
-    days = int(value)
-    seconds = round((value - days) * 86400)
-    return datetime.fromordinal(693594 + days) + timedelta(seconds=seconds)
-
-
-def _row_body(buf: bytes, r: int, start: int) -> bytes:
-    """The cells of row r, whose <row> element starts at `start`."""
-    head_end = buf.find(b">", start)
-    if buf[head_end - 1:head_end] == b"/":
-        return b""
-    end = buf.find(b"</row>", head_end)
-    return buf[head_end + 1:end]
 
 
 def _attrs(xml: str) -> dict[str, str]:
@@ -299,7 +198,7 @@ class FastStore:
                 if r == 1:
                     continue
                 last = max(last, r)
-                values = typed_row(sx.row_cells(_row_body(buf, r, m.start()), strings), keyed)
+                values = typed_row(sx.row_cells(row_body(buf, r, m.start()), strings), keyed)
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
@@ -325,7 +224,7 @@ class FastStore:
             try:
                 for piece in self._pieces(f):
                     if shadow is not None:
-                        shadow = _feed(shadow, piece)
+                        shadow = feed_shadow(shadow, piece)
                     yield piece
                 if shadow is not None:
                     shadow.finish()
@@ -446,7 +345,7 @@ class FastStore:
             known = self._values.get(r)
             if known is not None and not known.get("_light"):
                 continue
-            cells = sx.row_cells(_row_body(buf, r, m.start()), self.strings)
+            cells = sx.row_cells(row_body(buf, r, m.start()), self.strings)
             self._keep(r, typed_row(cells, keyed))
 
     def _keep(self, r: int, values: dict) -> dict:
@@ -566,45 +465,15 @@ class FastStore:
         return self._extra_parts["xl/styles.xml"].decode("utf-8")
 
     def _datetime_style(self) -> int:
-        if getattr(self, "_dt_style", None) is not None:
-            return self._dt_style
-        xml = self._styles_xml()
-        fmts = dict((v, k) for k, v in re.findall(r'<numFmt\b[^>]*numFmtId="(\d+)"[^>]*formatCode="([^"]*)"', xml))
-        fmt_id = fmts.get(DATETIME_NUMFMT)
-        if fmt_id is None:
-            ids = [int(i) for i in fmts.values()] + [163]
-            fmt_id = str(max(ids) + 1)
-            entry = f'<numFmt numFmtId="{fmt_id}" formatCode="{DATETIME_NUMFMT}"/>'
-            if "<numFmts" in xml:
-                xml = re.sub(r"(<numFmts\b[^>]*>)", r"\g<1>" + entry, xml, count=1)
-            else:
-                xml = xml.replace("<fonts", f'<numFmts count="1">{entry}</numFmts><fonts', 1)
-        xfs = re.search(r"<cellXfs\b[^>]*>(.*?)</cellXfs>", xml, re.S)
-        existing = re.findall(r"<xf\b[^>]*?(?:/>|>.*?</xf>)", xfs.group(1), re.S)
-        for i, xf in enumerate(existing):
-            if f'numFmtId="{fmt_id}"' in xf:
-                self._dt_style = i
-                break
-        else:
-            new = f'<xf numFmtId="{fmt_id}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>'
-            xml = xml.replace("</cellXfs>", new + "</cellXfs>", 1)
-            xml = re.sub(r'<cellXfs count="\d+"', f'<cellXfs count="{len(existing) + 1}"', xml, count=1)
-            self._dt_style = len(existing)
-        self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
+        if getattr(self, "_dt_style", None) is None:
+            xml, self._dt_style = styles_xml.datetime_style(self._styles_xml(), DATETIME_NUMFMT)
+            self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
         return self._dt_style
 
     def _dxf(self, rgb: str) -> int:
-        xml = self._styles_xml()
-        dxf = f'<dxf><fill><patternFill patternType="solid"><bgColor rgb="FF{rgb}"/></patternFill></fill></dxf>'
-        if "<dxfs" not in xml or "<dxfs/>" in xml or '<dxfs count="0"/>' in xml:
-            xml = re.sub(r'<dxfs[^>]*/>', "", xml)
-            xml = xml.replace("</cellStyles>", "</cellStyles><dxfs count=\"0\"></dxfs>", 1) \
-                if "</cellStyles>" in xml else xml.replace("</styleSheet>", '<dxfs count="0"></dxfs></styleSheet>')
-        count = len(re.findall(r"<dxf>", re.search(r"<dxfs\b[^>]*>(.*?)</dxfs>", xml, re.S).group(1)))
-        xml = xml.replace("</dxfs>", dxf + "</dxfs>", 1)
-        xml = re.sub(r'<dxfs count="\d+"', f'<dxfs count="{count + 1}"', xml, count=1)
+        xml, index = styles_xml.add_fill_dxf(self._styles_xml(), rgb)
         self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
-        return count
+        return index
 
     def _formatting_xml(self) -> bytes:
         from .workbook_builder import VALIDATED_ROWS
