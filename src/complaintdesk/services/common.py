@@ -40,7 +40,7 @@ class Summary:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-FAST_THRESHOLD = 1_000_000  # bytes: registers above this use the streaming store
+FAST_THRESHOLD = 256_000  # bytes (~600 rows): registers from this size use the streaming store
 
 
 def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False):
