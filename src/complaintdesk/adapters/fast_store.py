@@ -82,6 +82,9 @@ class FastStore:
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
         self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
         self._segments = None                 # segments of the register sheet the last save wrote
+        self._data_start: int | None = None   # where the register sheet's compressed bytes start
+        self._tail_bytes: bytes | None = None  # the sheet after its last row, seen by a full read
+        self._dt_style: int | None = None
         self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
 
     # ---- package structure -------------------------------------------------------------
@@ -191,22 +194,19 @@ class FastStore:
         """Every row in full, streamed and not kept (for an export of the whole register): memory
         stays at one chunk of rows whatever the register's size. Pending writes are shown."""
         keyed, by_col, strings = self._keyed, self._by_col, self.strings
-        last = 1
         for buf in self._chunks():
             for m in ROW_NUM.finditer(buf):
                 r = int(m.group(1))
                 if r == 1:
                     continue
-                last = max(last, r)
                 values = typed_row(sx.row_cells(row_body(buf, r, m.start()), strings), keyed)
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
                 if r in self._patches or any(v not in (None, "") for v in values.values()):
                     yield RegisterRow(r, values)
-        first_new = max(last, self._last_row - len(self._appended)) + 1
-        for offset, values in enumerate(self._appended):
-            yield RegisterRow(first_new + offset, {k: values.get(k) for k, _ in keyed})
+        for r, values in self._appended_rows():
+            yield RegisterRow(r, {k: values.get(k) for k, _ in keyed})
 
     def _all_rows(self) -> list[RegisterRow]:
         out = [RegisterRow(r, v) for r, v in sorted(self._values.items())
@@ -250,6 +250,17 @@ class FastStore:
 
     def _spec(self):
         return self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+
+    def _segment_bytes(self, seg) -> bytes:
+        """A segment's compressed bytes in the register sheet as the file holds it now."""
+        if self._data_start is None:
+            self._data_start = member_data_offset(self.zip, self.zip.getinfo(self.register_part))
+        self.zip.fp.seek(self._data_start + seg.offset)
+        return self.zip.fp.read(seg.size)
+
+    def _appended_rows(self):
+        """(row, values) of the rows appended since the last save."""
+        return zip(range(self._last_row - len(self._appended) + 1, self._last_row + 1), self._appended)
 
     def _load_index(self) -> register_index.RowIndex | None:
         if not self._index_loaded:
@@ -315,24 +326,17 @@ class FastStore:
                 if known is None or known.get("_light"):
                     self._keep(r, typed_row(sx.row_cells(cases[r], self.strings), self._keyed))
             rows = {r for r in rows if r not in cases}
-        if rows is not None and not rows:
-            pass
-        elif rows is not None and segments:
-            info = self.zip.getinfo(self.register_part)
-            base = member_data_offset(self.zip, info)
+        if rows is None or not segments:
+            for buf in self._chunks():
+                self._take_full(buf, rows)
+        elif rows:  # only the segments holding a wanted row
             wanted = sorted(rows)
             for seg in segments:
                 at = bisect.bisect_left(wanted, seg.first_row)
-                if not seg.last_row or at == len(wanted) or wanted[at] > seg.last_row:
-                    continue
-                self.zip.fp.seek(base + seg.offset)
-                self._take_full(inflate_segment(self.zip.fp.read(seg.size)), rows)
-        else:
-            for buf in self._chunks():
-                self._take_full(buf, rows)
+                if seg.last_row and at < len(wanted) and wanted[at] <= seg.last_row:
+                    self._take_full(inflate_segment(self._segment_bytes(seg)), rows)
         keyed = self._keyed
-        for offset, values in enumerate(self._appended):
-            r = self._last_row - len(self._appended) + 1 + offset
+        for r, values in self._appended_rows():
             self._keep(r, {k: values.get(k) for k, _ in keyed})
 
     def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
@@ -445,14 +449,12 @@ class FastStore:
         return True
 
     def _tail(self) -> bytes:
-        info = self.zip.getinfo(self.register_part)
-        if getattr(self, "_tail_bytes", None) is not None and b"</sheetData>" in self._tail_bytes:
+        if self._tail_bytes is not None and b"</sheetData>" in self._tail_bytes:
             return self._tail_bytes  # seen by the full read of this file
         index = self._load_index()
         if index is not None and index.segments:  # the sheet's tail is all in its last segment
-            last = index.segments[-1]
-            self.zip.fp.seek(member_data_offset(self.zip, info) + last.offset)
-            return inflate_segment(self.zip.fp.read(last.size))
+            return inflate_segment(self._segment_bytes(index.segments[-1]))
+        info = self.zip.getinfo(self.register_part)
         with self.zip.open(info) as f:
             if info.file_size > (1 << 20):
                 f.seek(info.file_size - (1 << 20))
@@ -465,7 +467,7 @@ class FastStore:
         return self._extra_parts["xl/styles.xml"].decode("utf-8")
 
     def _datetime_style(self) -> int:
-        if getattr(self, "_dt_style", None) is None:
+        if self._dt_style is None:
             xml, self._dt_style = styles_xml.datetime_style(self._styles_xml(), DATETIME_NUMFMT)
             self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
         return self._dt_style
@@ -490,28 +492,22 @@ class FastStore:
     # ---- saving ------------------------------------------------------------------------
     def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, formatting: bytes) -> None:
         first_new = self._last_row - len(self._appended) + 1
-        rows = []
-        for r, values in zip(range(first_new, self._last_row + 1), self._appended):
+        for r, values in self._appended_rows():
             cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
             cells.update(self._patches.get(r, {}))
-            rows.append(row_xml(r, cells))
-            self._written[r] = rows[-1]
+            self._written[r] = row_xml(r, cells)
+        appended = b"".join(self._written[r] for r in range(first_new, self._last_row + 1))
         patches = {r: p for r, p in self._patches.items() if r < first_new}
         last_col = max(self.columns.values())
         index = self._load_index()
         if index is not None and index.segments:
-            base = member_data_offset(self.zip, info)
-
-            def read(seg):
-                self.zip.fp.seek(base + seg.offset)
-                return self.zip.fp.read(seg.size)
-            patch_segments(read, index.segments, out, self.register_part, patches, b"".join(rows),
+            patch_segments(self._segment_bytes, index.segments, out, self.register_part, patches, appended,
                            self._last_row, last_col, formatting, self._written)
         elif self._shadow is not None and self._shadow.raw_size == info.file_size:
             patch_segments(self._shadow.read, self._shadow.segments, out, self.register_part, patches,
-                           b"".join(rows), self._last_row, last_col, formatting, self._written)
+                           appended, self._last_row, last_col, formatting, self._written)
         else:
-            stream_patch(self.zip, self.register_part, out, patches, b"".join(rows), self._last_row, last_col,
+            stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
                          formatting, written=self._written)
 
     def _tool_extent(self, role: str) -> tuple[list, int]:
@@ -614,7 +610,7 @@ class FastStore:
         self._table_ops.clear()
         self._extra_parts.clear()
         self._add_formatting = False
-        self._dt_style = None
+        self._dt_style = self._data_start = self._tail_bytes = None  # they described the old file
         self._cache.clear()
 
     # ---- the row index ------------------------------------------------------------------

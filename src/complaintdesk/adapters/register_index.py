@@ -76,24 +76,22 @@ def _encode_column(values: list) -> tuple[bytes, bytes]:
     types = set(map(type, values))
     if len(types) == 1 and next(iter(types)) in _ONE_TYPE:  # the usual case: one type
         letter, convert = _ONE_TYPE[next(iter(types))]
-        text = "\x00".join(values if convert is None else map(convert, values))
-        if text.count("\x00") != len(values) - 1:
-            raise ValueError("NUL in a cell value")
-        return (letter * len(values)).encode("ascii"), text.encode("utf-8")
-    if types == {str, type(None)}:
-        text = "\x00".join(["" if v is None else v for v in values])
-        if text.count("\x00") != len(values) - 1:
-            raise ValueError("NUL in a cell value")
-        return "".join(["n" if v is None else "s" for v in values]).encode("ascii"), text.encode("utf-8")
+        return (letter * len(values)).encode("ascii"), _joined(values if convert is None else map(convert, values),
+                                                                len(values))
     tags = [_TAGS.get(v.__class__, "?") for v in values]
     if "?" in tags:
         raise TypeError("cannot index a value of this type")
     tags = [("T" if v else "F") if t == "b" else t for t, v in zip(tags, values)]
-    text = "\x00".join([v if t == "s" else "" if t in "nTF" else repr(v) if t == "f" else str(v)
-                        for t, v in zip(tags, values)])
-    if text.count("\x00") != len(values) - 1:
+    texts = [v if t == "s" else "" if t in "nTF" else repr(v) if t == "f" else str(v) for t, v in zip(tags, values)]
+    return "".join(tags).encode("ascii"), _joined(texts, len(values))
+
+
+def _joined(texts, n: int) -> bytes:
+    """Texts joined by NUL; a NUL inside one of them would shift every later value."""
+    text = "\x00".join(texts)
+    if text.count("\x00") != n - 1:
         raise ValueError("NUL in a cell value")
-    return "".join(tags).encode("ascii"), text.encode("utf-8")
+    return text.encode("utf-8")
 
 
 def _decode_column(tags: str, raw: bytes) -> list:

@@ -38,6 +38,19 @@ def _trend_record(values: dict) -> dict:
     return out
 
 
+def _received_between(start: datetime, end: datetime):
+    """A predicate over row values: received in [start, end) — Excel serials compared as numbers."""
+    low, high = excel_serial(start), excel_serial(end)
+
+    def inside(values: dict) -> bool:
+        received = values.get("received_at")
+        if isinstance(received, (int, float)) and not isinstance(received, bool):
+            return low <= received < high
+        received = parse_datetime(received)[0]
+        return received is not None and start <= received < end
+    return inside
+
+
 def monthly_report(store, now: datetime, month: str | None = None, out: Path | None = None,
                    write: bool = True) -> Summary:
     month = month or default_month(now)
@@ -48,23 +61,9 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
     first = datetime.strptime(previous_month(month), "%Y-%m")
     after = datetime.strptime(month, "%Y-%m").replace(day=28) + timedelta(days=4)
     after = after.replace(day=1)
-    low, high = excel_serial(first), excel_serial(after)
     oldest = datetime.strptime(last_months(month)[0], "%Y-%m")  # the 12-month trend's first month
-    trend_low = excel_serial(oldest)
-
-    def in_trend(values: dict) -> bool:  # older (or later) complaints are in no figure of the report
-        received = values.get("received_at")
-        if isinstance(received, (int, float)) and not isinstance(received, bool):
-            return trend_low <= received < high
-        received = parse_datetime(received)[0]
-        return received is not None and oldest <= received < after
-
-    def in_report(values: dict) -> bool:  # other months only count in the trend: light values suffice
-        received = values.get("received_at")
-        if isinstance(received, (int, float)) and not isinstance(received, bool):
-            return low <= received < high
-        received = parse_datetime(received)[0]
-        return received is not None and first <= received < after
+    in_trend = _received_between(oldest, after)  # older (or later) complaints are in no figure
+    in_report = _received_between(first, after)  # other months only count in the trend: light values suffice
     records = [record(r.values) for r in archived_rows(store) if in_trend(r.values)] + \
         [(record if in_report(r.values) else _trend_record)(r.values)
          for r in store.rows(full=in_report) if in_trend(r.values)]
