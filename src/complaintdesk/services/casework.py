@@ -167,13 +167,17 @@ CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measure
              "responsibility", "customer_name")
 
 
+def _in_case_library(values: dict) -> bool:
+    marked = values.get("case_library")
+    return marked not in (None, "") and bool(parse_bool(marked)[0])
+
+
 def case_library_rows(store) -> list[dict]:
     """Rows marked 入案例库, masked, for the 案例库 sheet."""
     out = []
-    for row in store.rows(full=lambda v: v.get("case_library") not in (None, "") and
-                          bool(parse_bool(v.get("case_library"))[0])):
+    for row in store.rows(full=_in_case_library):
         v = row.values
-        if v.get("case_library") and parse_bool(v.get("case_library"))[0] and v.get("complaint_no"):
+        if _in_case_library(v) and v.get("complaint_no"):
             masked = mask_record({k: text_of(v.get(k)) for k in CASE_KEYS})
             scores = "/".join(text_of(v.get(k)) or "-" for k in SCORE_KEYS)
             out.append({"complaint_no": masked["complaint_no"], "category": masked["category"],

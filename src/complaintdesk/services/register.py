@@ -61,7 +61,7 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     complaints = {}
     closed_rows = []
     for row in rows:
-        if row.values.get("_light") or _is_closed(row.values, closed_label):
+        if _is_closed(row.values, closed_label):
             closed_rows.append(row)
         else:
             c = complaints[row.row_id] = parse_complaint(row)
