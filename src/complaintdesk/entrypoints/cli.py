@@ -71,7 +71,6 @@ def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] =
     return run(work)
 
 
-
 @app.command()
 def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客户投诉登记表.xlsx"),
          lang: str = typer.Option("zh", help="表头语言：zh 或 en"),
@@ -120,24 +119,13 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
            include_archive: bool = typer.Option(False, "--include-archive", help="包括归档中的投诉"),
            masked: bool = typer.Option(False, "--masked", help="遮盖客户姓名、电话、邮箱")):
     """导出全部投诉（字段名、标准代码、ISO 时间）。"""
-    from ..adapters.files import atomic_write
-    from ..services.transfer import write_export
+    from ..services.transfer import export_to_file, write_export
     if format not in ("json", "csv"):
         raise typer.BadParameter("--format 只能是 json 或 csv")
-
-    def work(store) -> int:  # rows stream from the register into the file: no copy of it all in memory
-        if out is None:
-            return write_export(store, sys.stdout, format, include_archive, masked)
-        counted = []
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "w", encoding="utf-8-sig" if format == "csv" else "utf-8") as f:
-                counted.append(write_export(store, f, format, include_archive, masked))
-        atomic_write(out, write)
-        return counted[0]
-    count = in_register(register, work, spinner=out is not None)  # stdout carries the data itself
-    if out is not None:
-        report(Summary("export", counts={"exported": count}, files=[out]), "导出完成")
+    if out is None:  # rows stream from the register to stdout, which carries the data itself: no spinner
+        in_register(register, lambda s: write_export(s, sys.stdout, format, include_archive, masked), spinner=False)
+        return
+    report(in_register(register, lambda s: export_to_file(s, out, format, include_archive, masked)), "导出完成")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from .register import assign, check_sla
 from .report import monthly_report
 from .sample_data import sample_complaints
 from .setup import init_register
-from .transfer import import_rows, write_export
+from .transfer import export_to_file, import_rows
 
 Step = tuple[str, Callable[[], Summary]]
 
@@ -58,16 +58,7 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         return summary
 
     def do_export(store):
-        out = folder / "导出_全部投诉.json"
-        counted = []
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "w", encoding="utf-8") as f:
-                counted.append(write_export(store, f, "json"))
-        atomic_write(out, write)
-        n = counted[0]
-        summary = Summary("export", counts={"exported": n}, files=[out])
-        return summary
+        return export_to_file(store, folder / "导出_全部投诉.json")
 
     def do_log(store):
         open_rows = [r for r in store.rows() if r.values.get("first_response_at") and not r.values.get("resolved_at")

@@ -118,6 +118,19 @@ def export_rows(store, fmt: str = "json", include_archive: bool = False, masked:
     return buffer.getvalue(), count
 
 
+def export_to_file(store, path: Path, fmt: str = "json", include_archive: bool = False,
+                   masked: bool = False) -> Summary:
+    """`export` into a file, written atomically (CSV with a BOM, so Excel reads it as UTF-8)."""
+    from ..adapters.files import atomic_write
+    counted = []
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8") as f:
+            counted.append(write_export(store, f, fmt, include_archive, masked))
+    atomic_write(Path(path), write)
+    return Summary("export", counts={"exported": counted[0]}, files=[Path(path)])
+
+
 def write_export(store, out, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> int:
     """Write every complaint to the text stream `out` as JSON (a list of records, as json.dumps
     with indent 2 writes it) or CSV, one record at a time; return how many."""
