@@ -13,6 +13,7 @@ atomic with a backup, like the openpyxl store's. Same Protocol, same results.
 from __future__ import annotations
 
 import bisect
+import marshal
 import re
 import tempfile
 import zipfile
@@ -78,7 +79,7 @@ class FastStore:
         self._read_done = False     # every row has been read (light or full)
         self._cold = False          # ... by scanning the sheet, not from the index
         self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
-        self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: their XML
+        self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: cells, marshalled
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
         self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
         self._segments = None                 # segments of the register sheet the last save wrote
@@ -303,7 +304,7 @@ class FastStore:
                 self._last_row = r
             if values.get("_light"):
                 if body is not None:
-                    self._case_rows[r] = body
+                    self._case_rows[r] = marshal.dumps(sx.row_cells(body, self.strings))
             else:
                 self._raw[r] = values
                 values = typed_row(values, keyed)
@@ -324,7 +325,7 @@ class FastStore:
             for r in [r for r in rows if r in cases]:
                 known = self._values.get(r)
                 if known is None or known.get("_light"):
-                    self._keep(r, typed_row(sx.row_cells(cases[r], self.strings), self._keyed))
+                    self._keep(r, typed_row(marshal.loads(cases[r]), self._keyed))
             rows = {r for r in rows if r not in cases}
         if rows is None or not segments:
             for buf in self._chunks():
@@ -628,7 +629,8 @@ class FastStore:
             if self._written else []
         fresh = {r: (values, body) for r, values, body in scanned}
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
-        cases.update((r, body) for r, (values, body) in fresh.items() if values.get("_light") and body is not None)
+        cases.update((r, marshal.dumps(sx.row_cells(body, self.strings))) for r, (values, body) in fresh.items()
+                     if values.get("_light") and body is not None)
         light, full = {}, {}
         for r, values in self._values.items():
             if r in fresh:

@@ -31,8 +31,10 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Call write(temp_path), then move the finished file over target."""
+def atomic_write(target: Path, write: Callable[[Path], None], durable: bool = True) -> None:
+    """Call write(temp_path), then move the finished file over target.
+
+    `durable=False` (caches that check themselves) skips the fsyncs."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".~tmp-", suffix=target.suffix, dir=target.parent)
@@ -40,11 +42,12 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        with open(tmp, "rb+") as handle:
-            handle.flush()
-            os.fsync(handle.fileno())
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

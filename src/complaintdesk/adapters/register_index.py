@@ -9,19 +9,28 @@ shared strings' CRC-32 and sizes from the zip directory: any other change of the
 sheet (Excel saving it, a restored backup, an edit by hand) makes it stale and it
 is ignored — the next command reads the file in full and writes a new one. It is
 a cache: losing it, or a broken one, costs time, never data.
+
+Format: MAGIC, a body of `marshal` pieces holding plain values in lists and dicts
+(light rows as one piece per column, cells of full rows, marshalled cells of closed
+rows marked for the case library), then a JSON head (fingerprint, segments, piece
+sizes, CRC-32 of the body) and its length. Loading it builds values and runs
+nothing; it is written piece by piece without fsync, and the CRC rejects a torn file.
 """
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import marshal
 import zipfile
+import zlib
 from itertools import repeat
 from pathlib import Path
 
 from .. import __version__
 from .deflate_segments import FINAL_BLOCK, Segment
 
-FORMAT = 5
+FORMAT = 6
 
 
 def index_path(register: Path) -> Path:
@@ -51,7 +60,7 @@ class RowIndex:
         self.full = full                # row -> its cells, column -> value as stored (rows read in full)
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
-        self.cases = cases or {}        # light rows marked for the case library -> their XML
+        self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
 
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:
         if not self.segments or info.compress_type != zipfile.ZIP_DEFLATED:
@@ -62,129 +71,46 @@ class RowIndex:
 
 
 MAGIC = b"complaintdesk-row-index\n"
-_DECODE = {"s": str, "i": int, "f": float}
 
 
-_ONE_TYPE = {str: ("s", None), int: ("i", str), float: ("f", repr)}
-_TAGS = {str: "s", int: "i", float: "f", bool: "b", type(None): "n"}
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while building many acyclic objects (rows of plain
+    values): it would otherwise walk every object built so far again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _encode_column(values: list) -> tuple[bytes, bytes]:
-    """One column as (a type letter per value, the values' text joined by NUL)."""
-    if not values:
-        return b"", b""
-    types = set(map(type, values))
-    if len(types) == 1 and next(iter(types)) in _ONE_TYPE:  # the usual case: one type
-        letter, convert = _ONE_TYPE[next(iter(types))]
-        return (letter * len(values)).encode("ascii"), _joined(values if convert is None else map(convert, values),
-                                                                len(values))
-    tags = [_TAGS.get(v.__class__, "?") for v in values]
-    if "?" in tags:
-        raise TypeError("cannot index a value of this type")
-    tags = [("T" if v else "F") if t == "b" else t for t, v in zip(tags, values)]
-    texts = [v if t == "s" else "" if t in "nTF" else repr(v) if t == "f" else str(v) for t, v in zip(tags, values)]
-    return "".join(tags).encode("ascii"), _joined(texts, len(values))
-
-
-def _joined(texts, n: int) -> bytes:
-    """Texts joined by NUL; a NUL inside one of them would shift every later value."""
-    text = "\x00".join(texts)
-    if text.count("\x00") != n - 1:
-        raise ValueError("NUL in a cell value")
-    return text.encode("utf-8")
-
-
-def _decode_column(tags: str, raw: bytes) -> list:
-    n = len(tags)
-    data = raw.decode("utf-8")
-    parts = data.split("\x00") if n else []
-    if len(parts) != n:
-        raise ValueError("index column is damaged")
-    for letter, convert in _DECODE.items():  # the usual case: a column of one type
-        if tags.count(letter) == n:
-            if letter != "s":
-                return list(map(convert, parts))
-            distinct = set(parts)
-            if len(distinct) * 20 < n:  # statuses, categories …: one string object per value
-                one = {p: p for p in distinct}
-                return [one[p] for p in parts]
-            return parts
-    if tags.count("s") + tags.count("n") == n:
-        return [None if tag == "n" else text for tag, text in zip(tags, parts)]
-    return [None if tag == "n" else True if tag == "T" else False if tag == "F" else _DECODE[tag](text)
-            for tag, text in zip(tags, parts)]
-
-
-def _write_light(out: list[bytes], light: dict[int, dict], keys: list) -> None:
-    out.extend(_encode_column(list(light)))
-    for key in keys:
-        out.extend(_encode_column([values.get(key) for values in light.values()]))
-
-
-def _row_numbers(tags: str, data: bytes) -> list[int]:
-    if tags.count("i") != len(tags):
-        raise ValueError("index row numbers are damaged")
-    return _decode_column(tags, data)
-
-
-def _read_light(blobs, keys: list) -> dict[int, dict]:
-    rows = _row_numbers(*next(blobs))
-    columns = [_decode_column(*next(blobs)) for _ in keys]
+def _light_rows(keys: list[str], rows: list[int], columns: list[list]) -> dict[int, dict]:
+    if not isinstance(keys, list) or len(columns) != len(keys) or any(len(c) != len(rows) for c in columns):
+        raise ValueError("index columns are damaged")
     marked = (*keys, "_light")
-    values = zip(*columns, repeat(True, len(rows)))
-    return dict(zip(rows, map(dict, map(zip, repeat(marked), values))))
+    return dict(zip(rows, map(dict, map(zip, repeat(marked), zip(*columns, repeat(True, len(rows)))))))
 
 
-def _write_cells(out: list[bytes], rows: dict[int, dict]) -> None:
-    """Rows read in full as three columns — row, column, value — one entry per non-empty cell."""
-    cells = [(r, c, v) for r, row in rows.items() for c, v in row.items()]
-    for column in zip(*cells) if cells else ([], [], []):
-        out.extend(_encode_column(list(column)))
-    out.extend(_encode_column([r for r, row in rows.items() if not row]))
+def _pieces(index: RowIndex):
+    """What the body holds, one marshalled piece at a time (so the whole body is never in memory):
+    light keys, light row numbers, one piece per light column, full rows' cells, case rows."""
+    light = index.light
+    keys = sorted({k for values in light.values() for k in values if k != "_light"})
+    yield keys
+    yield list(light)
+    for key in keys:
+        yield [values.get(key) for values in light.values()]
+    yield index.full
+    yield index.cases
 
 
-def _read_cells(blobs) -> dict[int, dict]:
-    rows, cols, values = _row_numbers(*next(blobs)), _row_numbers(*next(blobs)), _decode_column(*next(blobs))
-    if not len(rows) == len(cols) == len(values):
-        raise ValueError("index cells are damaged")
-    out: dict[int, dict] = {r: {} for r in _row_numbers(*next(blobs))}
-    for r, c, v in zip(rows, cols, values):
-        row = out.get(r)
-        if row is None:
-            row = out[r] = {}
-        row[c] = v
-    return out
-
-
-def _write_bodies(out: list[bytes], rows: dict[int, bytes]) -> None:
-    """Rows as their XML: row numbers, lengths, then the bodies as one blob."""
-    out.extend(_encode_column(list(rows)))
-    out.extend(_encode_column([len(body) for body in rows.values()]))
-    out.extend((b"", b"".join(rows.values())))
-
-
-def _read_bodies(blobs) -> dict[int, bytes]:
-    rows = _row_numbers(*next(blobs))
-    lengths = _row_numbers(*next(blobs))
-    _, data = next(blobs)
-    if len(lengths) != len(rows) or sum(lengths) != len(data):
+def _check_cells(rows: dict) -> dict[int, dict]:
+    """Rows of cells (row -> column -> value) as loaded (the body's CRC was checked before)."""
+    if not isinstance(rows, dict) or not all(map(isinstance, rows.values(), repeat(dict))):
         raise ValueError("index rows are damaged")
-    out, at = {}, 0
-    for r, n in zip(rows, lengths):
-        out[r] = data[at:at + n]
-        at += n
-    return out
-
-
-def _blobs(data: bytes, at: int):
-    while at < len(data):
-        size = int.from_bytes(data[at:at + 8], "little")
-        tags = data[at + 8:at + 8 + size].decode("ascii")
-        at += 8 + size
-        size = int.from_bytes(data[at:at + 8], "little")
-        text = data[at + 8:at + 8 + size]
-        at += 8 + size
-        yield tags, text
+    return rows
 
 
 def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]) -> RowIndex | None:
@@ -196,20 +122,29 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
         data = path.read_bytes()
         if not data.startswith(MAGIC):
             return None
-        at = len(MAGIC) + 8
-        size = int.from_bytes(data[len(MAGIC):at], "little")
-        head = json.loads(data[at:at + size].decode("utf-8"))
+        size = int.from_bytes(data[-8:], "little")
+        head = json.loads(data[-8 - size:-8].decode("utf-8"))
         if head.get("fingerprint") != fingerprint(zf, part) or head.get("columns") != columns:
             return None
-        blobs = _blobs(data, at + size)
-        light = _read_light(blobs, head["light_keys"])
-        full, cases = _read_cells(blobs), _read_bodies(blobs)
+        body = memoryview(data)[len(MAGIC):len(data) - 8 - size]
+        if zlib.crc32(body) != head.get("crc") or len(body) != sum(head.get("pieces", [])):
+            return None  # cut short or damaged (a cache file is written without fsync)
+        with gc_paused():  # millions of plain objects, no cycles: the cyclic collector has nothing to find
+            pieces, at = [], 0
+            for n in head["pieces"]:
+                pieces.append(marshal.loads(body[at:at + n]))
+                at += n
+            keys, rows, full, cases = pieces[0], pieces[1], pieces[-2], pieces[-1]
+            light = _light_rows(keys, rows, pieces[2:-2])
+            del pieces
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
-        index = RowIndex(columns, light, full, segments, int(head["last_row"]), cases)
+        if not isinstance(cases, dict) or not all(map(isinstance, cases.values(), repeat(bytes))):
+            raise ValueError("index case rows are damaged")
+        index = RowIndex(columns, light, _check_cells(full), segments, int(head["last_row"]), cases)
         if segments and not index.segments_valid(zf.getinfo(part)):
             index.segments = None
         return index
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, StopIteration, UnicodeError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError, UnicodeError):
         return None
 
 
@@ -217,23 +152,22 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
     """Write the index for the register as `zf` holds it (best effort: a cache may fail to save)."""
     from .files import atomic_write
     try:
-        light_keys = sorted({k for values in index.light.values() for k in values if k != "_light"})
-        head = json.dumps({"fingerprint": fingerprint(zf, part), "columns": index.columns,
-                           "last_row": index.last_row, "light_keys": light_keys,
-                           "segments": [s.as_list() for s in index.segments] if index.segments else None},
-                          ensure_ascii=False).encode("utf-8")
-        blobs: list[bytes] = []
-        _write_light(blobs, index.light, light_keys)
-        _write_cells(blobs, index.full)
-        _write_bodies(blobs, index.cases)
-
         def write(tmp: Path) -> None:
+            sizes, crc = [], 0
             with open(tmp, "wb") as f:
-                f.write(MAGIC + len(head).to_bytes(8, "little") + head)
-                for blob in blobs:
-                    f.write(len(blob).to_bytes(8, "little"))
+                f.write(MAGIC)
+                for piece in _pieces(index):
+                    blob = marshal.dumps(piece, 4)
+                    sizes.append(len(blob))
+                    crc = zlib.crc32(blob, crc)
                     f.write(blob)
-        atomic_write(index_path(register), write)
+                    del blob
+                head = json.dumps({"fingerprint": fingerprint(zf, part), "columns": index.columns,
+                                   "last_row": index.last_row, "crc": crc, "pieces": sizes,
+                                   "segments": [s.as_list() for s in index.segments] if index.segments else None},
+                                  ensure_ascii=False).encode("utf-8")
+                f.write(head + len(head).to_bytes(8, "little"))  # the head goes last: it knows the pieces
+        atomic_write(index_path(register), write, durable=False)
     except (OSError, TypeError, ValueError):
         drop(register)
 
