@@ -225,3 +225,57 @@ def test_a_stale_or_broken_index_is_never_used(tmp_path, cli, monkeypatch):
     run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-21T10:00")
     rows, _ = indexed_read(path)
     assert rows == full_read(path)
+
+
+def _rewrite_part(path, part, change):
+    """Change one part of the package, every other part byte for byte (as a small edit would)."""
+    with zipfile.ZipFile(path) as src:
+        items = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in items:
+            dst.writestr(info, change(data) if info.filename == part else data)
+
+
+def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_path, cli, monkeypatch):
+    import complaintdesk.services.casework as casework
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 1500)
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T10:00")
+    shown = sheet(path, "案例库")
+    assert len(shown) > 20
+    built = casework.case_library_rows
+
+    def refuse(store):
+        raise AssertionError("案例库 rebuilt although nothing it shows changed")
+    monkeypatch.setattr(casework, "case_library_rows", refuse)
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T11:00")  # nothing it shows changed
+    assert sheet(path, "案例库") == shown
+    # a marked (closed) complaint's description is edited; the 案例库 part stays byte for byte
+    at = len(shown) // 2
+    number, description = shown[at][0], shown[at][3]
+
+    def edit(xml):  # that complaint's row: the cell in column A holds its number
+        start = xml.index(f'"><is><t>{number}</t></is></c>'.encode("utf-8"))
+        start, end = xml.rfind(b"<row ", 0, start), xml.index(b"</row>", start)
+        row = xml[start:end].replace(f"<t>{description}</t>".encode("utf-8"), "<t>客户改口：商品完好</t>".encode("utf-8"))
+        return xml[:start] + row + xml[end:]
+    _rewrite_part(path, "xl/worksheets/sheet1.xml", edit)
+    with pytest.raises(AssertionError, match="rebuilt"):
+        run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T12:00")
+    monkeypatch.setattr(casework, "case_library_rows", built)
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T12:00")
+    rows = sheet(path, "案例库")
+    assert rows[at][0] == number and rows[at][3] == "客户改口：商品完好"
+    assert rows[:at] + rows[at + 1:] == shown[:at] + shown[at + 1:]
+    # someone types into 案例库: the next check puts back what the register gives
+    store = FastStore(path)
+    store.close()
+    _rewrite_part(path, store.parts["案例库"], lambda xml: xml.replace(b"</sheetData>",
+                  b'<row r="900"><c r="A900" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    assert sheet(path, "案例库")[-1][0] == "x"
+    run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T13:00")
+    assert sheet(path, "案例库") == rows
+    slow = tmp_path / "slow.xlsx"
+    shutil.copy(path, slow)
+    run(cli, monkeypatch, "openpyxl", "sla", slow, "--now", "2026-11-20T13:00")
+    assert sheet(slow, "案例库") == rows

@@ -80,17 +80,31 @@ def test_writer_builds_a_valid_member_from_new_and_copied_segments():
         assert zf.testzip() is None and zf.read("sheet.xml") == expected
 
 
-def test_index_columns_round_trip_every_cell_type():
-    from complaintdesk.adapters.register_index import _decode_column, _encode_column
-    columns = [["投诉", "是", "a b"], [1, 2, 3], [1.5, float("inf"), 45678.25], ["x", None, "y"],
-               [None, True, False, 3, 2.5, "文本", ""], [], [""], ["", ""]]
-    for values in columns:
-        tags, text = _encode_column(values)
-        back = _decode_column(tags.decode("ascii"), text)
-        assert back == values and [type(v) for v in back] == [type(v) for v in values]
-    for bad in (["a\x00b", "c"], ["a\x00", None]):
-        try:
-            _encode_column(bad)
-        except ValueError:
-            continue
-        raise AssertionError("a NUL inside a value must not be indexed")
+def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
+    import marshal
+    import zipfile
+
+    from complaintdesk.adapters import register_index as ri
+    register = tmp_path / "r.xlsx"
+    with zipfile.ZipFile(register, "w") as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    values = ["投诉", "a\x00b", "", None, True, False, 3, 2.5, float("inf"), 45678.25, -1]
+    light = {r: {"_light": True, "status": "已关闭", "complaint_no": v} for r, v in enumerate(values, 2)}
+    light[20] = {"_light": True, "status": "已关闭", "category": "物流"}  # keys differ between rows
+    full = {30: {1: "文本", 2: 45678.5, 3: True, 4: None}, 31: {}}
+    cases = {5: marshal.dumps({1: "案例", 7: 3})}
+    columns = {"complaint_no": 1, "status": 2}
+    with zipfile.ZipFile(register) as zf:
+        ri.save(register, zf, "xl/worksheets/sheet1.xml", ri.RowIndex(columns, light, full, None, 31, cases))
+        back = ri.load(register, zf, "xl/worksheets/sheet1.xml", columns)
+    expected = {r: {**{k: None for k in ("category", "complaint_no", "status")}, **v} for r, v in light.items()}
+    assert back.light == expected
+    assert [type(v["complaint_no"]) for v in back.light.values()] == [type(v.get("complaint_no")) for v in light.values()]
+    assert back.full == full and back.cases == cases and back.last_row == 31
+    assert back.light_columns.column("category")[-1] == "物流" and back.light_columns.column("nope") == [None] * 12
+    path = ri.index_path(register)
+    data = path.read_bytes()
+    for torn in (data[:len(data) // 2], data[:-9] + b"x" + data[-8:], data.replace("投诉".encode(), "投拆".encode())):
+        path.write_bytes(torn)
+        with zipfile.ZipFile(register) as zf:
+            assert ri.load(register, zf, "xl/worksheets/sheet1.xml", columns) is None

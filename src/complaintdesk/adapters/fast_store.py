@@ -13,6 +13,7 @@ atomic with a backup, like the openpyxl store's. Same Protocol, same results.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import marshal
 import re
 import tempfile
@@ -36,7 +37,8 @@ from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_co
 from .package_guard import checked_register
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, row_body, scan_chunk, typed_row
 from .sheet_writer import copy_member, row_xml, patch_segments, stream_patch
-from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, check_automation
+from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
+    row_is_closed, split_rows
 
 CHUNK = 8 << 20
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -87,6 +89,9 @@ class FastStore:
         self._tail_bytes: bytes | None = None  # the sheet after its last row, seen by a full read
         self._dt_style: int | None = None
         self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
+        self._light_source: register_index.LightColumns | None = None  # light rows not yet in _values
+        self._memo: dict | None = None        # derived tool sheets: what they were built from
+        self._memo_changed = False
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
@@ -155,21 +160,9 @@ class FastStore:
     def _stream_rows(self, part: str):
         """(row number, row body bytes) for every row of a sheet part, streamed."""
         with self.zip.open(part) as f:
-            buf = b""
-            while True:
-                chunk = f.read(CHUNK)
-                buf += chunk
-                end = buf.rfind(b"</row>")
-                if chunk and end < 0:
-                    continue
-                cut = len(buf) if not chunk else end + 6
-                last = 0
-                for m in sx.ROW_RE.finditer(buf, 0, cut):
+            for buf in self._pieces(f, keep_tail=False):
+                for m in sx.ROW_RE.finditer(buf):
                     yield int(m.group(1)), m.group(2) or b""
-                    last = m.end()
-                buf = buf[max(last, 0):] if chunk else b""
-                if not chunk:
-                    break
 
     def rows(self, full: bool | Callable[[dict], bool] | None = None) -> list[RegisterRow]:
         """Rows with values by key. Closed rows are light unless `full` says otherwise.
@@ -179,11 +172,13 @@ class FastStore:
         and shared by every call, so writes are visible to later reads."""
         if full is True:
             if True not in self._cache:
+                self._light_dicts()
                 self._materialize(None)
                 self._cache[True] = self._cache[None] = self._all_rows()
             return self._cache[True]
         if None not in self._cache:
             self._read_light()
+            self._light_dicts()
             self._cache[None] = self._all_rows()
         if callable(full):
             wanted = {r for r, v in self._values.items() if v.get("_light") and full(v)}
@@ -210,10 +205,33 @@ class FastStore:
             yield RegisterRow(r, {k: values.get(k) for k, _ in keyed})
 
     def _all_rows(self) -> list[RegisterRow]:
-        out = [RegisterRow(r, v) for r, v in sorted(self._values.items())
-               if (v.get("_light") and v.get("status")) or r in self._patches
-               or any(x not in (None, "") for k, x in v.items() if k != "_light")]
-        return out
+        return [RegisterRow(r, v) for r, v in sorted(self._values.items()) if self._shown(r, v)]
+
+    def _shown(self, r: int, v: dict) -> bool:
+        """A row a read returns: closed (light), patched, or holding a value."""
+        return bool(v.get("_light") and v.get("status")) or r in self._patches \
+            or any(x not in (None, "") for k, x in v.items() if k != "_light")
+
+    def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
+        """Rows not closed, and the closed ones as columns — from the index's columns when the
+        light rows were not needed as dicts so far (they are not built for this)."""
+        self._read_light()
+        source = self._light_source
+        if source is None:
+            return split_rows(self.rows(), keys, self.lang)
+        open_rows, closed = [], []
+        for r, v in sorted(self._values.items()):
+            if self._shown(r, v):
+                (closed if row_is_closed(v, self.lang) else open_rows).append(RegisterRow(r, v))
+        return open_rows, ClosedRows(source.rows + [row.row_id for row in closed],
+                                     {k: source.column(k) + [row.values.get(k) for row in closed] for k in keys})
+
+    def _light_dicts(self) -> None:
+        """Put the light rows still held as the index's columns into the rows' dicts."""
+        source, self._light_source = self._light_source, None
+        if source is not None:
+            for r, values in source.dicts().items():
+                self._values.setdefault(r, values)
 
     def _chunks(self, shadow: SegmentStream | None = None):
         """The register sheet XML in pieces that end on a </row> boundary.
@@ -233,13 +251,14 @@ class FastStore:
             finally:
                 f.close()
 
-    def _pieces(self, f):
+    def _pieces(self, f, keep_tail: bool = True):
         carry = b""
         while True:
             chunk = f.read(CHUNK)
             buf = carry + chunk
             if not chunk:
-                self._tail_bytes = buf  # what follows the last row: </sheetData> and the rest
+                if keep_tail:
+                    self._tail_bytes = buf  # what follows the register's last row: </sheetData> and the rest
                 yield buf
                 return
             cut = buf.rfind(b"</row>")
@@ -276,9 +295,11 @@ class FastStore:
         Light values stay as stored (a received time is its Excel serial number); every reader
         of register values parses times with parse_datetime, which takes serials."""
         index = self._load_index()
+        if self._read_done:
+            return
         if index is not None and not self._values and not self._patches:
             self._case_rows = index.cases
-            self._values = dict(index.light)  # the index's dicts become the rows' dicts
+            self._light_source = index.light_columns  # made into dicts when a caller needs them
             keyed = self._keyed
             for r, cells in index.full.items():
                 self._raw[r] = cells
@@ -408,6 +429,8 @@ class FastStore:
 
     def set_cells(self, row_id: int, values: dict[str, object]) -> None:
         check_automation(values)
+        if row_id not in self._values:
+            self._light_dicts()
         patch = self._patches.setdefault(row_id, {})
         for key, value in values.items():
             patch[self.columns[key]] = (value, self._style_for(key))
@@ -417,6 +440,8 @@ class FastStore:
     def fill_empty(self, row_id: int, key: str, value: object) -> bool:
         if key not in FILLABLE_PROCESS_KEYS:
             raise StaffCellError(key)
+        if row_id not in self._values:
+            self._light_dicts()
         current = self._values.get(row_id, {})
         if current.get("_light") or current.get(key) not in (None, ""):
             return False
@@ -425,8 +450,7 @@ class FastStore:
         return True
 
     def append_register(self, values: dict[str, object]) -> int:
-        if not self._values:
-            self.rows()
+        self._read_light()  # (the last row number)
         self._last_row += 1
         self._appended.append({k: v for k, v in values.items() if k in self.columns and v not in (None, "")})
         self._cache.clear()
@@ -520,12 +544,18 @@ class FastStore:
             return (grid[0] if grid else []), last
         header: list = []
         last = 0
-        for r, body in self._stream_rows(self._part(role)):
-            if r == 1:
-                cells = sx.row_cells(body, self.strings)
-                header = [cells.get(c) for c in range(1, max(cells, default=0) + 1)]
-            if r > last and (b"<v>" in body or b"<t>" in body or b"<t " in body):
-                last = r
+        with self.zip.open(self._part(role)) as f:
+            for buf in self._pieces(f, keep_tail=False):
+                if not header:
+                    m = sx.ROW_RE.search(buf)
+                    if m and m.group(1) == b"1":
+                        cells = sx.row_cells(m.group(2) or b"", self.strings)
+                        header = [cells.get(c) for c in range(1, max(cells, default=0) + 1)]
+                # the last value in this piece belongs to the last row starting before it
+                value = max(buf.rfind(b"<v>"), buf.rfind(b"<t>"), buf.rfind(b"<t "))
+                start = buf.rfind(b'<row r="', 0, value) if value >= 0 else -1
+                if start >= 0:
+                    last = max(last, int(ROW_NUM.match(buf, start).group(1)))
         return header, last
 
     def _tool_xml(self, role: str, out) -> None:
@@ -613,6 +643,8 @@ class FastStore:
         self._add_formatting = False
         self._dt_style = self._data_start = self._tail_bytes = None  # they described the old file
         self._cache.clear()
+        self._read_done = False  # the next read merges the new file's index into the rows kept
+        self._light_source = None  # ... which holds these light rows too
 
     # ---- the row index ------------------------------------------------------------------
     def _next_index(self, register_changed: bool) -> register_index.RowIndex | None:
@@ -628,6 +660,8 @@ class FastStore:
         scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
             if self._written else []
         fresh = {r: (values, body) for r, values, body in scanned}
+        if self._light_source is not None and not fresh.keys().isdisjoint(self._light_source.rows):
+            self._light_dicts()
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
         cases.update((r, marshal.dumps(sx.row_cells(body, self.strings))) for r, (values, body) in fresh.items()
                      if values.get("_light") and body is not None)
@@ -649,6 +683,8 @@ class FastStore:
             else:
                 full[r] = values
         segments = self._segments if register_changed else None
+        if self._light_source is not None:  # light rows never made into dicts: their columns, and the new ones
+            light = self._light_source.extended(light)
         return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases)
 
     def _save_index(self, index: register_index.RowIndex | None) -> None:
@@ -666,10 +702,57 @@ class FastStore:
             self._shadow.fp.close()
             self._shadow = None
 
+    # ---- derived tool sheets -----------------------------------------------------------
+    def rows_fingerprint(self, marked: Callable[[dict], bool], keys) -> str:
+        """A digest of the values of `keys` in every row `marked` holds for (of all cells for the
+        closed rows marked for the case library, which the store keeps): equal digests, equal rows."""
+        self._read_light()
+        digest = hashlib.sha1()
+        cases = self._case_rows
+        for r in sorted(cases):
+            digest.update(b"%d:%s:%r;" % (r, cases[r], sorted(self._patches.get(r, {}).items())))
+        for r, values in sorted(self._values.items()):
+            if r not in cases and not values.get("_light") and marked(values):
+                digest.update(b"%d:%r;" % (r, [values.get(k) for k in keys]))
+        for r, values in self._appended_rows():
+            if marked(values):
+                digest.update(b"%d:%r;" % (r, [values.get(k) for k in keys]))
+        return digest.hexdigest()
+
+    def built_from(self, role: str) -> str | None:
+        """The inputs key the tool sheet `role` was last written from, if the sheet is unchanged since."""
+        if self._memo is None:
+            self._memo = register_index.load_memo(self.path)
+        entry = self._memo.get(role)
+        part = self._part(role)
+        if not entry or part is None or role in self._table_ops:
+            return None
+        info = self.zip.getinfo(part)
+        return entry[0] if entry[1:] == [info.CRC, info.file_size] else None
+
+    def remember_built(self, role: str, key: str) -> None:
+        """Record that the tool sheet `role` is (or, after save, will be) what `key`'s inputs give."""
+        if self._memo is None:
+            self._memo = register_index.load_memo(self.path)
+        self._memo[role] = [key]
+        self._memo_changed = True
+
+    def _save_memo(self) -> None:
+        for role, entry in list(self._memo.items()):
+            part = self._part(role) if role != "version" else None
+            if part is None or role in self._table_ops:  # not saved after all: forget it
+                self._memo.pop(role)
+            elif len(entry) == 1:
+                info = self.zip.getinfo(part)
+                entry.extend([info.CRC, info.file_size])
+        register_index.save_memo(self.path, self._memo)
+
     def close(self) -> None:
         """Release the file; after a full scan that changed nothing, keep the row index."""
         if self._cold and not (self._patches or self._appended) and self._index is None:
             self._save_index(self._next_index(False))
+        if self._memo_changed:
+            self._save_memo()
         self._close_shadow()
         self.zip.close()
 

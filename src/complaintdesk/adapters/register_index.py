@@ -50,17 +50,56 @@ def fingerprint(zf: zipfile.ZipFile, part: str) -> list:
     return out
 
 
+class LightColumns:
+    """Light rows (closed complaints) as columns: row numbers and one list per key. Most commands
+    only look at a few columns of the closed rows, so their dicts are built only when asked."""
+
+    def __init__(self, keys: list[str], rows: list[int], columns: list[list]):
+        if not isinstance(keys, list) or len(columns) != len(keys) or any(len(c) != len(rows) for c in columns):
+            raise ValueError("index columns are damaged")
+        self.keys, self.rows, self.columns = keys, rows, columns
+
+    @classmethod
+    def of(cls, light: dict[int, dict]) -> "LightColumns":
+        keys = sorted({k for values in light.values() for k in values if k != "_light"})
+        return cls(keys, list(light), [[values.get(k) for values in light.values()] for k in keys])
+
+    def column(self, key: str) -> list:
+        at = self.keys.index(key) if key in self.keys else None
+        return self.columns[at] if at is not None else [None] * len(self.rows)
+
+    def dicts(self) -> dict[int, dict]:
+        """row -> light values, "_light" set (what a scan of the sheet gives for a closed row)."""
+        marked = (*self.keys, "_light")
+        with gc_paused():
+            return dict(zip(self.rows, map(dict, map(zip, repeat(marked),
+                                                     zip(*self.columns, repeat(True, len(self.rows)))))))
+
+    def extended(self, light: dict[int, dict]) -> "LightColumns":
+        """These rows and more (given as dicts, rows not already here)."""
+        if not light:
+            return self
+        more = LightColumns.of(light)
+        keys = sorted(set(self.keys) | set(more.keys))
+        return LightColumns(keys, self.rows + more.rows, [self.column(k) + more.column(k) for k in keys])
+
+
 class RowIndex:
     """Rows of a register sheet as a full read gives them, and the sheet's segments."""
 
-    def __init__(self, columns: dict[str, int], light: dict[int, dict], full: dict[int, dict],
+    def __init__(self, columns: dict[str, int], light: dict[int, dict] | LightColumns, full: dict[int, dict],
                  segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None):
         self.columns = columns          # key -> column index, as the header was mapped
-        self.light = light              # row -> light values (closed complaints)
+        self.light_columns = light if isinstance(light, LightColumns) else LightColumns.of(light)
         self.full = full                # row -> its cells, column -> value as stored (rows read in full)
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
+
+    @property
+    def light(self) -> dict[int, dict]:
+        """row -> light values (closed complaints), built from the columns."""
+        return self.light_columns.dicts()
 
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:
         if not self.segments or info.compress_type != zipfile.ZIP_DEFLATED:
@@ -86,22 +125,13 @@ def gc_paused():
             gc.enable()
 
 
-def _light_rows(keys: list[str], rows: list[int], columns: list[list]) -> dict[int, dict]:
-    if not isinstance(keys, list) or len(columns) != len(keys) or any(len(c) != len(rows) for c in columns):
-        raise ValueError("index columns are damaged")
-    marked = (*keys, "_light")
-    return dict(zip(rows, map(dict, map(zip, repeat(marked), zip(*columns, repeat(True, len(rows)))))))
-
-
 def _pieces(index: RowIndex):
     """What the body holds, one marshalled piece at a time (so the whole body is never in memory):
     light keys, light row numbers, one piece per light column, full rows' cells, case rows."""
-    light = index.light
-    keys = sorted({k for values in light.values() for k in values if k != "_light"})
-    yield keys
-    yield list(light)
-    for key in keys:
-        yield [values.get(key) for values in light.values()]
+    light = index.light_columns
+    yield light.keys
+    yield light.rows
+    yield from light.columns
     yield index.full
     yield index.cases
 
@@ -134,8 +164,8 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
             for n in head["pieces"]:
                 pieces.append(marshal.loads(body[at:at + n]))
                 at += n
-            keys, rows, full, cases = pieces[0], pieces[1], pieces[-2], pieces[-1]
-            light = _light_rows(keys, rows, pieces[2:-2])
+            light = LightColumns(pieces[0], pieces[1], pieces[2:-2])
+            full, cases = pieces[-2], pieces[-1]
             del pieces
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
         if not isinstance(cases, dict) or not all(map(isinstance, cases.values(), repeat(bytes))):
@@ -170,6 +200,25 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
         atomic_write(index_path(register), write, durable=False)
     except (OSError, TypeError, ValueError):
         drop(register)
+
+
+def memo_path(register: Path) -> Path:
+    return Path(register).parent / ".cache" / f"{Path(register).name}.derived"
+
+
+def load_memo(register: Path) -> dict:
+    """What each derived tool sheet was last built from: role -> [inputs key, sheet CRC, size]."""
+    try:
+        memo = json.loads(memo_path(register).read_text(encoding="utf-8"))
+        return memo if isinstance(memo, dict) and memo.get("version") == __version__ else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_memo(register: Path, memo: dict) -> None:
+    from .files import atomic_write_bytes
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(memo_path(register), json.dumps({**memo, "version": __version__}).encode("utf-8"))
 
 
 def drop(register: Path) -> None:

@@ -8,10 +8,13 @@ tool's own action).
 from __future__ import annotations
 
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import date
-from typing import Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
+from ..domain import labels
 from ..domain.model import RegisterRow
+from ..domain.parsing import text_of
 from ..domain.schema import AUTOMATION_KEYS
 from ..domain.settings import Settings
 
@@ -29,12 +32,37 @@ class StaffCellError(AssertionError):
 REQUIRED_STAFF = ("received_at", "description", "category", "contact", "customer_id")
 
 
+@dataclass
+class ClosedRows:
+    """Closed complaints as columns: their row numbers and, per key asked for, the values as
+    stored (a large register keeps these light: a received time may be an Excel serial)."""
+    rows: list[int]
+    columns: dict[str, list]
+
+
+def row_is_closed(values: dict, lang: str) -> bool:
+    """Closed — 已关闭 with a closing time — or read light by the fast store (closed rows only)."""
+    if values.get("_light"):
+        return True
+    return text_of(values.get("status")) in (labels.label(labels.STATUS, "closed", lang), "closed") \
+        and bool(values.get("closed_at"))
+
+
+def split_rows(rows: Iterable[RegisterRow], keys, lang: str) -> tuple[list[RegisterRow], ClosedRows]:
+    """Rows not closed (in row order), and the closed ones as columns of `keys`."""
+    open_rows, closed = [], []
+    for row in rows:
+        (closed if row_is_closed(row.values, lang) else open_rows).append(row)
+    return open_rows, ClosedRows([r.row_id for r in closed], {k: [r.values.get(k) for r in closed] for k in keys})
+
+
 class RegisterStore(Protocol):
     lang: str
     source: str  # what the audit sheet calls this writer
 
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
     def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time (export)
+    def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]: ...  # open rows, closed columns
     def settings(self) -> Settings: ...
     def calendar_overrides(self) -> dict[date, str]: ...
     def table(self, role: str) -> list[dict]: ...
@@ -74,6 +102,9 @@ class MemoryStore:
 
     def full_rows(self) -> Iterator[RegisterRow]:
         return iter(self.rows(full=True))
+
+    def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
+        return split_rows(self.rows(), keys, self.lang)
 
     def settings(self) -> Settings:
         return self._settings

@@ -17,7 +17,7 @@ from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
-from .store import REQUIRED_STAFF
+from .store import REQUIRED_STAFF, split_rows
 from .xlsx_store import FORMULA_START
 from .workbook_builder import DATETIME_FORMAT
 
@@ -78,6 +78,9 @@ class XlwingsStore:
     # ---- reading ---------------------------------------------------------------------
     def full_rows(self):
         return iter(self.rows(full=True))
+
+    def split_rows(self, keys):
+        return split_rows(self.rows(), keys, self.lang)
 
     def rows(self, full=None) -> list[RegisterRow]:
         out = []

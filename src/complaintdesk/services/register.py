@@ -7,6 +7,7 @@ the 预警 sheet and makes sure the red/amber formatting is there.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import chain
 
 from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
@@ -19,14 +20,14 @@ from ..domain.parsing import excel_serial
 from .common import Summary, apply_changes, archived_rows, build_calendar, display
 
 
-def _counter(store, rows, archived) -> Counter:
+def _counter(store, numbers) -> Counter:
+    """The numbering counter: the 编号计数 sheet, raised past every number the register holds."""
     counter = Counter()
     for entry in store.table("counter"):
         try:
             counter.last[text_of(entry.get("prefix"))] = int(float(text_of(entry.get("last")) or 0))
         except ValueError:
             pass
-    numbers = (row.values.get("complaint_no") for row in list(rows) + list(archived))
     counter.see_all(n if n.__class__ is str else text_of(n) for n in numbers if n)
     return counter
 
@@ -41,10 +42,9 @@ def _last_contacts(store) -> dict[str, datetime]:
     return out
 
 
-def _is_closed(values: dict, closed_label: str) -> bool:
-    if values.get("_light"):  # the fast store reads closed complaints light
-        return True
-    return text_of(values.get("status")) in (closed_label, "closed") and bool(values.get("closed_at"))
+# what refresh needs of a closed complaint: its number (numbering, duplicates) and what repeat
+# detection compares
+CLOSED_KEYS = ("complaint_no", "received_at", "customer_id", "contact", "category")
 
 
 def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
@@ -52,20 +52,16 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     summary = Summary(action)
     settings = store.settings()
     calendar = build_calendar(store)
-    rows = store.rows()
+    open_rows, closed = store.split_rows(CLOSED_KEYS)
     archived = archived_rows(store)
-    counter = _counter(store, rows, archived)
+    counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows + archived),
+                                    closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)
-    closed_label = labels.label(labels.STATUS, "closed", store.lang)
     repeats = RepeatIndex()
     complaints = {}
-    closed_rows = []
-    for row in rows:
-        if _is_closed(row.values, closed_label):
-            closed_rows.append(row)
-        else:
-            c = complaints[row.row_id] = parse_complaint(row)
-            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    for row in open_rows:
+        c = complaints[row.row_id] = parse_complaint(row)
+        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
     # closed and archived complaints only feed the repeat index, and only those recent enough
     # to be "earlier within the window" of a complaint that is evaluated now: no full parse
     earliest = min((c.received_at for c in complaints.values() if c.received_at), default=None)
@@ -73,31 +69,30 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     if earliest is not None and wanted:
         cutoff = earliest - timedelta(days=int(settings.param("repeat_days")) + 1)
         cutoff_serial = excel_serial(cutoff)
-        for row in archived + closed_rows:
-            v = row.values
-            received = v.get("received_at")
+        earlier = chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
+                        (tuple(r.values.get(k) for k in CLOSED_KEYS) for r in archived))
+        for number, received, customer_id, contact, category in earlier:
             if isinstance(received, (int, float)) and not isinstance(received, bool):
                 if received < cutoff_serial:
                     continue
-            key = customer_key(v.get("customer_id"), v.get("contact"))
+            key = customer_key(customer_id, contact)
             if key not in wanted:  # no complaint evaluated now is from this customer
                 continue
             received = parse_datetime(received)[0]
             if received is None or received < cutoff:
                 continue
-            repeats.add(key, text_of(v.get("category")), received, text_of(v.get("complaint_no")))
+            repeats.add(key, text_of(category), received, text_of(number))
     ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
     audit: list[dict] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        number = row.values.get("complaint_no")
-        if number and row.row_id not in complaints:
+    seen: dict[str, int] = {}  # number -> the first row holding it, among the closed rows
+    for r, number in zip(closed.rows, closed.columns["complaint_no"]):
+        if number:
             number = number.strip() if number.__class__ is str else text_of(number)
-            if number:
-                seen.setdefault(number, row.row_id)
-    new_rows = sorted((r for r in rows if r.row_id in complaints and not complaints[r.row_id].number),
+            if number and (number not in seen or r < seen[number]):
+                seen[number] = r
+    new_rows = sorted((r for r in open_rows if not complaints[r.row_id].number),
                       key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
-    old_rows = [r for r in rows if r.row_id in complaints and complaints[r.row_id].number]
+    old_rows = [r for r in open_rows if complaints[r.row_id].number]
     for row in old_rows + new_rows:
         c = complaints[row.row_id]
         if c.number:
@@ -148,10 +143,9 @@ def alert_rows(store, now: datetime) -> list[dict]:
     out = []
     state_labels = {labels.label(labels.CLOCK_STATE, k, store.lang): k for k in ("at_risk", "breached")}
     state_labels.update({"at_risk": "at_risk", "breached": "breached"})
-    for row in store.rows():
+    open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
+    for row in open_rows:
         v = row.values
-        if v.get("_light"):  # a closed complaint read light: no clock or callback left open
-            continue
         number = text_of(v.get("complaint_no"))
         if not number:
             continue
@@ -186,16 +180,30 @@ def check_sla(store, now: datetime) -> Summary:
         store.replace_table("alerts", alerts)
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
-    from .casework import case_library_rows
-    cases = case_library_rows(store)
-    if [_comparable(c) for c in store.table("cases")] != [_comparable(c) for c in cases]:
-        store.replace_table("cases", cases)
+    if _refresh_case_library(store):
         summary.data["changed"] = True
     summary.counts["breached"] = sum(1 for a in alerts if a["state"] in ("已超时", "Breached"))
     summary.counts["at_risk"] = sum(1 for a in alerts if a["state"] in ("即将超时", "At risk"))
     if summary.data["changed"] or formatting_added:
         store.save()
     return summary
+
+
+def _refresh_case_library(store) -> bool:
+    """Rewrite 案例库 when what it shows changed. A store that can tell (the fast store) skips the
+    work when the marked rows and the sheet are as they were when it was last written."""
+    from .casework import CASE_KEYS, SCORE_KEYS, _in_case_library, case_library_rows
+    key = store.rows_fingerprint(_in_case_library, CASE_KEYS + tuple(SCORE_KEYS)) \
+        if hasattr(store, "rows_fingerprint") else None
+    if key is not None and store.built_from("cases") == key:
+        return False
+    cases = case_library_rows(store)
+    changed = [_comparable(c) for c in store.table("cases")] != [_comparable(c) for c in cases]
+    if changed:
+        store.replace_table("cases", cases)
+    if key is not None:
+        store.remember_built("cases", key)
+    return changed
 
 
 def _comparable(alert: dict) -> tuple:
