@@ -36,7 +36,7 @@ from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, row_body, scan_chunk, typed_row
-from .sheet_writer import copy_member, row_xml, patch_segments, stream_patch
+from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     row_is_closed, split_rows
 
@@ -567,10 +567,7 @@ class FastStore:
         replace = any(kind == "replace" for kind, _ in ops)
         last = 1 if replace else max(last, 1)
         rows = [row for _, batch in ops for row in batch]
-        def style(value):
-            return self._datetime_style() if isinstance(value, date) else None
-        appended = b"".join(row_xml(last + i, {cols[k]: (v, style(v)) for k, v in row.items() if k in cols})
-                            for i, row in enumerate(rows, 1))
+        appended = table_rows_xml(last + 1, rows, cols, self._dt_style)
         stream_patch(self.zip, part, out, {}, appended, last + len(rows), len(header),
                      drop_from=2 if replace else None)
 
@@ -596,6 +593,9 @@ class FastStore:
         table_part = self._table_part() if self._appended else None
         formatting = self._formatting_xml() if self._add_formatting else b""
         tool_parts = {self._part(role): role for role in self._table_ops}
+        if any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
+               for v in row.values()):
+            self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
         register_changes = bool(self._patches or self._appended or formatting)
         self._written.clear()
 

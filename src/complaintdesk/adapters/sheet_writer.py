@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import zipfile
+from datetime import date
 from typing import Callable
 
 from ..errors import SchemaError
@@ -36,6 +37,28 @@ def insert_formatting(rest: bytes, formatting: bytes) -> bytes:
 def row_xml(r: int, cells: dict[int, tuple[object, int | None]]) -> bytes:
     body = "".join(sx.cell_xml(f"{sx.col_letter(c)}{r}", v, s) for c, (v, s) in sorted(cells.items()))
     return f'<row r="{r}">{body}</row>'.encode("utf-8")
+
+
+def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_style: int | None) -> bytes:
+    """Rows of a tool sheet (dicts by key) as <row> elements from row `first` on; dates get `date_style`.
+    Tens of thousands of audit rows are written at once and their values repeat (the time, the
+    source, column names): each distinct value's cell XML after the reference is made once."""
+    order = [(k, sx.col_letter(c)) for k, c in sorted(cols.items(), key=lambda kv: kv[1])]
+    made: dict[tuple, str] = {}
+    out = []
+    for r, row in enumerate(rows, first):
+        cells = []
+        for k, letter in order:
+            v = row.get(k)
+            if v is None or v == "":
+                continue
+            key = (v.__class__, v)
+            rest = made.get(key)
+            if rest is None:  # '<c r="X' + what follows the reference
+                rest = made[key] = sx.cell_xml("X", v, date_style if isinstance(v, date) else None)[7:]
+            cells.append(f'<c r="{letter}{r}{rest}')
+        out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return "".join(out).encode("utf-8")
 
 
 def _dimension(last_row: int, last_col: int) -> bytes:

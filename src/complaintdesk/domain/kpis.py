@@ -113,12 +113,15 @@ def hotspots(records: list[dict], month: str, threshold: int) -> list[dict]:
 
 def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) -> dict:
     """Every KPI of the report for `month` ('YYYY-MM'), plus the previous month's headline values."""
-    rows = counted(records, month)
-    all_complaints = [r for r in records if month_of(r) == month and is_complaint(r)]
+    monthly = defaultdict(list)  # month -> its records: every figure below looks at one or two months
+    for r in records:
+        monthly[month_of(r)].append(r)
+    this, prev = monthly.get(month, []), previous_month(month)
+    rows = counted(this, month)
+    all_complaints = [r for r in this if is_complaint(r)]
     resolved = [r for r in rows if r.get("resolved_at")]
-    result = {"month": month, "total": len(rows),
-              "received_all": sum(1 for r in records if month_of(r) == month),
-              "non_complaints": sum(1 for r in records if month_of(r) == month and not is_complaint(r))}
+    result = {"month": month, "total": len(rows), "received_all": len(this),
+              "non_complaints": sum(1 for r in this if not is_complaint(r))}
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or "—" for r in rows).most_common())
     for clock in CLOCKS:
@@ -143,11 +146,10 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
     result["daily"] = dict(sorted(days.items()))
     weeks = Counter(date.fromisoformat(r["received_at"][:10]).isocalendar()[1] for r in rows)
     result["weekly"] = {f"W{w:02d}": n for w, n in sorted(weeks.items())}
-    by_month = Counter(month_of(r) for r in records if is_complaint(r) and not is_invalid(r))
-    result["trend_12_months"] = {m: by_month.get(m, 0) for m in last_months(month)}
-    result["hotspots"] = hotspots(records, month, hotspot_threshold)
-    prev = previous_month(month)
-    prev_rows = counted(records, prev)
+    result["trend_12_months"] = {m: sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
+                                 for m in last_months(month)}
+    result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
+    prev_rows = counted(monthly.get(prev, []), prev)
     prev_sat = satisfaction(prev_rows)
     result["previous"] = {
         "month": prev, "total": len(prev_rows),

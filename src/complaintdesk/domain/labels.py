@@ -41,6 +41,10 @@ def label(table: dict, code, lang: str = "zh") -> str:
     return zh if lang == "zh" else en
 
 
+_FOUND: dict[tuple[int, str], str | None] = {}  # (table, text) -> code: a report looks up 100,000s
+_TABLES: dict[int, dict] = {}  # keeps each table looked in alive, so its id is never reused
+
+
 def to_code(table: dict, value) -> str | None:
     """Code for a label or code in any language; None when unknown/empty."""
     if value is None:
@@ -48,7 +52,12 @@ def to_code(table: dict, value) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    for code, names in table.items():
-        if text == code or text in names or text.lower() == str(code).lower():
-            return code
-    return None
+    key = (id(table), text)
+    if key in _FOUND:
+        return _FOUND[key]
+    code = next((code for code, names in table.items()
+                 if text == code or text in names or text.lower() == str(code).lower()), None)
+    if len(_FOUND) < 50_000:  # (free text typed into a coded column must not grow it without end)
+        _TABLES.setdefault(id(table), table)
+        _FOUND[key] = code
+    return code

@@ -6,6 +6,7 @@ the 预警 sheet and makes sure the red/amber formatting is there.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from itertools import chain
 
@@ -174,10 +175,10 @@ def alert_rows(store, now: datetime) -> list[dict]:
 def check_sla(store, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=False, action="sla")
     alerts = alert_rows(store, now)
-    old_alerts = store.table("alerts")
     formatting_added = store.ensure_formatting() if hasattr(store, "ensure_formatting") else False
-    if [_comparable(a) for a in old_alerts] != [_comparable(a) for a in alerts]:
-        store.replace_table("alerts", alerts)
+    comparable = [_comparable(a) for a in alerts]
+    key = hashlib.sha1(repr(comparable).encode("utf-8")).hexdigest()
+    if _replace_if_changed(store, "alerts", alerts, key, comparable):
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
     if _refresh_case_library(store):
@@ -190,19 +191,33 @@ def check_sla(store, now: datetime) -> Summary:
 
 
 def _refresh_case_library(store) -> bool:
-    """Rewrite 案例库 when what it shows changed. A store that can tell (the fast store) skips the
-    work when the marked rows and the sheet are as they were when it was last written."""
+    """Rewrite 案例库 when what it shows changed; a store that can tell skips building it when the
+    rows it is built from are as they were when it was last written."""
     from .casework import CASE_KEYS, SCORE_KEYS, _in_case_library, case_library_rows
     key = store.rows_fingerprint(_in_case_library, CASE_KEYS + tuple(SCORE_KEYS)) \
         if hasattr(store, "rows_fingerprint") else None
     if key is not None and store.built_from("cases") == key:
         return False
-    cases = case_library_rows(store)
-    changed = [_comparable(c) for c in store.table("cases")] != [_comparable(c) for c in cases]
+    return _replace_if_changed(store, "cases", case_library_rows(store), key)
+
+
+def _replace_if_changed(store, role: str, rows: list[dict], key: str | None, comparable=None) -> bool:
+    """Rewrite the tool sheet `role` with `rows` unless it holds them already. A store that remembers
+    what its derived sheets were built from (the fast store, by `key`) answers without reading the
+    sheet; otherwise the sheet is read and compared."""
+    remembers = key is not None and hasattr(store, "built_from")
+    built = store.built_from(role) if remembers else None
+    if built is not None and built == key:
+        return False
+    if built is not None:  # the sheet is unchanged since it was written from other rows
+        changed = True
+    else:
+        new = comparable if comparable is not None else [_comparable(r) for r in rows]
+        changed = [_comparable(r) for r in store.table(role)] != new
     if changed:
-        store.replace_table("cases", cases)
-    if key is not None:
-        store.remember_built("cases", key)
+        store.replace_table(role, rows)
+    if remembers:
+        store.remember_built(role, key)
     return changed
 
 

@@ -88,27 +88,40 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
 def record(values: dict) -> dict:
     """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
     if values.get("_light"):  # the fast store's light rows carry only a few cells: only those
-        return {key: _exported(BY_KEY[key], value) for key, value in values.items() if key in BY_KEY}
-    return {column.key: _exported(column, values.get(column.key)) for column in COLUMNS}
+        return {key: _CONVERT[key](value) for key, value in values.items() if key in _CONVERT}
+    return {key: convert(values.get(key)) for key, convert in _CONVERTERS}
 
 
 def _exported(column, value):
     """One cell as export data."""
-    if value is None:
-        return None
+    return _CONVERT[column.key](value)
+
+
+def _converter(column):
+    """The function turning one column's cells into export data (worked out once per column:
+    a monthly report converts millions of cells)."""
     table = labels.ENUMS.get(column.key)
     if table is not None:
-        return labels.to_code(table, value) or (text_of(value) or None)
+        return lambda value: None if value is None else labels.to_code(table, value) or (text_of(value) or None)
     if column.kind == "bool":
-        return parse_bool(value)[0] if value != "" else None
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if column.kind == "datetime" and value != "":
-        moment, _ = parse_datetime(value)
-        return moment.isoformat() if moment else text_of(value)
-    return value if value != "" else None
+        return lambda value: None if value is None or value == "" else parse_bool(value)[0]
+
+    def plain(value):
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.replace(microsecond=0).isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if column.kind == "datetime" and value != "":
+            moment, _ = parse_datetime(value)
+            return moment.isoformat() if moment else text_of(value)
+        return value if value != "" else None
+    return plain
+
+
+_CONVERT = {column.key: _converter(column) for column in COLUMNS}
+_CONVERTERS = tuple(_CONVERT.items())
 
 
 def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
