@@ -83,7 +83,7 @@ def _chart(wb, kind, sheet, name, first, last, title, subtype=None):
 
 def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -> None:
     def build(tmp: Path) -> None:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True,
                                             "strings_to_numbers": False})
         fmt = {"title": wb.add_format({"bold": True, "font_size": 16, "font_name": "Microsoft YaHei"}),
                "head": wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",

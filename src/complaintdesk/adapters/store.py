@@ -56,6 +56,11 @@ def split_rows(rows: Iterable[RegisterRow], keys, lang: str) -> tuple[list[Regis
     return open_rows, ClosedRows([r.row_id for r in closed], {k: [r.values.get(k) for r in closed] for k in keys})
 
 
+def rows_among(rows: Iterable[RegisterRow], row_ids) -> list[RegisterRow]:
+    wanted = set(row_ids)
+    return [row for row in rows if row.row_id in wanted]
+
+
 class RegisterStore(Protocol):
     lang: str
     source: str  # what the audit sheet calls this writer
@@ -63,6 +68,7 @@ class RegisterStore(Protocol):
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
     def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time (export)
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]: ...  # open rows, closed columns
+    def read_full(self, row_ids) -> list[RegisterRow]: ...  # these rows with every cell, in row order
     def settings(self) -> Settings: ...
     def calendar_overrides(self) -> dict[date, str]: ...
     def table(self, role: str) -> list[dict]: ...
@@ -105,6 +111,9 @@ class MemoryStore:
 
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
         return split_rows(self.rows(), keys, self.lang)
+
+    def read_full(self, row_ids) -> list[RegisterRow]:
+        return rows_among(self.rows(), row_ids)
 
     def settings(self) -> Settings:
         return self._settings

@@ -17,7 +17,7 @@ from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
-from .store import REQUIRED_STAFF, split_rows
+from .store import REQUIRED_STAFF, rows_among, split_rows
 from .xlsx_store import FORMULA_START
 from .workbook_builder import DATETIME_FORMAT
 
@@ -81,6 +81,9 @@ class XlwingsStore:
 
     def split_rows(self, keys):
         return split_rows(self.rows(), keys, self.lang)
+
+    def read_full(self, row_ids):
+        return rows_among(self.rows(), row_ids)
 
     def rows(self, full=None) -> list[RegisterRow]:
         out = []

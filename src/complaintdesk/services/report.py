@@ -9,10 +9,9 @@ from ..domain import labels
 from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
 from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
-from ..domain.schema import BY_KEY
 from ..errors import ComplaintDeskError
 from .common import Summary, archived_rows
-from .transfer import _exported, record
+from .transfer import CONVERTERS, record
 
 
 def default_month(now: datetime) -> str:
@@ -30,25 +29,46 @@ def _label_record(r: dict) -> dict:
 TREND_KEYS = ("request_type", "is_valid", "status")
 
 
-def _trend_record(values: dict) -> dict:
-    """What the 12-month trend needs of a complaint outside the report's two months."""
-    received = parse_datetime(values.get("received_at"))[0]
-    out = {key: _exported(BY_KEY[key], values.get(key)) for key in TREND_KEYS}
+def _trend_record(received, *values) -> dict:
+    """What the 12-month trend needs of a complaint outside the report's two months: its received
+    time and the TREND_KEYS values, as export data."""
+    out = {key: CONVERTERS[key](value) for key, value in zip(TREND_KEYS, values)}
+    received = parse_datetime(received)[0]
     out["received_at"] = received.isoformat() if received else None
     return out
 
 
 def _received_between(start: datetime, end: datetime):
-    """A predicate over row values: received in [start, end) — Excel serials compared as numbers."""
+    """A predicate over a received time: in [start, end) — Excel serials compared as numbers."""
     low, high = excel_serial(start), excel_serial(end)
 
-    def inside(values: dict) -> bool:
-        received = values.get("received_at")
+    def inside(received) -> bool:
         if isinstance(received, (int, float)) and not isinstance(received, bool):
             return low <= received < high
         received = parse_datetime(received)[0]
         return received is not None and start <= received < end
     return inside
+
+
+def _register_records(store, in_trend, in_report) -> list[dict]:
+    """Export records of the register's complaints in the trend's months, in row order: in full for
+    the report's two months, trend values only for the others. Closed complaints come as columns,
+    so only those of the two months are read in full."""
+    keys = ("received_at", *TREND_KEYS)
+    open_rows, closed = store.split_rows(keys)
+    received = closed.columns["received_at"]
+    in_full = [r for r, value in zip(closed.rows, received) if in_report(value)]
+    out = [(row.row_id, record(row.values)) for row in store.read_full(in_full)]
+    for row in open_rows:
+        received = row.values.get("received_at")
+        if in_report(received):
+            out.append((row.row_id, record(row.values)))
+        elif in_trend(received):
+            out.append((row.row_id, _trend_record(*(row.values.get(k) for k in keys))))
+    out += [(r, _trend_record(*values)) for r, *values in zip(closed.rows, *(closed.columns[k] for k in keys))
+            if in_trend(values[0]) and not in_report(values[0])]
+    out.sort(key=lambda item: item[0])
+    return [rec for _, rec in out]
 
 
 def monthly_report(store, now: datetime, month: str | None = None, out: Path | None = None,
@@ -64,9 +84,8 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
     oldest = datetime.strptime(last_months(month)[0], "%Y-%m")  # the 12-month trend's first month
     in_trend = _received_between(oldest, after)  # older (or later) complaints are in no figure
     in_report = _received_between(first, after)  # other months only count in the trend: light values suffice
-    records = [record(r.values) for r in archived_rows(store) if in_trend(r.values)] + \
-        [(record if in_report(r.values) else _trend_record)(r.values)
-         for r in store.rows(full=in_report) if in_trend(r.values)]
+    records = [record(r.values) for r in archived_rows(store) if in_trend(r.values.get("received_at"))] + \
+        _register_records(store, in_trend, in_report)
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})

@@ -88,13 +88,8 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
 def record(values: dict) -> dict:
     """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
     if values.get("_light"):  # the fast store's light rows carry only a few cells: only those
-        return {key: _CONVERT[key](value) for key, value in values.items() if key in _CONVERT}
-    return {key: convert(values.get(key)) for key, convert in _CONVERTERS}
-
-
-def _exported(column, value):
-    """One cell as export data."""
-    return _CONVERT[column.key](value)
+        return {key: CONVERTERS[key](value) for key, value in values.items() if key in CONVERTERS}
+    return {key: convert(values.get(key)) for key, convert in _CONVERTER_ITEMS}
 
 
 def _converter(column):
@@ -120,8 +115,8 @@ def _converter(column):
     return plain
 
 
-_CONVERT = {column.key: _converter(column) for column in COLUMNS}
-_CONVERTERS = tuple(_CONVERT.items())
+CONVERTERS = {column.key: _converter(column) for column in COLUMNS}
+_CONVERTER_ITEMS = tuple(CONVERTERS.items())
 
 
 def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
