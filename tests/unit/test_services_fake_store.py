@@ -106,3 +106,16 @@ def test_the_streamed_export_is_the_json_of_the_list_of_records(settings):
     assert export_rows(MemoryStore(settings, []), "json") == ("[]\n", 0)
     csv_text, n = export_rows(store, "csv")
     assert n == 2 and csv_text.count("\n") == 4  # header, two rows (one with a quoted line break)
+
+
+def test_split_rows_gives_open_rows_and_closed_columns(settings):
+    closed = complaint(complaint_no="20261001-CS-001", status="已关闭", closed_at=NOW - timedelta(days=3))
+    not_yet = complaint(complaint_no="20261001-CS-002", status="已关闭")  # no closing time: still open
+    store = MemoryStore(settings, [closed, not_yet, complaint(), closed | {"complaint_no": "20261001-CS-003"}])
+    open_rows, columns = store.split_rows(("complaint_no", "status", "nope"))
+    assert [r.row_id for r in open_rows] == [3, 4]
+    assert columns.rows == [2, 5]
+    assert columns.columns == {"complaint_no": ["20261001-CS-001", "20261001-CS-003"],
+                               "status": ["已关闭", "已关闭"], "nope": [None, None]}
+    assert [r.row_id for r in store.read_full([5, 2, 99])] == [2, 5]
+    assert store.read_full([2])[0].values["description"] == closed["description"]

@@ -44,7 +44,7 @@ def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | Non
     if mailer is None:
         summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），未发送邮件")
         return summary
-    rows = {text_of(r.values.get("complaint_no")): r.values for r in store.rows()}
+    rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
     sent_keys = {text_of(r.get("key")) for r in store.table("notified")}
     outbox: dict[str, list[tuple[str, str]]] = {}
     for alert in alerts:

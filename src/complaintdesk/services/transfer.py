@@ -58,8 +58,9 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
     if not mapping:
         summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
         return summary
-    existing = {text_of(r.values.get("complaint_no")) for r in store.rows()}
-    existing |= {text_of(r.values.get("complaint_no")) for r in archived_rows(store)}
+    open_rows, closed = store.split_rows(("complaint_no",))
+    existing = {text_of(n) for n in closed.columns["complaint_no"]}
+    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows + archived_rows(store)}
     existing.discard("")
     audit = []
     for line_no, raw in enumerate(data, 2):
