@@ -230,8 +230,10 @@ class FastStore:
         """These rows with every cell, in row order (numbers that are no row are left out)."""
         self._read_light()
         wanted = set(row_ids)
-        if self._light_source is not None and not wanted.isdisjoint(self._light_source.rows):
-            self._light_dicts()
+        if self._light_source is not None:  # only these light rows become dicts
+            taken, self._light_source = self._light_source.take(wanted)
+            for r, values in taken.items():
+                self._values.setdefault(r, values)
         light = {r for r in wanted if self._values.get(r, {}).get("_light")}
         if light:
             self._materialize(light)

@@ -24,7 +24,7 @@ import json
 import marshal
 import zipfile
 import zlib
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 
 from .. import __version__
@@ -74,6 +74,18 @@ class LightColumns:
         with gc_paused():
             return dict(zip(self.rows, map(dict, map(zip, repeat(marked),
                                                      zip(*self.columns, repeat(True, len(self.rows)))))))
+
+    def take(self, rows) -> tuple[dict[int, dict], "LightColumns"]:
+        """The dicts of these rows (those held here), and the columns without them."""
+        at = {r: i for i, r in enumerate(self.rows)}
+        taken = [r for r in rows if r in at]
+        if not taken:
+            return {}, self
+        marked = (*self.keys, "_light")
+        dicts = {r: dict(zip(marked, [column[at[r]] for column in self.columns] + [True])) for r in taken}
+        keep = [r not in dicts for r in self.rows]
+        return dicts, LightColumns(self.keys, list(compress(self.rows, keep)),
+                                   [list(compress(column, keep)) for column in self.columns])
 
     def extended(self, light: dict[int, dict]) -> "LightColumns":
         """These rows and more (given as dicts, rows not already here)."""

@@ -25,6 +25,10 @@ _FALSE = {"否", "n", "no", "false", "0", "×", "无", "f", ""}
 
 def parse_datetime(value) -> tuple[datetime | None, str | None]:
     """Excel serials, datetime/date objects and the common Chinese text forms."""
+    if value.__class__ is float or value.__class__ is int:  # first: closed rows keep serials (not bool)
+        if math.isfinite(value) and 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
+            return _round_second(_EXCEL_EPOCH + timedelta(days=value)), None
+        return None, f"无法识别的时间：{value}"
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     if isinstance(value, datetime):

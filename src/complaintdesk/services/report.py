@@ -29,13 +29,12 @@ def _label_record(r: dict) -> dict:
 TREND_KEYS = ("request_type", "is_valid", "status")
 
 
-def _trend_record(received, *values) -> dict:
-    """What the 12-month trend needs of a complaint outside the report's two months: its received
-    time and the TREND_KEYS values, as export data."""
-    out = {key: CONVERTERS[key](value) for key, value in zip(TREND_KEYS, values)}
+def _trend_record(received, request_type, is_valid, status) -> dict:
+    """What the 12-month trend needs of a complaint outside the report's two months (TREND_KEYS and
+    the received time), as export data. Called for every complaint of the last year."""
     received = parse_datetime(received)[0]
-    out["received_at"] = received.isoformat() if received else None
-    return out
+    return {"request_type": CONVERTERS["request_type"](request_type), "is_valid": CONVERTERS["is_valid"](is_valid),
+            "status": CONVERTERS["status"](status), "received_at": received.isoformat() if received else None}
 
 
 def _received_between(start: datetime, end: datetime):
