@@ -735,9 +735,7 @@ class FastStore:
 
     def built_from(self, role: str) -> str | None:
         """The inputs key the tool sheet `role` was last written from, if the sheet is unchanged since."""
-        if self._memo is None:
-            self._memo = register_index.load_memo(self.path)
-        entry = self._memo.get(role)
+        entry = self._derived().get(role)
         part = self._part(role)
         if not entry or part is None or role in self._table_ops:
             return None
@@ -746,14 +744,17 @@ class FastStore:
 
     def remember_built(self, role: str, key: str) -> None:
         """Record that the tool sheet `role` is (or, after save, will be) what `key`'s inputs give."""
-        if self._memo is None:
-            self._memo = register_index.load_memo(self.path)
-        self._memo[role] = [key]
+        self._derived()[role] = [key]
         self._memo_changed = True
+
+    def _derived(self) -> dict:
+        if self._memo is None:
+            self._memo = register_index.load_memo(self.path, SHEETS)
+        return self._memo
 
     def _save_memo(self) -> None:
         for role, entry in list(self._memo.items()):
-            part = self._part(role) if role != "version" else None
+            part = self._part(role)
             if part is None or role in self._table_ops:  # not saved after all: forget it
                 self._memo.pop(role)
             elif len(entry) == 1:

@@ -218,13 +218,16 @@ def memo_path(register: Path) -> Path:
     return Path(register).parent / ".cache" / f"{Path(register).name}.derived"
 
 
-def load_memo(register: Path) -> dict:
-    """What each derived tool sheet was last built from: role -> [inputs key, sheet CRC, size]."""
+def load_memo(register: Path, roles) -> dict:
+    """What each derived tool sheet (of `roles`) was last built from: role -> [inputs key, sheet CRC,
+    size]. Anything else in the file, or a file of another version, is ignored."""
     try:
         memo = json.loads(memo_path(register).read_text(encoding="utf-8"))
-        return memo if isinstance(memo, dict) and memo.get("version") == __version__ else {}
     except (OSError, ValueError):
         return {}
+    if not isinstance(memo, dict) or memo.get("version") != __version__:
+        return {}
+    return {role: entry for role, entry in memo.items() if role in roles and isinstance(entry, list) and entry}
 
 
 def save_memo(register: Path, memo: dict) -> None:

@@ -87,7 +87,21 @@ def check_automation(values: dict[str, object]) -> None:
         raise StaffCellError(f"refusing to write staff cells: {sorted(staff)}")
 
 
-class MemoryStore:
+class WholeRowsReads:
+    """The reads a store that always holds every row in full derives from its `rows()`."""
+    lang: str
+
+    def full_rows(self) -> Iterator[RegisterRow]:
+        return iter(self.rows(full=True))
+
+    def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
+        return split_rows(self.rows(), keys, self.lang)
+
+    def read_full(self, row_ids) -> list[RegisterRow]:
+        return rows_among(self.rows(), row_ids)
+
+
+class MemoryStore(WholeRowsReads):
     """A register held in dicts; `saved` counts saves. Same contract as the file stores."""
 
     def __init__(self, settings: Settings, rows: list[dict] | None = None,
@@ -106,14 +120,6 @@ class MemoryStore:
     def rows(self, full=None) -> list[RegisterRow]:
         return [RegisterRow(rid, dict(v)) for rid, v in sorted(self._rows.items())]
 
-    def full_rows(self) -> Iterator[RegisterRow]:
-        return iter(self.rows(full=True))
-
-    def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
-        return split_rows(self.rows(), keys, self.lang)
-
-    def read_full(self, row_ids) -> list[RegisterRow]:
-        return rows_among(self.rows(), row_ids)
 
     def settings(self) -> Settings:
         return self._settings

@@ -21,7 +21,7 @@ from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import checked_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, check_automation, rows_among, split_rows
+from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -36,7 +36,7 @@ def as_cell_value(cell, value) -> None:
         cell.number_format = DATETIME_FORMAT
 
 
-class XlsxStore:
+class XlsxStore(WholeRowsReads):
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
         self.source = source
@@ -86,15 +86,6 @@ class XlsxStore:
         return found
 
     # ---- reading ---------------------------------------------------------------------
-    def full_rows(self):
-        return iter(self.rows(full=True))
-
-    def split_rows(self, keys):
-        return split_rows(self.rows(), keys, self.lang)
-
-    def read_full(self, row_ids):
-        return rows_among(self.rows(), row_ids)
-
     def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store
         keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
         out = []

@@ -17,7 +17,7 @@ from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
-from .store import REQUIRED_STAFF, rows_among, split_rows
+from .store import REQUIRED_STAFF, WholeRowsReads
 from .xlsx_store import FORMULA_START
 from .workbook_builder import DATETIME_FORMAT
 
@@ -38,7 +38,7 @@ def _block(sheet) -> list[list]:
     return [list(r) for r in value or []]
 
 
-class XlwingsStore:
+class XlwingsStore(WholeRowsReads):
     def __init__(self, book, source: str = "按钮"):
         self.book = book
         self.source = source
@@ -76,15 +76,6 @@ class XlwingsStore:
         return None
 
     # ---- reading ---------------------------------------------------------------------
-    def full_rows(self):
-        return iter(self.rows(full=True))
-
-    def split_rows(self, keys):
-        return split_rows(self.rows(), keys, self.lang)
-
-    def read_full(self, row_ids):
-        return rows_among(self.rows(), row_ids)
-
     def rows(self, full=None) -> list[RegisterRow]:
         out = []
         for r, line in enumerate(self.grid[1:], 2):

@@ -178,7 +178,7 @@ def check_sla(store, now: datetime) -> Summary:
     formatting_added = store.ensure_formatting() if hasattr(store, "ensure_formatting") else False
     comparable = [_comparable(a) for a in alerts]
     key = hashlib.sha1(repr(comparable).encode("utf-8")).hexdigest()
-    if _replace_if_changed(store, "alerts", alerts, key, comparable):
+    if _replace_if_changed(store, "alerts", lambda: alerts, key, comparable):
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
     if _refresh_case_library(store):
@@ -191,24 +191,24 @@ def check_sla(store, now: datetime) -> Summary:
 
 
 def _refresh_case_library(store) -> bool:
-    """Rewrite 案例库 when what it shows changed; a store that can tell skips building it when the
-    rows it is built from are as they were when it was last written."""
+    """Rewrite 案例库 when what it shows changed. A store that can tell keys it by the rows it is
+    built from, so nothing is built while they are as they were when it was last written."""
     from .casework import CASE_KEYS, SCORE_KEYS, _in_case_library, case_library_rows
     key = store.rows_fingerprint(_in_case_library, CASE_KEYS + tuple(SCORE_KEYS)) \
         if hasattr(store, "rows_fingerprint") else None
-    if key is not None and store.built_from("cases") == key:
-        return False
-    return _replace_if_changed(store, "cases", case_library_rows(store), key)
+    return _replace_if_changed(store, "cases", lambda: case_library_rows(store), key)
 
 
-def _replace_if_changed(store, role: str, rows: list[dict], key: str | None, comparable=None) -> bool:
-    """Rewrite the tool sheet `role` with `rows` unless it holds them already. A store that remembers
-    what its derived sheets were built from (the fast store, by `key`) answers without reading the
-    sheet; otherwise the sheet is read and compared."""
+def _replace_if_changed(store, role: str, build, key: str | None, comparable=None) -> bool:
+    """Rewrite the tool sheet `role` with build()'s rows unless it holds them already. A store that
+    remembers what its derived sheets were built from (the fast store, by `key`) answers without
+    building when the key matches, and without reading the sheet when it does not; otherwise the
+    sheet is read and compared (`comparable`: the new rows' _comparable forms, if made already)."""
     remembers = key is not None and hasattr(store, "built_from")
     built = store.built_from(role) if remembers else None
     if built is not None and built == key:
         return False
+    rows = build()
     if built is not None:  # the sheet is unchanged since it was written from other rows
         changed = True
     else:

@@ -87,9 +87,7 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
 
 
 def record(values: dict) -> dict:
-    """A register row as export data: keys, stable codes, ISO times, JSON booleans."""
-    if values.get("_light"):  # the fast store's light rows carry only a few cells: only those
-        return {key: CONVERTERS[key](value) for key, value in values.items() if key in CONVERTERS}
+    """A register row read in full as export data: keys, stable codes, ISO times, JSON booleans."""
     return {key: convert(values.get(key)) for key, convert in _CONVERTER_ITEMS}
 
 
