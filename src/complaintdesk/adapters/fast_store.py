@@ -35,7 +35,7 @@ from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_se
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
-from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, row_body, scan_chunk, typed_row
+from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, joined, row_body, scan_chunk, typed_row
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     row_is_closed, split_rows
@@ -311,36 +311,27 @@ class FastStore:
         index = self._load_index()
         if self._read_done:
             return
-        if index is not None and not self._values and not self._patches:
-            self._case_rows = index.cases
-            self._light_source = index.light_columns  # made into dicts when a caller needs them
-            keyed = self._keyed
-            for r, cells in index.full.items():
-                self._raw[r] = cells
-                self._values[r] = typed_row(cells, keyed)
-            self._last_row = max(self._last_row, index.last_row)
-            self._read_done = True
-            return
         if index is not None:
-            self._case_rows = index.cases
-            source = [(r, v, None) for r, v in index.light.items()] + \
-                [(r, cells, None) for r, cells in index.full.items()]
-            self._last_row = max(self._last_row, index.last_row)
+            light, full, cases, last_row = index.light_columns, index.full, index.cases, index.last_row
         else:
             spec = self._spec()
             self._close_shadow()
             shadow = SegmentStream(tempfile.TemporaryFile(prefix="complaintdesk-"))
-            source = (item for buf in self._chunks(shadow) for item in scan_chunk(buf, spec))
+            with register_index.gc_paused():
+                light, full, cases, last_row = joined(scan_chunk(buf, spec) for buf in self._chunks(shadow))
             self._cold = True
-            self._case_rows = {}
+        self._case_rows = cases
+        self._last_row = max(self._last_row, last_row)
         keyed = self._keyed
-        for r, values, body in source:
-            if r > self._last_row:
-                self._last_row = r
-            if values.get("_light"):
-                if body is not None:
-                    self._case_rows[r] = marshal.dumps(sx.row_cells(body, self.strings))
-            else:
+        if not self._values and not self._patches:  # nothing read or written before: take them as they are
+            self._light_source = light  # made into dicts when a caller needs them
+            for r, cells in full.items():
+                self._raw[r] = cells
+                self._values[r] = typed_row(cells, keyed)
+            self._read_done = True
+            return
+        for r, values in [*light.dicts().items(), *full.items()]:
+            if not values.get("_light"):
                 self._raw[r] = values
                 values = typed_row(values, keyed)
             known = self._values.get(r)
@@ -672,13 +663,11 @@ class FastStore:
             register_index.drop(self.path)
             return None
         scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
-            if self._written else []
-        fresh = {r: (values, body) for r, values, body in scanned}
-        if self._light_source is not None and not fresh.keys().isdisjoint(self._light_source.rows):
+            if self._written else None
+        fresh = scanned.rows() if scanned else set()
+        if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
             self._light_dicts()
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
-        cases.update((r, marshal.dumps(sx.row_cells(body, self.strings))) for r, (values, body) in fresh.items()
-                     if values.get("_light") and body is not None)
         light, full = {}, {}
         for r, values in self._values.items():
             if r in fresh:
@@ -691,11 +680,10 @@ class FastStore:
             else:  # a row read some other way: do not guess, let the next command scan
                 register_index.drop(self.path)
                 return None
-        for r, (values, body) in fresh.items():
-            if values.get("_light"):
-                light[r] = values
-            else:
-                full[r] = values
+        if scanned:
+            light.update(scanned.light_dicts())
+            full.update(scanned.full)
+            cases.update(scanned.cases)
         segments = self._segments if register_changed else None
         if self._light_source is not None:  # light rows never made into dicts: their columns, and the new ones
             light = self._light_source.extended(light)

@@ -1,13 +1,15 @@
-"""Adapter — reading a register sheet's XML fast: one C-level pass picks the cells a closed
-complaint needs ("light" rows); every other row is parsed in full.
+"""Adapter — reading a register sheet's XML fast: one C-level pass finds the rows and the cells
+a closed complaint needs ("light" rows), kept as columns; every other row is parsed in full.
 
 Used by the fast store for full reads (cold) and to index rows it has just written, so what the
 row index holds is always what a read of the file gives.
 """
 from __future__ import annotations
 
+import marshal
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ..domain import labels
 from ..domain.parsing import parse_bool
@@ -15,6 +17,7 @@ from ..domain.schema import DATETIME_KEYS
 from ..errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import SegmentStream
+from .register_index import LightColumns
 
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
@@ -22,55 +25,130 @@ LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "catego
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 
 
-def _patterns(letters):
-    alt = b"|".join(sorted(letters, key=len, reverse=True))
-    cell = re.compile(rb'<c r="(' + alt + rb')(\d+)"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
-                      rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
-    return cell, re.compile(rb'<c r="(' + alt + rb')(\d+)"')
+def _letters_re(letters) -> bytes:
+    """An alternation of column letters, grouped by first letter ([DFHO]|A[KOR]?|BO?): each cell
+    start is tried against a few character sets instead of every letter in turn."""
+    by_first: dict[bytes, list[bytes]] = {}
+    for letters_ in sorted(letters):
+        by_first.setdefault(letters_[:1], []).append(letters_[1:])
+    single = b"".join(first for first, rest in by_first.items() if rest == [b""])
+    parts = [b"[" + single + b"]"] if single else []
+    for first, rest in by_first.items():
+        if rest == [b""]:
+            continue
+        tails = [t for t in rest if t]
+        alt = b"|".join(re.escape(t) for t in sorted(tails, key=len, reverse=True))
+        parts.append(first + b"(?:" + alt + b")" + (b"?" if b"" in rest else b""))
+    return b"|".join(parts)
+
+
+def _pattern(letters) -> re.Pattern:
+    """Row starts and the cells of these columns, in one pass. A cell of the usual shapes gives
+    its type, <v> and inline text; any other shape (formula, rich text, odd attribute order)
+    gives its whole element after the reference, parsed on its own."""
+    return re.compile(rb'<row r="(\d+)"|<c r="(' + _letters_re(letters) + rb')(\d+)"'
+                      rb'(?:(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
+                      rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
+                      rb'|([^>]*?/>|[^>]*>.*?</c>))', re.S)
 
 
 _PATTERNS: dict = {}
+INLINE, SHARED = b"inlineStr", b"s"
 
 
-def scan_chunk(buf: bytes, spec) -> list[tuple[int, dict, bytes | None]]:
-    """(row, values, body) for every row in a piece of sheet XML: light values by key for closed
-    complaints ("_light" set), every cell by column index as stored for the rest. `body` is the
-    row's XML for rows read in full and for closed complaints marked for the case library."""
+class Scanned(NamedTuple):
+    """What a piece of register sheet XML holds, as a full read keeps it."""
+    keys: list[str]                # light keys, sorted
+    closed: list[int]              # rows of closed complaints ("light" rows)
+    columns: list[list]            # their light values, one list per key
+    full: dict[int, dict]          # every other row: cells by column index as stored
+    cases: dict[int, bytes]        # closed rows marked for the case library: cells, marshalled
+    last_row: int
+
+    def rows(self) -> set[int]:
+        return set(self.closed) | self.full.keys()
+
+    def light_dicts(self) -> dict[int, dict]:
+        """row -> light values with "_light" set, as the rest of the store keeps closed rows."""
+        marked = (*self.keys, "_light")
+        return {r: dict(zip(marked, (*values, True))) for r, values in zip(self.closed, zip(*self.columns))}
+
+
+def scan_chunk(buf: bytes, spec) -> Scanned:
+    """Every row in a piece of sheet XML: the light values of closed complaints as columns (one
+    C-level pass, values decoded in bulk), every other row parsed in full; the cells of closed
+    rows marked for the case library kept marshalled."""
     strings, by_letter = spec
     key = tuple(by_letter)
     if key not in _PATTERNS:
-        _PATTERNS[key] = _patterns(by_letter)
-    cell_re, start_re = _PATTERNS[key]
-    starts = {m.group(1): m.start() for m in ROW_NUM.finditer(buf)}
-    if len(starts) != buf.count(b"<row"):
+        _PATTERNS[key] = _pattern(by_letter)
+    found = _PATTERNS[key].findall(buf)
+    keys = sorted(by_letter.values())
+    if not found:
+        return Scanned(keys, [], [[] for _ in keys], {}, {}, 0)
+    row_nums, letters, rows, kinds, vs, texts, odd = zip(*found)
+    all_rows = [r for r in row_nums if r and r != b"1"]
+    if len(all_rows) + (b"1" in row_nums) != buf.count(b"<row"):
         raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
-    light: dict[bytes, dict] = {}
-    found = cell_re.findall(buf)
+    values = _cell_values(letters, rows, kinds, vs, texts, odd, strings)
+    by_column: dict[bytes, dict] = {letter: {} for letter in by_letter}
+    for letter, r, v in zip(letters, rows, values):
+        if letter:
+            by_column[letter][r] = v
+    columns_of = {k: by_column[letter] for letter, k in by_letter.items()}
+    status, closed_at = columns_of.get("status", {}), columns_of.get("closed_at", {})
+    closed = [r for r in all_rows if status.get(r) in CLOSED and closed_at.get(r) not in (None, "")]
+    columns = [[columns_of[k].get(r) for r in closed] for k in keys]
+    case_column = columns_of.get("case_library", {})
+    marked = {r for r in closed if case_column.get(r) not in (None, "") and parse_bool(case_column[r])[0]}
+    wanted = set(all_rows).difference(closed) | marked
+    full, cases, at = {}, {}, 0
+    for rb in (r for r in all_rows if r in wanted):  # in document order: each search starts where the last one stopped
+        start = buf.find(b'<row r="' + rb + b'"', at)
+        if start < 0:
+            start = buf.find(b'<row r="' + rb + b'"')
+        at = start
+        cells = sx.row_cells(row_body(buf, int(rb), start), strings)
+        if rb in marked:
+            cases[int(rb)] = marshal.dumps(cells)
+        else:
+            full[int(rb)] = cells
+    return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0))
+
+
+def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int]:
+    """The pieces of a whole sheet as one: light columns, full rows, case rows, last row."""
+    keys, rows, columns, full, cases, last_row = None, [], [], {}, {}, 0
+    for piece in pieces:
+        if keys is None:
+            keys, columns = piece.keys, [[] for _ in piece.keys]
+        rows += piece.closed
+        for column, more in zip(columns, piece.columns):
+            column += more
+        full.update(piece.full)
+        cases.update(piece.cases)
+        last_row = max(last_row, piece.last_row)
+    return LightColumns(keys or [], rows, columns), full, cases, last_row
+
+
+def _cell_values(letters, rows, kinds, vs, texts, odd, strings: list[str]) -> list:
+    """The values of the cells found (None for row starts), as sheet_xml.fast_value gives them;
+    inline text is decoded in one go."""
+    text = b"\0".join(texts).decode("utf-8")
+    decoded = text.split("\0")
+    if len(decoded) != len(texts):  # a NUL inside a text: not valid XML, but decode it cell by cell
+        decoded = [t.decode("utf-8") for t in texts]
+    if "&" in text or "_x" in text:
+        decoded = [sx.unescape(t) if "&" in t or "_x" in t else t for t in decoded]
     value = sx.fast_value
-    blank = dict.fromkeys(by_letter.values())
-    for letter, r, kind, v, t in found:
-        d = light.get(r)
-        if d is None:
-            d = light[r] = blank.copy()
-        d[by_letter[letter]] = value(kind, v, t, strings)
-    if len(found) != len(start_re.findall(buf)):  # a light cell of an unusual shape (formula, rich text …)
-        for letter, r in set(start_re.findall(buf)) - {(x[0], x[1]) for x in found}:
-            light.setdefault(r, blank.copy())[by_letter[letter]] = sx.find_cell(row_body(buf, int(r), starts[r]), letter, r,
-                                                                      strings)
-    out = []
-    for rb, start in starts.items():
-        r = int(rb)
-        if r == 1:
-            continue
-        d = light.get(rb) or blank.copy()
-        if d.get("status") in CLOSED and d.get("closed_at") not in (None, ""):
-            d["_light"] = True
-            case = d.get("case_library")
-            out.append((r, d, row_body(buf, r, start) if case not in (None, "") and parse_bool(case)[0] else None))
-            continue
-        body = row_body(buf, r, start)
-        out.append((r, sx.row_cells(body, strings), body))
-    return out
+    return [None if not (v or t or o) else (t or None) if k == INLINE else strings[int(v)] if k == SHARED and v
+            else value(k, v, b"", strings) if not o else _odd_cell(letter, r, o, strings)
+            for k, v, t, o, letter, r in zip(kinds, vs, decoded, odd, letters, rows)]
+
+
+def _odd_cell(letter: bytes, r: bytes, rest: bytes, strings: list[str]):
+    m = sx.CELL_RE.match(b'<c r="' + letter + r + b'"' + rest)
+    return sx.cell_value(m.group(1), m.group(2), strings) if m else None
 
 
 def typed_row(cells: dict[int, object], keyed) -> dict:

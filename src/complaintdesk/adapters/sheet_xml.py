@@ -18,7 +18,7 @@ ATTR_RE = re.compile(rb'\b([a-zA-Z:]+)="([^"]*)"')
 F_RE = re.compile(rb"<f\b[^>]*>(.*?)</f>", re.S)
 V_RE = re.compile(rb"<v>(.*?)</v>", re.S)
 T_RE = re.compile(rb"<t\b[^>]*>(.*?)</t>|<t\b[^>]*/>", re.S)
-SI_RE = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
+SI_PLAIN = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si>(.*?)</si>|<si/>', re.S)
 X_ESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
 INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 EPOCH = datetime(1899, 12, 30)
@@ -41,7 +41,11 @@ def col_index(letters: str) -> int:
 
 
 def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8")
+    return unescape(raw.decode("utf-8"))
+
+
+def unescape(text: str) -> str:
+    """XML character references and Excel's _xHHHH_ escapes resolved."""
     if "&" in text:
         text = html.unescape(text)
     if "_x" in text:
@@ -50,10 +54,18 @@ def _text(raw: bytes) -> str:
 
 
 def shared_strings(xml: bytes) -> list[str]:
-    out = []
-    for m in SI_RE.finditer(xml):
-        body = m.group(1) or b""
-        out.append("".join(_text(t.group(1) or b"") for t in T_RE.finditer(body)))
+    """The shared strings table. Plain entries (<si><t>…</t></si>, nearly all of them) are found in
+    one pass and decoded together; rich text and other shapes are read one by one."""
+    found = SI_PLAIN.findall(xml)
+    plain = [t for t, _ in found]
+    text = b"\0".join(plain).decode("utf-8")
+    out = text.split("\0")
+    if len(out) != len(found):  # a NUL inside a text: not valid XML, but read it entry by entry
+        out = [t.decode("utf-8") for t in plain]
+    if "&" in text or "_x" in text:
+        out = [unescape(t) if "&" in t or "_x" in t else t for t in out]
+    for i in [i for i, (_, body) in enumerate(found) if body]:
+        out[i] = "".join(_text(t.group(1) or b"") for t in T_RE.finditer(found[i][1]))
     return out
 
 

@@ -168,14 +168,20 @@ CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measure
 
 
 def _in_case_library(values: dict) -> bool:
-    marked = values.get("case_library")
-    return marked not in (None, "") and bool(parse_bool(marked)[0])
+    return _marked(values.get("case_library"))
+
+
+def _marked(value) -> bool:
+    return value not in (None, "") and bool(parse_bool(value)[0])
 
 
 def case_library_rows(store) -> list[dict]:
-    """Rows marked 入案例库, masked, for the 案例库 sheet."""
+    """Rows marked 入案例库, masked, for the 案例库 sheet. Of the closed complaints only the
+    marked ones are read in full."""
+    open_rows, closed = store.split_rows(("case_library",))
+    marked = [r for r, value in zip(closed.rows, closed.columns["case_library"]) if _marked(value)]
     out = []
-    for row in store.rows(full=_in_case_library):
+    for row in sorted(open_rows + store.read_full(marked), key=lambda row: row.row_id):
         v = row.values
         if _in_case_library(v) and v.get("complaint_no"):
             masked = mask_record({k: text_of(v.get(k)) for k in CASE_KEYS})
