@@ -4,11 +4,13 @@ import random
 import zipfile
 import zlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from complaintdesk.adapters import deflate_segments
 from complaintdesk.adapters.deflate_segments import (SegmentWriter, compress_segment, crc32_combine,
-                                                     inflate_segment, member_data_offset, row_range)
+                                                     inflate_segment, member_data_offset, open_member, row_range)
 
 
 @settings(max_examples=200, deadline=None)
@@ -108,3 +110,52 @@ def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
         path.write_bytes(torn)
         with zipfile.ZipFile(register) as zf:
             assert ri.load(register, zf, "xl/worksheets/sheet1.xml", columns) is None
+
+
+def _zip_with(tmp_path, data: bytes, name="xl/worksheets/sheet1.xml"):
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        zf.writestr("first.xml", b"<a/>")
+        zf.writestr(name, data)
+    return path
+
+
+def read_all(member, size=1 << 16):
+    out = []
+    while True:
+        piece = member.read(size)
+        if not piece:
+            return b"".join(out)
+        out.append(piece)
+
+
+def test_open_member_reads_what_zipfile_reads(tmp_path):
+    data = rows_xml(2, 30000, random.Random(5))
+    path = _zip_with(tmp_path, data)
+    with zipfile.ZipFile(path) as zf, open_member(path, zf, "xl/worksheets/sheet1.xml") as member:
+        assert read_all(member) == data == zf.read("xl/worksheets/sheet1.xml")
+
+
+def test_open_member_checks_the_crc(tmp_path):
+    data = rows_xml(2, 3000, random.Random(6))
+    path = _zip_with(tmp_path, data)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info, first = zf.getinfo("xl/worksheets/sheet1.xml"), zf.getinfo("first.xml")
+        # the sheet's central directory entry follows first.xml's; its CRC-32 field is 16 bytes in
+        crc_at = zf.start_dir + 46 + len(first.filename) + len(first.extra) + len(first.comment) + 16
+    assert int.from_bytes(raw[crc_at:crc_at + 4], "little") == info.CRC
+    raw[crc_at:crc_at + 4] = ((info.CRC + 1) & 0xFFFFFFFF).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with zipfile.ZipFile(path) as zf, open_member(path, zf, "xl/worksheets/sheet1.xml") as member:
+        with pytest.raises(zipfile.BadZipFile):
+            read_all(member)
+
+
+def test_open_member_without_the_fast_inflater(tmp_path, monkeypatch):
+    monkeypatch.setattr(deflate_segments, "fast_zlib", zlib)
+    data = rows_xml(2, 500, random.Random(7))
+    path = _zip_with(tmp_path, data)
+    with zipfile.ZipFile(path) as zf, open_member(path, zf, "xl/worksheets/sheet1.xml") as member:
+        assert isinstance(member, zipfile.ZipExtFile) and read_all(member) == data
+    assert inflate_segment(compress_segment(data)) == data

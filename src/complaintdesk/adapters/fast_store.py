@@ -31,7 +31,8 @@ from ..errors import ComplaintDeskError, SchemaError
 from . import register_index
 from . import sheet_xml as sx
 from . import styles_xml
-from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset
+from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset, \
+    open_member
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
@@ -252,7 +253,7 @@ class FastStore:
 
         With `shadow`, the pieces are also compressed into it as segments (in the background)
         so that a save after this full read re-encodes only the segments it changes."""
-        with self.zip.open(self.register_part) as raw:
+        with open_member(self.path, self.zip, self.register_part) as raw:
             f = Prefetch(raw, CHUNK)
             try:
                 for piece in self._pieces(f):
