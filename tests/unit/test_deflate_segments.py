@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complaintdesk.adapters import deflate_segments
-from complaintdesk.adapters.deflate_segments import (SegmentWriter, compress_segment, crc32_combine,
+from complaintdesk.adapters.deflate_segments import (SegmentStream, SegmentWriter, compress_segment, crc32_combine,
                                                      inflate_segment, member_data_offset, open_member, row_range)
 
 
@@ -159,3 +159,19 @@ def test_open_member_without_the_fast_inflater(tmp_path, monkeypatch):
     with zipfile.ZipFile(path) as zf, open_member(path, zf, "xl/worksheets/sheet1.xml") as member:
         assert isinstance(member, zipfile.ZipExtFile) and read_all(member) == data
     assert inflate_segment(compress_segment(data)) == data
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=120), st.sampled_from([16, 64, 300, 2000]),
+       st.lists(st.integers(0, 10**6), max_size=15))
+def test_segments_cut_at_the_first_row_end_past_the_size(lengths, size, cut_points):
+    xml = b"".join(b'<row r="%d"><c>%s</c></row>' % (r, b"x" * n) for r, n in enumerate(lengths, 2))
+    cuts = sorted({c % len(xml) for c in cut_points})
+    stream = SegmentStream(io.BytesIO(), size)
+    for a, b in zip([0] + cuts, cuts + [len(xml)]):
+        stream.write(xml[a:b])  # written in arbitrary pieces, as a reader hands them over
+    stream.finish()
+    pieces = [inflate_segment(stream.read(s)) for s in stream.segments]
+    assert b"".join(pieces) == xml
+    for piece in pieces[:-1]:
+        assert len(piece) >= size and piece.find(b"</row>", size - 6) == len(piece) - 6

@@ -189,7 +189,26 @@ class SegmentStream:
         self._pending: deque = deque()
 
     def write(self, xml: bytes) -> None:
-        self._buf += xml
+        """Add XML; a segment ends at the first row end at or after segment_size bytes. The cut is
+        searched for in `xml` itself, so a large piece is not moved about in the buffer."""
+        start = 0
+        while start < len(xml):
+            need = self.segment_size - len(self._buf)
+            if need < 6:  # the buffer alone nearly fills a segment: a row end may straddle the join
+                self._buf += memoryview(xml)[start:]
+                self._cut_buffer()
+                return
+            end = xml.find(b"</row>", start + need - 6)
+            if end < 0:
+                self._buf += memoryview(xml)[start:]
+                return
+            self._buf += memoryview(xml)[start:end + 6]
+            piece = bytes(self._buf)
+            self._buf.clear()
+            self._emit(piece)
+            start = end + 6
+
+    def _cut_buffer(self) -> None:
         while len(self._buf) >= self.segment_size:
             end = self._buf.find(b"</row>", self.segment_size - 6)
             if end < 0:
