@@ -12,6 +12,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.comments import Comment
 
+from complaintdesk.adapters import parallel_scan
 from complaintdesk.adapters.deflate_segments import member_data_offset
 from complaintdesk.adapters.fast_store import FastStore
 from complaintdesk.adapters.register_index import index_path
@@ -215,6 +216,28 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     assert slow == {r: v.get("complaint_no") for r, v in rows.items() if v.get("complaint_no")}
     csv = convert(path, "csv", tmp_path).read_text(encoding="utf-8")
     assert number in csv and csv.count("\n") >= 3000
+
+
+def test_a_read_with_a_scanning_worker_equals_one_without(tmp_path, monkeypatch):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 3000)  # two pieces: the worker scans the first
+
+    def read():
+        store = FastStore(path)
+        open_rows, closed = store.split_rows(("complaint_no", "received_at", "status", "case_library"))
+        split = [(r.row_id, r.values) for r in open_rows], closed
+        rows = {r.row_id: dict(r.values) for r in store.rows(full=True)}
+        store.zip.close()
+        assert not index_path(path).exists()
+        return split, rows
+
+    monkeypatch.setattr(parallel_scan, "PARALLEL_FROM", 0)
+    monkeypatch.setenv("COMPLAINTDESK_WORKERS", "0")
+    alone = read()
+    monkeypatch.delenv("COMPLAINTDESK_WORKERS")
+    assert parallel_scan.worth_a_worker(1)
+    assert len(alone[1]) == 3000 and len(alone[0][1].rows) > 1500
+    assert read() == alone
 
 
 def test_a_stale_or_broken_index_is_never_used(tmp_path, cli, monkeypatch):

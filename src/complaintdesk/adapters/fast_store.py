@@ -36,6 +36,7 @@ from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_se
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
+from .parallel_scan import scan_pieces, worth_a_worker
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, joined, row_body, scan_chunk, typed_row
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
@@ -318,8 +319,9 @@ class FastStore:
             spec = self._spec()
             self._close_shadow()
             shadow = SegmentStream(tempfile.TemporaryFile(prefix="complaintdesk-"))
+            parallel = worth_a_worker(self.zip.getinfo(self.register_part).file_size)
             with register_index.gc_paused():
-                light, full, cases, last_row = joined(scan_chunk(buf, spec) for buf in self._chunks(shadow))
+                light, full, cases, last_row = joined(scan_pieces(self._chunks(shadow), spec, parallel))
             self._cold = True
         self._case_rows = cases
         self._last_row = max(self._last_row, last_row)
