@@ -43,7 +43,7 @@ def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:
         return [scan_chunk(buf, spec) for buf in pieces]
     results: list[Scanned | None] = []
     handed: dict[int, tuple[Future, bytes]] = {}  # at most IN_FLIGHT pieces, kept until scanned
-    pool = _pool(spec)
+    pool = executor = _pool(spec)
     try:
         for buf in pieces:
             _collect(handed, results, spec, wait=False)
@@ -57,8 +57,8 @@ def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:
             results[-1] = scan_chunk(buf, spec)
         _collect(handed, results, spec, wait=True)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     return results
 
 
