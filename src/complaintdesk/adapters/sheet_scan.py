@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from ..domain import labels
-from ..domain.parsing import parse_bool
+from ..domain.parsing import is_yes
 from ..domain.schema import DATETIME_KEYS
 from ..errors import SchemaError
 from . import sheet_xml as sx
@@ -100,7 +100,7 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
     closed = [r for r in all_rows if status.get(r) in CLOSED and closed_at.get(r) not in (None, "")]
     columns = [[columns_of[k].get(r) for r in closed] for k in keys]
     case_column = columns_of.get("case_library", {})
-    marked = {r for r in closed if case_column.get(r) not in (None, "") and parse_bool(case_column[r])[0]}
+    marked = {r for r in closed if is_yes(case_column.get(r))}
     wanted = set(all_rows).difference(closed) | marked
     full, cases, at = {}, {}, 0
     for rb in (r for r in all_rows if r in wanted):  # in document order: each search starts where the last one stopped
@@ -134,12 +134,7 @@ def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int
 def _cell_values(letters, rows, kinds, vs, texts, odd, strings: list[str]) -> list:
     """The values of the cells found (None for row starts), as sheet_xml.fast_value gives them;
     inline text is decoded in one go."""
-    text = b"\0".join(texts).decode("utf-8")
-    decoded = text.split("\0")
-    if len(decoded) != len(texts):  # a NUL inside a text: not valid XML, but decode it cell by cell
-        decoded = [t.decode("utf-8") for t in texts]
-    if "&" in text or "_x" in text:
-        decoded = [sx.unescape(t) if "&" in t or "_x" in t else t for t in decoded]
+    decoded = sx.decode_texts(list(texts))
     value = sx.fast_value
     return [None if not (v or t or o) else (t or None) if k == INLINE else strings[int(v)] if k == SHARED and v
             else value(k, v, b"", strings) if not o else _odd_cell(letter, r, o, strings)

@@ -53,17 +53,23 @@ def unescape(text: str) -> str:
     return text
 
 
+def decode_texts(raw: list[bytes]) -> list[str]:
+    """Many raw XML texts decoded and unescaped together (as _text does each): one decode and one
+    split for all, escapes resolved only in the texts that hold one."""
+    text = b"\0".join(raw).decode("utf-8")
+    out = text.split("\0")
+    if len(out) != len(raw):  # a NUL inside a text: not valid XML, but decode it text by text
+        out = [t.decode("utf-8") for t in raw]
+    if "&" in text or "_x" in text:
+        out = [unescape(t) if "&" in t or "_x" in t else t for t in out]
+    return out
+
+
 def shared_strings(xml: bytes) -> list[str]:
     """The shared strings table. Plain entries (<si><t>…</t></si>, nearly all of them) are found in
     one pass and decoded together; rich text and other shapes are read one by one."""
     found = SI_PLAIN.findall(xml)
-    plain = [t for t, _ in found]
-    text = b"\0".join(plain).decode("utf-8")
-    out = text.split("\0")
-    if len(out) != len(found):  # a NUL inside a text: not valid XML, but read it entry by entry
-        out = [t.decode("utf-8") for t in plain]
-    if "&" in text or "_x" in text:
-        out = [unescape(t) if "&" in t or "_x" in t else t for t in out]
+    out = decode_texts([t for t, _ in found])
     for i in [i for i, (_, body) in enumerate(found) if body]:
         out[i] = "".join(_text(t.group(1) or b"") for t in T_RE.finditer(found[i][1]))
     return out

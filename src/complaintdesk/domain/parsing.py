@@ -95,6 +95,11 @@ def parse_bool(value) -> tuple[bool | None, str | None]:
     return None, f"无法识别的是/否：{str(value)[:20]}"
 
 
+def is_yes(value) -> bool:
+    """A yes/no cell that says yes (是, Y, True, 1 …); empty or unreadable is no."""
+    return bool(parse_bool(value)[0])
+
+
 def parse_score(value) -> tuple[int | None, str | None]:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None

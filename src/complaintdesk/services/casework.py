@@ -8,7 +8,7 @@ from ..adapters import documents
 from ..adapters.sources import read_source
 from ..domain import labels
 from ..domain.masking import mask_record
-from ..domain.parsing import parse_bool, parse_score, text_of
+from ..domain.parsing import is_yes, parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
 from .common import Summary, audit_row, display
@@ -168,18 +168,14 @@ CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measure
 
 
 def _in_case_library(values: dict) -> bool:
-    return _marked(values.get("case_library"))
-
-
-def _marked(value) -> bool:
-    return value not in (None, "") and bool(parse_bool(value)[0])
+    return is_yes(values.get("case_library"))
 
 
 def case_library_rows(store) -> list[dict]:
     """Rows marked 入案例库, masked, for the 案例库 sheet. Of the closed complaints only the
     marked ones are read in full."""
     open_rows, closed = store.split_rows(("case_library",))
-    marked = [r for r, value in zip(closed.rows, closed.columns["case_library"]) if _marked(value)]
+    marked = [r for r, value in zip(closed.rows, closed.columns["case_library"]) if is_yes(value)]
     out = []
     for row in sorted(open_rows + store.read_full(marked), key=lambda row: row.row_id):
         v = row.values
