@@ -108,11 +108,6 @@ class RowIndex:
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
 
-    @property
-    def light(self) -> dict[int, dict]:
-        """row -> light values (closed complaints), built from the columns."""
-        return self.light_columns.dicts()
-
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:
         if not self.segments or info.compress_type != zipfile.ZIP_DEFLATED:
             return False

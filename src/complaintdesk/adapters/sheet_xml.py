@@ -146,15 +146,6 @@ def _row_cells_slow(body: bytes, strings: list[str]) -> dict[int, object]:
     return out
 
 
-def find_cell(body: bytes, letter: bytes, row: bytes, strings: list[str]):
-    """One cell of a row body by its column letter, without decoding the rest."""
-    at = body.find(b'<c r="' + letter + row + b'"')
-    if at < 0:
-        return None
-    m = CELL_RE.match(body, at)
-    return cell_value(m.group(1), m.group(2), strings) if m else None
-
-
 def excel_serial(moment: datetime | date) -> float:
     if not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day)
