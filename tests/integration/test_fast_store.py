@@ -12,7 +12,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.comments import Comment
 
-from complaintdesk.adapters import parallel_scan
+from complaintdesk.adapters import fast_store, parallel_scan
 from complaintdesk.adapters.deflate_segments import member_data_offset
 from complaintdesk.adapters.fast_store import FastStore
 from complaintdesk.adapters.register_index import index_path
@@ -238,6 +238,22 @@ def test_a_read_with_a_scanning_worker_equals_one_without(tmp_path, monkeypatch)
     assert parallel_scan.worth_a_worker(1)
     assert len(alone[1]) == 3000 and len(alone[0][1].rows) > 1500
     assert read() == alone
+
+
+def test_an_export_with_a_worker_equals_one_without(tmp_path, cli, monkeypatch):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 3000)  # two pieces, both handed to the worker
+    monkeypatch.setattr(fast_store, "EXPORT_WORKER_FROM", 0)
+    here = []  # pieces converted in this process
+    monkeypatch.setattr(parallel_scan, "_here", lambda work, buf: here.append(1) or work(buf))
+    options = [(), ("--format", "csv", "--masked", "--include-archive")]
+    helped = [run(cli, monkeypatch, "fast", "export", path, *o).stdout for o in options]
+    assert not here  # the worker converted both pieces
+    monkeypatch.setenv("COMPLAINTDESK_WORKERS", "0")
+    alone = [run(cli, monkeypatch, "fast", "export", path, *o).stdout for o in options]
+    slow = [run(cli, monkeypatch, "openpyxl", "export", path, *o).stdout for o in options]
+    assert helped == alone == slow
+    assert len(json.loads(helped[0])) == 3000 and helped[1].count("\n") == 3001
 
 
 def test_a_stale_or_broken_index_is_never_used(tmp_path, cli, monkeypatch):

@@ -5,7 +5,6 @@ import pytest
 
 from complaintdesk.adapters import parallel_scan
 from complaintdesk.adapters.parallel_scan import scan_pieces
-from complaintdesk.adapters.sheet_scan import scan_chunk
 from complaintdesk.errors import SchemaError
 
 from .test_sheet_scan import LETTERS, STRINGS, inline
@@ -30,7 +29,7 @@ def pieces(count=12, rows=40):
 def test_a_worker_gives_the_same_pieces_in_order(monkeypatch):
     alone = scan_pieces(pieces(), SPEC, parallel=False)
     here = []  # pieces scanned in this process (the worker, a process of its own, is not counted)
-    monkeypatch.setattr(parallel_scan, "scan_chunk", lambda buf, spec: here.append(1) or scan_chunk(buf, spec))
+    monkeypatch.setattr(parallel_scan, "_here", lambda work, buf: here.append(1) or work(buf))
     helped = scan_pieces(iter(pieces()), SPEC, parallel=True)
     assert helped == alone
     assert len(here) <= 10  # the worker scanned at least the two pieces handed to it first
@@ -74,3 +73,21 @@ def test_no_worker_for_small_sheets_or_when_switched_off(monkeypatch):
     assert parallel_scan.worth_a_worker(1 << 30)
     monkeypatch.setenv("COMPLAINTDESK_WORKERS", "0")
     assert not parallel_scan.worth_a_worker(1 << 30)
+
+
+def _length(buf: bytes) -> int:
+    return len(buf)
+
+
+def test_results_come_in_order_as_they_are_done(monkeypatch):
+    """map_pieces streams: results are yielded while later pieces are still being read."""
+    read = []
+
+    def pieces_read():
+        for i in range(30):
+            read.append(i)
+            yield b"x" * i
+    results = parallel_scan.map_pieces(pieces_read(), _length, parallel=True)
+    first = next(results)
+    assert first == 0 and len(read) < 30
+    assert [first, *results] == list(range(30))

@@ -20,7 +20,9 @@ import tempfile
 import zipfile
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from functools import partial
+from itertools import chain
+from typing import Callable, Iterator
 
 from ..domain import labels
 from ..domain.model import RegisterRow
@@ -36,13 +38,15 @@ from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_se
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
-from .parallel_scan import scan_pieces, worth_a_worker
-from .sheet_scan import LIGHT_KEYS, ROW_NUM, feed_shadow, joined, row_body, scan_chunk, typed_row
+from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
+from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, joined, piece_rows, row_body, \
+    scan_chunk, typed_row
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     row_is_closed, split_rows
 
 CHUNK = 8 << 20
+EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
 
@@ -77,7 +81,7 @@ class FastStore:
         self._extra_parts: dict[str, bytes] = {}
         self._add_formatting = False
         self._cache: dict = {}
-        self._keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
+        self._keyed = Keyed.of(self.columns)
         self._index: register_index.RowIndex | None = None
         self._index_loaded = False
         self._read_done = False     # every row has been read (light or full)
@@ -193,18 +197,24 @@ class FastStore:
         stays at one chunk of rows whatever the register's size. Pending writes are shown."""
         keyed, by_col, strings = self._keyed, self._by_col, self.strings
         for buf in self._chunks():
-            for m in ROW_NUM.finditer(buf):
-                r = int(m.group(1))
-                if r == 1:
-                    continue
-                values = typed_row(sx.row_cells(row_body(buf, r, m.start()), strings), keyed)
+            for r, values in piece_rows(buf, strings, keyed):
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
                 if r in self._patches or any(v not in (None, "") for v in values.values()):
                     yield RegisterRow(r, values)
         for r, values in self._appended_rows():
-            yield RegisterRow(r, {k: values.get(k) for k, _ in keyed})
+            yield RegisterRow(r, {k: values.get(k) for k in keyed.keys})
+
+    def converted_rows(self, convert: Callable[[dict], object]) -> Iterator:
+        """convert(values) of every row in full, in row order (an export). With nothing pending on a
+        sheet of EXPORT_WORKER_FROM bytes or more, a worker process parses and converts some of the
+        pieces (`convert` must then be picklable: a module-level function or a partial of one)."""
+        size = self.zip.getinfo(self.register_part).file_size
+        if self._patches or self._appended or not worth_a_worker(size, EXPORT_WORKER_FROM):
+            return (convert(row.values) for row in self.full_rows())
+        work = partial(converted_piece, strings=self.strings, keyed=self._keyed, convert=convert)
+        return chain.from_iterable(map_pieces(self._chunks(), work, parallel=True))
 
     def _all_rows(self) -> list[RegisterRow]:
         return [RegisterRow(r, v) for r, v in sorted(self._values.items()) if self._shown(r, v)]
@@ -367,7 +377,7 @@ class FastStore:
                     self._take_full(inflate_segment(self._segment_bytes(seg)), rows)
         keyed = self._keyed
         for r, values in self._appended_rows():
-            self._keep(r, {k: values.get(k) for k, _ in keyed})
+            self._keep(r, {k: values.get(k) for k in keyed.keys})
 
     def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
         keyed = self._keyed

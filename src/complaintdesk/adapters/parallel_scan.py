@@ -1,82 +1,103 @@
-"""Adapter — scanning the pieces of a large register sheet on two cores.
+"""Adapter — working through the pieces of a large register sheet on two cores.
 
 A full read of a sheet of hundreds of MB is bound by the regular-expression scan, which holds
 Python's GIL: one worker process (started with "spawn", the same way on every platform) scans
 some of the pieces while this process inflates the sheet and scans the others. A piece is
-handed over only while the worker has little queued, so the two stay balanced.
+handed over only while the worker has little queued, so the two stay balanced. An export of
+every row works the same way: each piece's rows are parsed and turned into export text.
 
 The worker is only help: whatever goes wrong with it (it cannot start, it dies, a result cannot
-be sent back) the piece is scanned here instead, so the rows read are the same either way — an
-error in the sheet itself is raised by that scan as it would be without a worker.
+be sent back) the piece is worked here instead, so the result is the same either way — an
+error in the sheet itself is raised by that work as it would be without a worker.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Callable, Iterable, Iterator
 
 from .sheet_scan import Scanned, scan_chunk
 
 PARALLEL_FROM = 64 << 20  # uncompressed sheet bytes from which a worker is worth its start-up
 IN_FLIGHT = 2             # pieces queued for the worker at most
+AHEAD = 8                 # results kept back at most while an earlier piece is still in the worker
 
-_spec = None
-
-
-def _start_worker(spec) -> None:
-    global _spec
-    _spec = spec
+_work: Callable | None = None
 
 
-def _scan_in_worker(buf: bytes) -> Scanned:
-    return scan_chunk(buf, _spec)
+def _start_worker(work: Callable) -> None:
+    global _work
+    _work = work
 
 
-def worth_a_worker(sheet_size: int) -> bool:
-    return sheet_size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1 \
+def _in_worker(buf: bytes):
+    return _work(buf)
+
+
+def _here(work: Callable, buf: bytes):
+    return work(buf)
+
+
+def worth_a_worker(sheet_size: int, from_size: int | None = None) -> bool:
+    return sheet_size >= (PARALLEL_FROM if from_size is None else from_size) and (os.cpu_count() or 1) > 1 \
         and os.environ.get("COMPLAINTDESK_WORKERS", "1") != "0"
 
 
 def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:
     """scan_chunk of every piece, in order; with `parallel`, partly in a worker process."""
+    return list(map_pieces(pieces, partial(scan_chunk, spec=spec), parallel))
+
+
+def map_pieces(pieces: Iterable[bytes], work: Callable, parallel: bool) -> Iterator:
+    """work(piece) of every piece, yielded in order as they are done; with `parallel`, a worker
+    process takes pieces while it has fewer than IN_FLIGHT queued. `work` must be picklable
+    (a module-level function or a partial of one) to go to the worker."""
     if not parallel:
-        return [scan_chunk(buf, spec) for buf in pieces]
-    results: list[Scanned | None] = []
-    handed: dict[int, tuple[Future, bytes]] = {}  # at most IN_FLIGHT pieces, kept until scanned
-    pool = executor = _pool(spec)
+        yield from (_here(work, buf) for buf in pieces)
+        return
+    pending: deque[list] = deque()  # [result, future, piece] in order; future None once done
+    pool = executor = _pool(work)
     try:
         for buf in pieces:
-            _collect(handed, results, spec, wait=False)
-            results.append(None)
-            if pool is not None and len(handed) < IN_FLIGHT:
+            yield from _done(pending, work, wait=len(pending) > AHEAD)
+            if pool is not None and sum(1 for p in pending if p[1] is not None) < IN_FLIGHT:
                 try:
-                    handed[len(results) - 1] = (pool.submit(_scan_in_worker, buf), buf)
+                    pending.append([None, pool.submit(_in_worker, buf), buf])
                     continue
                 except Exception:  # the worker is gone: go on alone
                     pool = None
-            results[-1] = scan_chunk(buf, spec)
-        _collect(handed, results, spec, wait=True)
+            pending.append([_here(work, buf), None, None])
+        while pending:
+            yield from _done(pending, work, wait=True)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    return results
 
 
-def _collect(handed: dict, results: list, spec, wait: bool) -> None:
-    """Take the worker's finished pieces (all of them with `wait`); a piece it failed on is
-    scanned here instead — and a fault of the sheet itself is raised by that scan."""
-    for at, (future, buf) in list(handed.items()):
-        if wait or future.done():
-            del handed[at]
+def _done(pending: deque, work: Callable, wait: bool):
+    """The results at the head of `pending` that are ready (with `wait`, the first one at least).
+    A piece the worker failed on is worked here instead — so a fault of the sheet itself is
+    raised as it would be without a worker."""
+    while pending:
+        result, future, buf = pending[0]
+        if future is not None:
+            if not (wait or future.done()):
+                return
             try:
-                results[at] = future.result()
+                result = future.result()
             except Exception:
-                results[at] = scan_chunk(buf, spec)
+                result = _here(work, buf)
+        pending.popleft()
+        wait = False
+        yield result
 
 
-def _pool(spec) -> ProcessPoolExecutor | None:
+def _pool(work: Callable) -> ProcessPoolExecutor | None:
     try:
         return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(spec,))
+                                   initializer=_start_worker, initargs=(work,))
     except Exception:
         return None

@@ -22,6 +22,7 @@ from .register_index import LightColumns
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
+EPOCH = datetime(1899, 12, 30)
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 
 
@@ -146,14 +147,39 @@ def _odd_cell(letter: bytes, r: bytes, rest: bytes, strings: list[str]):
     return sx.cell_value(m.group(1), m.group(2), strings) if m else None
 
 
-def typed_row(cells: dict[int, object], keyed) -> dict:
+class Keyed(NamedTuple):
+    """The register's keys and their column numbers, in column order."""
+    keys: tuple[str, ...]
+    columns: tuple[int, ...]
+
+    @classmethod
+    def of(cls, columns: dict[str, int]) -> "Keyed":
+        pairs = sorted(columns.items(), key=lambda kv: kv[1])
+        return cls(tuple(k for k, _ in pairs), tuple(c for _, c in pairs))
+
+
+def typed_row(cells: dict[int, object], keyed: Keyed) -> dict:
     """A row's cells (column -> value as stored) as values by key, times in time columns as datetime."""
-    values = {k: cells.get(c) for k, c in keyed}
+    values = dict(zip(keyed.keys, map(cells.get, keyed.columns)))
     for key in DATETIME_KEYS:
         value = values.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        if (type(value) is float or type(value) is int) and 1 <= value < 2958466:
             values[key] = serial_datetime(value)
     return values
+
+
+def piece_rows(buf: bytes, strings: list[str], keyed: Keyed):
+    """(row, values) of every row in a piece of sheet XML, in full (the header row left out)."""
+    for m in ROW_NUM.finditer(buf):
+        r = int(m.group(1))
+        if r != 1:
+            yield r, typed_row(sx.row_cells(row_body(buf, r, m.start()), strings), keyed)
+
+
+def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> list:
+    """convert(values) of every row in a piece that holds a value (what an export writes of it)."""
+    return [convert(values) for _, values in piece_rows(buf, strings, keyed)
+            if any(v not in (None, "") for v in values.values())]
 
 
 def feed_shadow(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
@@ -181,8 +207,7 @@ def feed_shadow(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
 def serial_datetime(value: float) -> datetime:
     """Excel serial -> datetime, rounded to the second (as parse_datetime does, but faster)."""
     days = int(value)
-    seconds = round((value - days) * 86400)
-    return datetime.fromordinal(693594 + days) + timedelta(seconds=seconds)
+    return EPOCH + timedelta(days=days, seconds=round((value - days) * 86400))
 
 
 def row_body(buf: bytes, r: int, start: int) -> bytes:

@@ -108,11 +108,7 @@ def fast_value(kind: bytes, v: bytes, text: bytes, strings: list[str]):
         return _text(v)
     if kind == b"b":
         return v == b"1"
-    try:
-        number = float(v)
-    except ValueError:
-        return _text(v)
-    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return _number(v)
 
 
 @lru_cache(maxsize=None)
@@ -122,15 +118,32 @@ def _col_of(letters: bytes) -> int:
 
 def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
     """Every cell of a row body: column index -> value (one C-level scan for the usual cell shapes)."""
-    cells = FAST_CELL.findall(body or b"")
-    if len(cells) == (body or b"").count(b"<c "):
-        out = {}
-        for col, kind, v, text in cells:
-            value = fast_value(kind, v, text, strings)
-            if value is not None and value != "":
-                out[_col_of(col)] = value
-        return out
-    return _row_cells_slow(body, strings)
+    body = body or b""
+    cells = FAST_CELL.findall(body)
+    if len(cells) != body.count(b"<c "):
+        return _row_cells_slow(body, strings)
+    out = {}
+    col_of = _col_of
+    for col, kind, v, text in cells:  # the two usual shapes (inline text, number) first
+        if text:
+            if kind == b"inlineStr":
+                value = text.decode("utf-8")
+                out[col_of(col)] = unescape(value) if "&" in value or "_x" in value else value
+                continue
+        elif not v:
+            continue
+        value = fast_value(kind, v, text, strings) if kind else _number(v)
+        if value is not None and value != "":
+            out[col_of(col)] = value
+    return out
+
+
+def _number(v: bytes):
+    try:
+        number = float(v)
+    except ValueError:
+        return _text(v)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 def _row_cells_slow(body: bytes, strings: list[str]) -> dict[int, object]:

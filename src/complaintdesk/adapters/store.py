@@ -66,7 +66,8 @@ class RegisterStore(Protocol):
     source: str  # what the audit sheet calls this writer
 
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
-    def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time (export)
+    def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time
+    def converted_rows(self, convert) -> Iterator: ...  # convert(values) of every row in full (export)
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]: ...  # open rows, closed columns
     def read_full(self, row_ids) -> list[RegisterRow]: ...  # these rows with every cell, in row order
     def settings(self) -> Settings: ...
@@ -93,6 +94,9 @@ class WholeRowsReads:
 
     def full_rows(self) -> Iterator[RegisterRow]:
         return iter(self.rows(full=True))
+
+    def converted_rows(self, convert) -> Iterator:
+        return (convert(row.values) for row in self.full_rows())
 
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
         return split_rows(self.rows(), keys, self.lang)

@@ -6,6 +6,7 @@ import io
 import json
 import re
 from datetime import date, datetime
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -140,27 +141,48 @@ def export_to_file(store, path: Path, fmt: str = "json", include_archive: bool =
 
 def write_export(store, out, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> int:
     """Write every complaint to the text stream `out` as JSON (a list of records, as json.dumps
-    with indent 2 writes it) or CSV, one record at a time; return how many."""
-    rows = (r.values for r in store.full_rows())
+    with indent 2 writes it) or CSV, one record at a time; return how many. The store turns its
+    rows into text (a large register does it on two cores)."""
+    convert = partial(export_text, fmt=fmt, masked=masked)
+    texts = store.converted_rows(convert)
     if include_archive:
-        rows = chain((r.values for r in archived_rows(store)), rows)
-    records = (record(v) for v in rows)
-    if masked:
-        records = (mask_record(r) for r in records)
+        texts = chain((convert(r.values) for r in archived_rows(store)), texts)
     count = 0
     if fmt == "json":
-        for r in records:
-            text = json.dumps(r, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
+        for text in texts:
             out.write(("[\n  " if not count else ",\n  ") + text)
             count += 1
         out.write("\n]\n" if count else "[]\n")
         return count
-    writer = csv.DictWriter(out, fieldnames=[c.key for c in COLUMNS], lineterminator="\n")
-    writer.writeheader()
-    for r in records:
-        writer.writerow({k: csv_safe(v) for k, v in r.items()})
+    out.write(",".join(EXPORT_KEYS) + "\n")
+    for text in texts:
+        out.write(text)
         count += 1
     return count
+
+
+EXPORT_KEYS = tuple(c.key for c in COLUMNS)
+
+
+def export_text(values: dict, fmt: str, masked: bool) -> str:
+    """One register row as export text: a JSON record (as it stands in the list) or a CSV line."""
+    r = record(values)
+    if masked:
+        r = mask_record(r)
+    if fmt == "json":
+        return json_record(r)
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow([csv_safe(r.get(k)) for k in EXPORT_KEYS])
+    return line.getvalue()
+
+
+_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "), default=str)
+
+
+def json_record(r: dict) -> str:
+    """A record (keys to plain values, never empty) as json.dumps(indent=2) writes it inside the
+    export's list, but by the C encoder: an indent makes json use its pure-Python one, 3x slower."""
+    return "{\n    " + _FLAT.encode(r)[1:-1] + "\n  }"
 
 
 def csv_safe(value) -> str:
