@@ -119,3 +119,17 @@ def test_split_rows_gives_open_rows_and_closed_columns(settings):
                                "status": ["已关闭", "已关闭"], "nope": [None, None]}
     assert [r.row_id for r in store.read_full([5, 2, 99])] == [2, 5]
     assert store.read_full([2])[0].values["description"] == closed["description"]
+
+
+def test_export_records_convert_every_kind_of_cell():
+    from datetime import date, datetime
+
+    from complaintdesk.services.transfer import record
+    r = record({"received_at": datetime(2026, 11, 2, 9, 30, 15, 600000), "closed_at": "2026/11/3 8:05",
+                "resolved_at": date(2026, 11, 4), "confirmed_at": "不详", "survey_sent_at": "",
+                "description": "", "remarks": 42, "customer_name": "王芳", "order_no": datetime(2026, 1, 2),
+                "status": "已关闭", "safety_risk": "是", "escalated": "", "cost": 12.5})
+    assert (r["received_at"], r["closed_at"], r["resolved_at"], r["confirmed_at"], r["survey_sent_at"]) == \
+        ("2026-11-02T09:30:15", "2026-11-03T08:05:00", "2026-11-04", "不详", None)
+    assert (r["description"], r["remarks"], r["customer_name"], r["order_no"]) == (None, 42, "王芳", "2026-01-02T00:00:00")
+    assert (r["status"], r["safety_risk"], r["escalated"], r["cost"], r["complaint_no"]) == ("closed", True, None, 12.5, None)

@@ -112,7 +112,15 @@ def _converter(column):
             moment, _ = parse_datetime(value)
             return moment.isoformat() if moment else text_of(value)
         return value if value != "" else None
-    return plain
+
+    def usual_first(value):  # what nearly every cell holds, tested by exact type: a time, a text
+        kind = type(value)
+        if kind is datetime and not value.microsecond:
+            return value.isoformat()
+        if kind is str and column.kind != "datetime":
+            return value or None
+        return plain(value)
+    return usual_first
 
 
 CONVERTERS = {column.key: _converter(column) for column in COLUMNS}
