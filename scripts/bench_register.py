@@ -12,7 +12,7 @@ For each size it builds a realistic register (seeded: Chinese text, ~3 % open co
   report      `complaintdesk report --month <last full month>`
   export      `complaintdesk export --out …json`
 and prints seconds, peak RSS (MB: the larger of the two commands for a cycle; a command that used a
-scanning worker process counts both peaks added) and the ratio
+worker process counts both peaks added) and the ratio
 baseline / cycle; the table also goes to bench/results.json. Registers are written to a
 temporary folder and deleted afterwards.
 
