@@ -92,6 +92,7 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
         base = Path(getattr(store, "path", Path.cwd() / "x")).parent
         path = Path(out) if out else base / f"月度投诉分析报告_{month}.xlsx"
         details = [_label_record(mask_record(r)) for r in counted(records, month)]
+        del records  # a year of records is not needed while the workbook is written
         write_report(path, kpis, sorted(details, key=lambda r: r.get("complaint_no") or ""),
                      float(settings.param("csat_target")))
         summary.files.append(path)
