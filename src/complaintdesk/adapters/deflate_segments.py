@@ -139,7 +139,7 @@ class _Inflating:
                 piece += self._inflater.flush()
             out.append(piece)
             got += len(piece)
-            self._crc = zlib.crc32(piece, self._crc)
+            self._crc = fast_zlib.crc32(piece, self._crc)
             self._size += len(piece)
         if not self._left and (self._crc != self._info.CRC or self._size != self._info.file_size):
             raise zipfile.BadZipFile(f"{self._info.filename} 的 CRC 校验失败（文件已损坏）")
@@ -166,7 +166,7 @@ def member_data_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
 
 
 def _pack(xml: bytes) -> tuple[bytes, int]:
-    return compress_segment(xml), zlib.crc32(xml)
+    return compress_segment(xml), fast_zlib.crc32(xml)
 
 
 _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="deflate")
@@ -202,9 +202,12 @@ class SegmentStream:
             if end < 0:
                 self._buf += memoryview(xml)[start:]
                 return
-            self._buf += memoryview(xml)[start:end + 6]
-            piece = bytes(self._buf)
-            self._buf.clear()
+            if self._buf:
+                self._buf += memoryview(xml)[start:end + 6]
+                piece = bytes(self._buf)
+                self._buf.clear()
+            else:  # the usual case: the segment lies within `xml`, one copy
+                piece = xml[start:end + 6]
             self._emit(piece)
             start = end + 6
 
