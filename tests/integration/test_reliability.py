@@ -206,6 +206,13 @@ def test_not_a_workbook(tmp_path, cli):
     assert "不是有效的 Excel" in cli("assign", bad, code=2).output
 
 
+def test_a_register_that_is_not_there_leaves_nothing_behind(tmp_path, cli):
+    missing = tmp_path / "子目录" / "登记表.xlsx"
+    for command in (["assign", missing], ["export", missing, "--out", tmp_path / "e.json"]):
+        assert "找不到登记表文件" in cli(*command, code=2).output
+    assert list(tmp_path.iterdir()) == []  # no folder, no lock file, no output
+
+
 def test_logs_and_mail_bodies_carry_no_customer_data(register, cli):
     type_rows(register, [complaint(contact="13812341234", customer_name="张伟")])
     cli("assign", register, "--now", "2026-10-09T15:00")

@@ -59,12 +59,17 @@ def inspect_package(path: Path) -> list[str]:
     return warnings
 
 
+def require_register(path: Path) -> None:
+    """A register that is not there is an error of the command, before anything is written."""
+    if not Path(path).exists():
+        raise SchemaError(f"找不到登记表文件：{path}")
+
+
 def checked_register(path: Path, read_only_check: bool = False) -> list[str]:
     """What every file store does first: the file exists, Excel does not hold it, the package is safe."""
     from .files import refuse_if_open_in_excel
 
-    if not Path(path).exists():
-        raise SchemaError(f"找不到登记表文件：{path}")
+    require_register(path)
     if not read_only_check:
         refuse_if_open_in_excel(Path(path))
     return inspect_package(Path(path))

@@ -62,7 +62,9 @@ def open_store(path, source: str = "命令行", kind: str | None = None, read_on
 def register_session(path, source: str = "命令行", kind: str | None = None):
     """Lock the register, open it with the right file store, and hand it over."""
     from ..adapters.files import register_lock
+    from ..adapters.package_guard import require_register
 
+    require_register(path)  # no lock file (nor folder) is left beside a path that is not there
     with register_lock(Path(path)):
         store = open_store(path, source, kind)
         try:
