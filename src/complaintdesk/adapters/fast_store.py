@@ -39,8 +39,8 @@ from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
-from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, joined, piece_rows, row_body, \
-    scan_chunk, typed_row
+from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, holds_value, joined, piece_rows, \
+    row_body, scan_chunk, typed_row
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     row_is_closed, split_rows
@@ -201,7 +201,7 @@ class FastStore:
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
-                if r in self._patches or any(v not in (None, "") for v in values.values()):
+                if r in self._patches or holds_value(values):
                     yield RegisterRow(r, values)
         for r, values in self._appended_rows():
             yield RegisterRow(r, {k: values.get(k) for k in keyed.keys})

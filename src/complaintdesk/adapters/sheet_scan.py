@@ -22,7 +22,6 @@ from .register_index import LightColumns
 ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
-EPOCH = datetime(1899, 12, 30)
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
 
 
@@ -178,8 +177,12 @@ def piece_rows(buf: bytes, strings: list[str], keyed: Keyed):
 
 def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> list:
     """convert(values) of every row in a piece that holds a value (what an export writes of it)."""
-    return [convert(values) for _, values in piece_rows(buf, strings, keyed)
-            if any(v not in (None, "") for v in values.values())]
+    return [convert(values) for _, values in piece_rows(buf, strings, keyed) if holds_value(values)]
+
+
+def holds_value(values: dict) -> bool:
+    """A row that is not empty: a full read and an export leave empty rows out."""
+    return any(v not in (None, "") for v in values.values())
 
 
 def feed_shadow(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
@@ -207,7 +210,7 @@ def feed_shadow(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
 def serial_datetime(value: float) -> datetime:
     """Excel serial -> datetime, rounded to the second (as parse_datetime does, but faster)."""
     days = int(value)
-    return EPOCH + timedelta(days=days, seconds=round((value - days) * 86400))
+    return sx.EPOCH + timedelta(days=days, seconds=round((value - days) * 86400))
 
 
 def row_body(buf: bytes, r: int, start: int) -> bytes:

@@ -127,8 +127,7 @@ def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
     for col, kind, v, text in cells:  # the two usual shapes (inline text, number) first
         if text:
             if kind == b"inlineStr":
-                value = text.decode("utf-8")
-                out[col_of(col)] = unescape(value) if "&" in value or "_x" in value else value
+                out[col_of(col)] = _text(text)
                 continue
         elif not v:
             continue
