@@ -37,6 +37,7 @@ from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_se
     open_member
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
+from .mention_scan import MentionSearch, Unsearchable
 from .package_guard import checked_register
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, holds_value, joined, piece_rows, \
@@ -192,12 +193,14 @@ class FastStore:
                 self._materialize(wanted)
         return self._cache[None]
 
-    def full_rows(self):
+    def full_rows(self, search: MentionSearch | None = None):
         """Every row in full, streamed and not kept (for an export of the whole register): memory
-        stays at one chunk of rows whatever the register's size. Pending writes are shown."""
+        stays at one chunk of rows whatever the register's size. Pending writes are shown.
+        With `search`, only the rows it finds (and those with pending writes)."""
         keyed, by_col, strings = self._keyed, self._by_col, self.strings
         for buf in self._chunks():
-            for r, values in piece_rows(buf, strings, keyed):
+            only = None if search is None else search.rows_in(buf) | self._patches.keys()
+            for r, values in piece_rows(buf, strings, keyed, only):
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
@@ -205,6 +208,19 @@ class FastStore:
                     yield RegisterRow(r, values)
         for r, values in self._appended_rows():
             yield RegisterRow(r, {k: values.get(k) for k in keyed.keys})
+
+    def rows_mentioning(self, texts, phones, keys) -> list[RegisterRow]:
+        """In full, every row whose cells of `keys` may hold one of `texts` (lower case, compared
+        case-insensitively) or of `phones` (separators allowed between characters): a byte search
+        picks the rows that can (see mention_scan) and only those are parsed — the caller compares."""
+        letters = {sx.col_letter(self.columns[k]).encode() for k in keys if k in self.columns}
+        search = MentionSearch.of(texts, phones, self.strings, letters)
+        if search is not None:
+            try:
+                return list(self.full_rows(search))
+            except Unsearchable:
+                pass
+        return self.rows(full=True)
 
     def converted_rows(self, convert: Callable[[dict], object]) -> Iterator:
         """convert(values) of every row in full, in row order (an export). With nothing pending on a

@@ -167,8 +167,17 @@ def typed_row(cells: dict[int, object], keyed: Keyed) -> dict:
     return values
 
 
-def piece_rows(buf: bytes, strings: list[str], keyed: Keyed):
-    """(row, values) of every row in a piece of sheet XML, in full (the header row left out)."""
+def piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | None = None):
+    """(row, values) of every row in a piece of sheet XML (or of the rows `only` names), in full
+    (the header row left out)."""
+    if only is not None:  # found one by one: far fewer than the rows of the piece
+        at = 0
+        for r in sorted(only - {1}):
+            start = buf.find(b'<row r="%d"' % r, at)
+            if start >= 0:
+                at = start
+                yield r, typed_row(sx.row_cells(row_body(buf, r, start), strings), keyed)
+        return
     for m in ROW_NUM.finditer(buf):
         r = int(m.group(1))
         if r != 1:

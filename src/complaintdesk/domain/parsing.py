@@ -142,8 +142,11 @@ def text_of(value) -> str:
     return str(value).strip()
 
 
+PHONE_SEPARATOR = re.compile(r"[\s\-()（）]")  # what a phone number may hold between its digits
+
+
 def normalise_phone(text: str) -> str:
-    digits = text if text.isdigit() else re.sub(r"[\s\-()（）]", "", text)
+    digits = text if text.isdigit() else PHONE_SEPARATOR.sub("", text)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

@@ -92,17 +92,22 @@ def purge_expired(store, now: datetime, yes: bool) -> Summary:
     return summary
 
 
+FIND_KEYS = ("complaint_no", "customer_id", "order_no", "customer_name", "product", "description", "demand")
+
+
 def find(store, query: str, unmasked: bool = False) -> Summary:
     """Search register and archives by number, phone, customer id, order no or text."""
     summary = Summary("find")
     q = query.strip().lower()
     phone = normalise_phone(query)
+    phones = [phone] if len(phone) >= 4 else []
+    # a large register is not read in full: only the rows that may hold the text are compared
+    candidates = store.rows_mentioning([q] if q else [], phones, FIND_KEYS + ("contact",))
     hits = []
-    for source, rows in (("登记表", store.rows(full=True)), ("归档", archived_rows(store))):
+    for source, rows in (("登记表", candidates), ("归档", archived_rows(store))):
         for row in rows:
             v = row.values
-            fields = [text_of(v.get(k)).lower() for k in ("complaint_no", "customer_id", "order_no",
-                                                          "customer_name", "product", "description", "demand")]
+            fields = [text_of(v.get(k)).lower() for k in FIND_KEYS]
             contact = text_of(v.get("contact"))
             if any(q and q in f for f in fields) or (phone and len(phone) >= 4 and phone in normalise_phone(contact)) \
                     or (q and q in contact.lower()):
