@@ -337,3 +337,31 @@ def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_p
     shutil.copy(path, slow)
     run(cli, monkeypatch, "openpyxl", "sla", slow, "--now", "2026-11-20T13:00")
     assert sheet(slow, "案例库") == rows
+
+
+def test_survey_import_reads_in_full_only_the_rows_it_names(tmp_path, cli, monkeypatch):
+    source = tmp_path / "big.xlsx"
+    bench_module().build(source, 3000)
+    rows = XlsxStore(source).rows(full=True)
+    scored = next(r for r in rows if r.values.get("status") == "已关闭" and r.values.get("score_solution"))
+    unscored = next(r for r in rows if r.values.get("complaint_no") and r.values.get("status") != "已关闭"
+                    and not r.values.get("score_solution"))
+    surveys = tmp_path / "surveys.csv"
+    surveys.write_text("投诉编号,处理效率,服务态度,解决方案,意见\n"
+                       f"{scored.values['complaint_no']},5,5,5,\n{unscored.values['complaint_no']},5,2,4,态度一般\n"
+                       "20990101-CS-001,5,5,5,\n", encoding="utf-8")
+
+    def no_full_read(self, full=None):
+        assert full is not True, "a survey import read every row in full"
+        return original(self, full)
+    original = FastStore.rows
+    results = {}
+    for store in ("openpyxl", "fast"):
+        path = tmp_path / f"{store}.xlsx"
+        shutil.copy(source, path)
+        with monkeypatch.context() as m:
+            m.setattr(FastStore, "rows", no_full_read)
+            out = run(cli, m, store, "surveys", "import", path, surveys, "--now", "2026-11-20T10:00").output
+        results[store] = (out.replace(str(path), ""), json.loads(run(cli, monkeypatch, store, "export", path).stdout))
+    assert "回访结果 1" in results["fast"][0] and "已有评分" in results["fast"][0] and "不存在" in results["fast"][0]
+    assert results["fast"] == results["openpyxl"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 
 from ..adapters import documents
@@ -120,7 +121,8 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
     mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}
     if "complaint_no" not in mapping.values() or not set(SCORE_KEYS) <= set(mapping.values()):
         raise ComplaintDeskError("回访文件需要“投诉编号”和三项评分列（处理效率、服务态度、解决方案）")
-    rows = {text_of(r.values.get("complaint_no")): r for r in store.rows(full=True) if r.values.get("complaint_no")}
+    rows = _rows_by_number(store, {text_of(raw[i]) for raw in data for i, key in mapping.items()
+                                   if key == "complaint_no" and i < len(raw)})
     seen: set[str] = set()
     audit = []
     for line_no, raw in enumerate(data, 2):
@@ -161,6 +163,20 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
         refresh(store, now, numbering=False, action="surveys")
         store.save()
     return summary
+
+
+def _rows_by_number(store, numbers: set[str]) -> dict:
+    """number -> the row holding it (the last one, where a number is held twice), read in full.
+    The rows are found by the numbers alone, so a large register is not read in full for this."""
+    open_rows, closed = store.split_rows(("complaint_no",))
+    last: dict[str, int] = {}
+    for r, number in chain(((row.row_id, row.values.get("complaint_no")) for row in open_rows),
+                           zip(closed.rows, closed.columns["complaint_no"])):
+        number = text_of(number)
+        if number in numbers and r > last.get(number, 0):
+            last[number] = r
+    by_row = {row.row_id: row for row in store.read_full(list(last.values()))}
+    return {number: by_row[r] for number, r in last.items() if r in by_row}
 
 
 CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measures", "resolution_type",
