@@ -11,6 +11,7 @@ For each size it builds a realistic register (seeded: Chinese text, ~3 % open co
   cycle       `complaintdesk assign` + `complaintdesk sla` after that import: the daily cycle
   report      `complaintdesk report --month <last full month>`
   export      `complaintdesk export --out …json`
+  find        `complaintdesk find <a phone number>` (register and archives)
 and prints seconds, peak RSS (MB: the larger of the two commands for a cycle; a command that used a
 worker process counts both peaks added) and the ratio
 baseline / cycle; the table also goes to bench/results.json. Registers are written to a
@@ -151,6 +152,15 @@ def new_rows_csv(path: Path, size: int) -> int:
     return len(rows)
 
 
+def phone_of(path: Path) -> str:
+    """The phone number of the first complaint in a channel export (what `find` is asked for)."""
+    import csv
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    column = rows[0].index("contact")
+    return next(row[column] for row in rows[1:] if row[column])
+
+
 def measure(code: str, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, code, *args], capture_output=True, text=True,
                          env={**os.environ, "COMPLAINTDESK_NOW": NOW.isoformat()})
@@ -194,6 +204,7 @@ def main() -> None:
             cycle = cli(["assign", work, *now], ["sla", work, *now])
             report = cli(["report", work, "--month", month, "--out", folder / "r.xlsx", *now])
             export = cli(["export", work, "--out", folder / "e.json"])
+            found = cli(["find", work, phone_of(folder / "new.csv")])
             row = {"rows": size, "file_mb": round(source.stat().st_size / 1e6, 1),
                    "baseline_s": round(base["seconds"], 1), "baseline_mb": round(base["rss_mb"]),
                    "first_cycle_s": round(first["seconds"], 1), "first_cycle_mb": round(first["rss_mb"]),
@@ -203,7 +214,8 @@ def main() -> None:
                    "cycle_s": round(cycle["seconds"], 1), "cycle_mb": round(cycle["rss_mb"]),
                    "ratio": round(base["seconds"] / cycle["seconds"], 1),
                    "report_s": round(report["seconds"], 1), "report_mb": round(report["rss_mb"]),
-                   "export_s": round(export["seconds"], 1), "export_mb": round(export["rss_mb"])}
+                   "export_s": round(export["seconds"], 1), "export_mb": round(export["rss_mb"]),
+                   "find_s": round(found["seconds"], 1), "find_mb": round(found["rss_mb"])}
             results.append(row)
             print(json.dumps(row), flush=True)
             source.unlink()
@@ -215,7 +227,7 @@ def main() -> None:
             print(f"{key} growth {results[0]['rows']:,} → {results[-1]['rows']:,} rows: ×{growth:.1f} "
                   f"(rows ×{results[-1]['rows'] / results[0]['rows']:.0f})")
     columns = ("rows", "baseline_s", "baseline_mb", "first_cycle_s", "first_cycle_mb", "first_ratio", "rerun_s",
-               "import_s", "cycle_s", "cycle_mb", "ratio", "report_s", "report_mb", "export_s")
+               "import_s", "cycle_s", "cycle_mb", "ratio", "report_s", "report_mb", "export_s", "find_s")
     print(" | ".join(columns))
     for r in results:
         print(" | ".join(str(r[k]) for k in columns))
