@@ -6,6 +6,7 @@ import shutil
 import zipfile
 
 import pytest
+from typer.testing import CliRunner
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
@@ -14,6 +15,7 @@ from complaintdesk.adapters.fast_store import FastStore
 from complaintdesk.adapters.sheet_xml import col_letter
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.domain.parsing import PHONE_SEPARATOR
+from complaintdesk.entrypoints.cli import app
 from complaintdesk.services.archive import FIND_KEYS, find
 from tests.conftest import complaint, type_rows
 
@@ -27,9 +29,12 @@ def _rewrite_cell(xml: bytes, ref: str, new: bytes) -> bytes:
     return pattern.sub(lambda m: new, xml, count=1)
 
 
-@pytest.fixture
-def tricky(register):
-    """A register whose cells hold texts in every form a byte search could miss."""
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory):
+    """A register whose cells hold texts in every form a byte search could miss (built once:
+    find only reads it)."""
+    register = tmp_path_factory.mktemp("tricky") / "登记表.xlsx"
+    assert CliRunner().invoke(app, ["init", str(register)]).exit_code == 0
     rich = CellRichText([TextBlock(InlineFont(b=True), "加粗"), "普通文字"])
     rows = [complaint(contact="133-1730 2542"), complaint(contact="（010）8888\u30006666"),
             complaint(contact="139\u00a01234\u20095678"), complaint(customer_name="Kelvin\u212a"),
@@ -65,11 +70,11 @@ SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedSt
 SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 
 
-@pytest.fixture
-def tricky_shared(tricky, tmp_path):
+@pytest.fixture(scope="module")
+def tricky_shared(tricky, tmp_path_factory):
     """The same register with its text in shared strings, as Excel saves it (the index of one
     customer's name written with leading zeros, which a reader takes all the same)."""
-    path = tmp_path / "shared.xlsx"
+    path = tmp_path_factory.mktemp("shared") / "shared.xlsx"
     with zipfile.ZipFile(tricky) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     assert "xl/sharedStrings.xml" not in parts
