@@ -177,3 +177,16 @@ def test_literal_trie_matches_exactly_its_words():
     for n in range(0, 6000):
         word = str(n).encode()
         assert bool(trie.fullmatch(word)) == (word in words), word
+
+
+def test_the_sheets_tail_is_not_taken_for_a_row():
+    piece = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>编号</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>张伟</t></is></c></row>'
+             '<row r="3"><c r="A3" t="inlineStr"><is><t>李娜</t></is></c></row></sheetData>'
+             '<rowBreaks count="1" manualBreakCount="1"><brk id="2" max="16383" man="1"/></rowBreaks>'
+             '<extLst><ext><x14:dataValidation><xm:f>"张伟,李娜"</xm:f></x14:dataValidation></ext></extLst>').encode()
+    search = mention_scan.MentionSearch.of(["张伟"], [], [], {b"A"})
+    assert search.rows_in(piece) == {2}
+    assert mention_scan.MentionSearch.of([], [], [], {b"A"}).rows_in(piece) == set()
+    with pytest.raises(mention_scan.Unsearchable):
+        search.rows_in(piece.replace(b'<row r="2">', b'<row spans="1:1" r="2">'))
