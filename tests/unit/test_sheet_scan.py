@@ -4,7 +4,7 @@ import marshal
 import pytest
 
 from complaintdesk.adapters import sheet_xml as sx
-from complaintdesk.adapters.sheet_scan import joined, row_body, scan_chunk
+from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, row_body, scan_chunk
 from complaintdesk.errors import SchemaError
 
 LETTERS = {b"A": "complaint_no", b"B": "received_at", b"D": "request_type", b"F": "contact", b"H": "customer_id",
@@ -115,3 +115,11 @@ def test_shared_strings_plain_and_rich():
            '<si><r><t>ri</t></r><r><rPr><b/></rPr><t>ch</t></r></si><si><t>_x0041_</t></si>'
            '<si><t></t></si><si><t/></si><si><t>中文</t></si></sst>').encode("utf-8")
     assert sx.shared_strings(xml) == ["a&b", "", " x ", "rich", "A", "", "", "中文"]
+
+
+def test_piece_rows_of_chosen_rows_finds_them_in_any_order():
+    piece = (b'<row r="1"><c r="A1"><v>0</v></c></row><row r="3"><c r="A3"><v>3</v></c></row>'
+             b'<row r="2"><c r="A2"><v>2</v></c></row><row r="4"><c r="A4"><v>4</v></c></row>')
+    keyed = Keyed(("n",), (1,))
+    assert list(piece_rows(piece, [], keyed, {1, 2, 3, 9})) == [(2, {"n": 2}), (3, {"n": 3})]
+    assert [r for r, _ in piece_rows(piece, [], keyed)] == [3, 2, 4]

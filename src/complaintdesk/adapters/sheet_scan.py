@@ -174,6 +174,8 @@ def piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | No
         at = 0
         for r in sorted(only - {1}):
             start = buf.find(b'<row r="%d"' % r, at)
+            if start < 0:  # rows out of order (not as Excel writes them)
+                start = buf.find(b'<row r="%d"' % r)
             if start >= 0:
                 at = start
                 yield r, typed_row(sx.row_cells(row_body(buf, r, start), strings), keyed)
