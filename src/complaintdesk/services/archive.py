@@ -100,16 +100,16 @@ def find(store, query: str, unmasked: bool = False) -> Summary:
     summary = Summary("find")
     q = query.strip().lower()
     phone = normalise_phone(query)
-    phones = [phone] if len(phone) >= 4 else []
+    phone = phone if len(phone) >= 4 else ""  # a shorter one is no phone number to look for
     # a large register is not read in full: only the rows that may hold the text are compared
-    candidates = store.rows_mentioning([q] if q else [], phones, FIND_KEYS + ("contact",))
+    candidates = store.rows_mentioning([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
     hits = []
     for source, rows in (("登记表", candidates), ("归档", archived_rows(store))):
         for row in rows:
             v = row.values
             fields = [text_of(v.get(k)).lower() for k in FIND_KEYS]
             contact = text_of(v.get("contact"))
-            if any(q and q in f for f in fields) or (phone and len(phone) >= 4 and phone in normalise_phone(contact)) \
+            if any(q and q in f for f in fields) or (phone and phone in normalise_phone(contact)) \
                     or (q and q in contact.lower()):
                 name = text_of(v.get("customer_name"))
                 hits.append({"source": source, "complaint_no": text_of(v.get("complaint_no")),
