@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..domain.parsing import PHONE_SEPARATOR
+from ..domain.parsing import PHONE_SEPARATOR, normalise_phone
 
 XML_ESCAPED = frozenset("&<>\"'")
 NUMBER_TEXT = frozenset("0123456789.-+e")  # what text_of(number) is made of
@@ -101,10 +101,10 @@ class MentionSearch:
         cells = _odd_cells([t.lower() for t in texts + phones], letters)
         if cells is not None:
             patterns.append(cells)
-        ascii_letters = any(re.search("[a-z]", t) for t in texts)
+        folded = {t for t in texts if re.search("[a-z]", t)}  # texts whose ASCII letters are folded
         # a text without letters to fold that a phone pattern finds already is not searched again
-        plain = [t.encode("utf-8") for t in texts if t not in phones or re.search("[a-z]", t)]
-        return cls(plain, patterns, [c.encode("utf-8") for c in LOWER_TO_ASCII] if ascii_letters else [])
+        plain = [t.encode("utf-8") for t in texts if t not in phones or t in folded]
+        return cls(plain, patterns, [c.encode("utf-8") for c in LOWER_TO_ASCII] if folded else [])
 
     def rows_in(self, buf: bytes) -> set[int]:
         """The numbers of the rows in a piece of sheet XML that may mention the texts (raises
@@ -116,7 +116,7 @@ class MentionSearch:
         at += [p for t in self.extra for p in _positions(buf, t)]
         at += [m.start() for pattern in self.patterns for m in pattern.finditer(buf)]
         at += [p for marker in (b"&", b"_") for p in _positions(buf, marker) if ODD_TEXT.match(buf, p)]
-        at += [p for marker in RUNS if marker in buf for p in _positions(buf, marker)]
+        at += [p for marker in RUNS for p in _positions(buf, marker)]
         last = buf.rfind(b"</row>")  # what follows is the sheet's tail (formats, validations, links)
         rows = {_row_at(buf, p) for p in at if p < last}
         rows.discard(None)
@@ -142,7 +142,8 @@ def _odd_cells(needles: list[str], letters) -> re.Pattern | None:
 
 
 def _holds(text: str, texts: list[str], phones: list[str]) -> bool:
-    return any(t in text.lower() for t in texts) or any(p in PHONE_SEPARATOR.sub("", text) for p in phones)
+    """Whether a shared string holds a text or a phone number, as find compares a cell."""
+    return any(t in text.lower() for t in texts) or any(p in normalise_phone(text) for p in phones)
 
 
 def _positions(buf: bytes, needle: bytes) -> list[int]:
