@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
 from ..domain.schema import COLUMNS, COMMS_COLUMNS, header_lookup, normalise_header
 from .files import atomic_write
 from .xlsx_store import as_cell_value
-from .workbook_builder import tool_sheet_header
+from .workbook_builder import HEADER_FILL, WHITE_BOLD
 
 ARCHIVE_SHEET, COMMS_SHEET = "投诉归档", "沟通记录"
 
@@ -52,22 +54,37 @@ def read_archive(path: Path) -> tuple[list[RegisterRow], list[dict]]:
         wb.close()
 
 
+def _cells(ws, values: list) -> list:
+    out = []
+    for value in values:
+        if value in (None, ""):
+            out.append(None)
+        else:
+            cell = WriteOnlyCell(ws)
+            as_cell_value(cell, value)
+            out.append(cell)
+    return out
+
+
 def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
-    """Write the whole archive (existing + new rows), sorted by complaint number."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = ARCHIVE_SHEET
-    ws.append([c.zh for c in COLUMNS])
-    for r, record in enumerate(sorted(rows, key=lambda v: text_of(v.get("complaint_no"))), 2):
-        for col, column in enumerate(COLUMNS, 1):
-            value = record.get(column.key)
-            if value not in (None, ""):
-                as_cell_value(ws.cell(r, col), value)
+    """Write the whole archive (existing + new rows), sorted by complaint number. Streamed
+    (openpyxl's write-only mode): a year of a busy desk is hundreds of thousands of rows."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(ARCHIVE_SHEET)
     ws.freeze_panes = "B2"
+    ws.append([c.zh for c in COLUMNS])
+    for record in sorted(rows, key=lambda v: text_of(v.get("complaint_no"))):
+        ws.append(_cells(ws, [record.get(column.key) for column in COLUMNS]))
     cws = wb.create_sheet(COMMS_SHEET)
-    tool_sheet_header(cws, COMMS_COLUMNS, "zh")
-    for r, entry in enumerate(sorted(comms, key=lambda e: (text_of(e.get("complaint_no")), text_of(e.get("time")))), 2):
-        for col, (key, _, _) in enumerate(COMMS_COLUMNS, 1):
-            if entry.get(key) not in (None, ""):
-                as_cell_value(cws.cell(r, col), entry.get(key))
+    cws.freeze_panes = "A2"
+    for col in range(1, len(COMMS_COLUMNS) + 1):
+        cws.column_dimensions[get_column_letter(col)].width = 16 if col > 1 else 20
+    header = []
+    for _key, zh, _en in COMMS_COLUMNS:
+        cell = WriteOnlyCell(cws, zh)
+        cell.font, cell.fill = WHITE_BOLD, HEADER_FILL
+        header.append(cell)
+    cws.append(header)
+    for entry in sorted(comms, key=lambda e: (text_of(e.get("complaint_no")), text_of(e.get("time")))):
+        cws.append(_cells(cws, [entry.get(key) for key, _, _ in COMMS_COLUMNS]))
     atomic_write(path, lambda tmp: wb.save(tmp))

@@ -42,6 +42,8 @@ from .package_guard import checked_register
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, holds_value, joined, piece_rows, \
     row_body, scan_chunk, typed_row
+from .row_removal_xml import SheetRemoval, shifted_parts
+from .row_shift import RowShift
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     row_is_closed, split_rows
@@ -78,6 +80,7 @@ class FastStore:
         self._last_row = 1
         self._patches: dict[int, dict[int, tuple[object, int | None]]] = {}
         self._appended: list[dict] = []
+        self._removed: set[int] = set()  # rows taken out at the next save (archive)
         self._table_ops: dict[str, list] = {}
         self._extra_parts: dict[str, bytes] = {}
         self._add_formatting = False
@@ -491,7 +494,12 @@ class FastStore:
         return self._last_row
 
     def remove_register(self, row_ids: list[int]) -> None:
-        raise ComplaintDeskError("大文件模式不支持删除行；归档请使用完整模式（COMPLAINTDESK_STORE=openpyxl）")
+        """Rows leave the register at the next save; every later row moves up (as in Excel)."""
+        if self._patches or self._appended:
+            self.save()  # rows are numbered as the file holds them
+        self._read_light()  # (the last row of data)
+        self._removed.update(r for r in row_ids if 2 <= r <= self._last_row)
+        self._cache.clear()
 
     def append_table(self, role: str, rows: list[dict]) -> None:
         self._table_ops.setdefault(role, []).append(("append", rows))
@@ -614,7 +622,7 @@ class FastStore:
         return None
 
     def save(self) -> None:
-        if not (self._patches or self._appended or self._table_ops or self._add_formatting):
+        if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):
             return
         missing = [role for role in self._table_ops if self._part(role) is None]
         if missing:
@@ -630,8 +638,13 @@ class FastStore:
         if any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
                for v in row.values()):
             self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
-        register_changes = bool(self._patches or self._appended or formatting)
+        register_changes = bool(self._patches or self._appended or formatting or self._removed)
         self._written.clear()
+        removal = None
+        if self._removed:
+            name = next(n for n, part in self.parts.items() if part == self.register_part)
+            removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
+            self._extra_parts.update(shifted_parts(self.zip, self.register_part, removal.shift))
 
         def write(tmp: Path) -> None:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
@@ -640,7 +653,12 @@ class FastStore:
                     target = zipfile.ZipInfo(name, date_time=info.date_time)
                     target.compress_type = zipfile.ZIP_DEFLATED
                     target._compresslevel = 1  # speed over size for the parts we rewrite
-                    if name == self.register_part and register_changes:
+                    if name == self.register_part and removal is not None:
+                        out = SegmentWriter(dst, name, info.date_time)
+                        stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
+                                     max(self.columns.values()), removal=removal)
+                        out.close()
+                    elif name == self.register_part and register_changes:
                         out = SegmentWriter(dst, name, info.date_time)
                         self._register_xml(out, info, formatting)
                         out.close()
@@ -658,9 +676,25 @@ class FastStore:
                         copy_member(self.zip, info, dst)
         make_backup(self.path, keep)
         atomic_write(self.path, write)
+        if removal is not None:  # every later row has a new number: read the file afresh next time
+            register_index.drop(self.path)
+            self._forget_rows()
+            self._reopen()
+            return
         index = self._next_index(register_changes)
         self._reopen()
         self._save_index(index)
+
+    def _forget_rows(self) -> None:
+        self._removed.clear()
+        self._values.clear()
+        self._raw.clear()
+        self._case_rows = {}
+        self._pristine.clear()
+        self._written.clear()
+        self._light_source = self._index = self._segments = None
+        self._index_loaded, self._cold = True, False
+        self._last_row = 1
 
     def _reopen(self) -> None:
         """After a save: read from the new file; what was written is now in it."""

@@ -109,17 +109,20 @@ def _cut(out) -> None:
 
 
 def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: bytes, last_row: int, last_col: int,
-                 formatting: bytes = b"", drop_from: int | None = None, written: dict | None = None) -> None:
-    """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended."""
+                 formatting: bytes = b"", drop_from: int | None = None, written: dict | None = None,
+                 removal=None) -> None:
+    """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended;
+    or, with a `removal` (row_removal_xml.SheetRemoval), its rows and its tail rewritten by it."""
     with zf.open(part) as raw:
         f = Prefetch(raw, CHUNK)
         try:
-            _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written)
+            _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written, removal)
         finally:
             f.close()
 
 
-def _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written) -> None:
+def _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written,
+            removal) -> None:
     pending = sorted(patches)
     buf = b""
     while b"<sheetData" not in buf:
@@ -146,7 +149,9 @@ def _stream(f, part, out, patches, appended, last_row, last_col, formatting, dro
             buf += chunk
             continue
         segment, buf = buf[:cut], buf[cut:]
-        if drop_from is not None:
+        if removal is not None:
+            out.write(removal.rows(segment))
+        elif drop_from is not None:
             out.write(b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from))
         else:
             pending = write_rows(out, segment, pending, patches, written)
@@ -154,6 +159,9 @@ def _stream(f, part, out, patches, appended, last_row, last_col, formatting, dro
             _write_missing(out, pending, patches, written)
             _cut(out)
             out.write(appended)
+            if removal is not None:  # the tail names rows too: read it whole
+                out.write(removal.tail(buf + b"".join(iter(lambda: f.read(CHUNK), b""))))
+                return
             out.write(insert_formatting(buf, formatting) if formatting else buf)
             while chunk := f.read(CHUNK):
                 out.write(chunk)

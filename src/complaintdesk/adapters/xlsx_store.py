@@ -21,6 +21,7 @@ from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import checked_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
+from .xlsx_row_removal import remove_rows
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 
@@ -154,8 +155,8 @@ class XlsxStore(WholeRowsReads):
                 table.ref = f"{start}:{col}{last_row}"
 
     def remove_register(self, row_ids: list[int]) -> None:
-        for r in sorted(row_ids, reverse=True):
-            self.ws.delete_rows(r)
+        """Rows leave the register; every later row moves up (as in Excel), in one pass."""
+        remove_rows(self.wb, self.ws, row_ids, self._last_row())
         self._last = None
 
     def append_table(self, role: str, rows: list[dict]) -> None:

@@ -227,9 +227,7 @@ def archive_cmd(register: Path, older_than: Optional[int] = typer.Option(None, "
     if purge_expired:
         report(in_register(register, lambda s: service.purge_expired(s, parse_now(now), yes)), "归档保留期检查")
         return
-    # rows leave the register: the openpyxl store, which can delete rows, whatever the file size
-    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than), kind="openpyxl"),
-           "归档完成")
+    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than)), "归档完成")
 
 
 @app.command()

@@ -30,9 +30,10 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         raise ComplaintDeskError("归档需要登记表文件路径")
     days = int(older_than_days if older_than_days is not None else store.settings().param("archive_days"))
     cutoff = now - timedelta(days=days)
-    moving = [r for r in store.rows() if _closed_before(r.values, cutoff)]
+    moving = [r.row_id for r in store.rows() if _closed_before(r.values, cutoff)]
     if not moving:
         return summary
+    moving = store.read_full(moving)  # every cell goes to the archive
     by_year: dict[int, list] = {}
     for row in moving:
         received, _ = parse_datetime(row.values.get("received_at"))
