@@ -12,6 +12,8 @@ import re
 import shutil
 import zipfile
 
+from datetime import datetime
+
 import pytest
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
@@ -20,6 +22,8 @@ from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from complaintdesk.adapters.archive_files import read_archive, read_archive_columns
+from complaintdesk.domain.schema import COMMS_COLUMNS, header_lookup, normalise_header
 from tests.conftest import convert
 from tests.integration.test_fast_store import bench_module, run
 
@@ -92,6 +96,11 @@ def dressed(tmp_path_factory):
                                                             fill=PatternFill("solid", bgColor="FFC7CE")))
     ws.conditional_formatting.add(f"A{g1}:C{g1}", CellIsRule(operator="equal", formula=['"x"'],
                                                             fill=PatternFill("solid", bgColor="FFEB9C")))
+    comms = wb["沟通记录"]
+    for r, when, text in ((g1, datetime(2026, 10, 20, 9, 5), "已电话联系\n客户同意换货"), (k1, datetime(2026, 11, 2, 16, 0), "=等待回复"),
+                          (g2, datetime(2026, 10, 21, 8, 0), " 前后有空格 ")):
+        comms.append([ws[f"A{r}"].value, when, "电话", "李客服", text, "跟进"])
+        comms.cell(comms.max_row, 5).data_type = "s"
     wb.defined_names["重点行"] = DefinedName("重点行", attr_text=f"投诉登记!$A${k2}:$BP${k2}")
     wb.save(path)
     _shared(path, note, shared)
@@ -215,3 +224,51 @@ def test_the_register_works_on_after_an_archive(archived, cli, monkeypatch, tmp_
         exported[store] = json.loads(run(cli, monkeypatch, store, "export", work).stdout)
     assert exported["fast"] == exported["openpyxl"]
     assert exported["fast"] and all(row["status"] != "已关闭" for row in exported["fast"])
+
+
+def test_an_archive_reads_the_same_streamed_as_through_openpyxl(archived):
+    paths, facts = archived
+    path = paths["fast"].parent / "archive" / "投诉归档_2026.xlsx"
+    rows, comms = read_archive(path)
+    wb = load_workbook(path)
+    grid = [list(r) for r in wb["投诉归档"].iter_rows(values_only=True)]
+    lookup = header_lookup()
+    keys = [lookup.get(normalise_header(h)) for h in grid[0]]
+    assert [r.values for r in rows] == [{k: v for k, v in zip(keys, line) if k} for line in grid[1:]]
+    assert [r.row_id for r in rows] == [-r for r in range(2, len(grid) + 1)]
+    expected = [dict(zip([k for k, _, _ in COMMS_COLUMNS], line))
+                for line in wb["沟通记录"].iter_rows(min_row=2, values_only=True)]
+    assert comms == expected and len(comms) == 2   # the kept complaint's entry stays in the register
+    assert {c["content"] for c in comms} == {"已电话联系\n客户同意换货", " 前后有空格 "}
+
+
+def test_reading_some_columns_or_some_rows_of_an_archive_equals_reading_it_all(archived):
+    paths, _ = archived
+    path = paths["fast"].parent / "archive" / "投诉归档_2026.xlsx"
+    rows, _ = read_archive(path)
+    keys = ("complaint_no", "received_at", "customer_id", "contact", "category", "callback_note")
+    expected = [(r.row_id, {k: r.values.get(k) for k in keys}) for r in rows
+                if any(r.values.get(k) not in (None, "") for k in keys)]
+    assert [(r.row_id, r.values) for r in read_archive_columns(path, keys)] == expected
+    some = {-rows[0].row_id, -rows[-1].row_id, -rows[len(rows) // 2].row_id}
+    assert read_archive(path, some, comms=False)[0] == [r for r in rows if -r.row_id in some]
+
+
+def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monkeypatch):
+    from complaintdesk.services import archive as service
+    from complaintdesk.services.common import archived_rows, open_store
+    paths, facts = archived
+    rows, _ = read_archive(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx")
+    some = rows[len(rows) // 3].values
+    contact = str(some["contact"])
+    queries = [some["complaint_no"], contact, f"{contact[:3]} {contact[3:7]}-{contact[7:]}", some["customer_name"],
+               str(some["order_no"]).lower(), str(some["description"])[2:6], "客户", "不存在的内容", "=等待"]
+    store = open_store(paths["fast"], kind="fast")
+    try:
+        searched = [service.find(store, q, unmasked=True).data["hits"] for q in queries]
+        monkeypatch.setattr(service, "archived_rows_mentioning", lambda s, *asked: archived_rows(s))
+        compared = [service.find(store, q, unmasked=True).data["hits"] for q in queries]
+    finally:
+        store.close()
+    assert searched == compared
+    assert all(any(h["source"] == "归档" for h in hits) for hits in searched[:6])

@@ -5,86 +5,214 @@ moved communication-log entries on 沟通记录, rows in complaint-number order.
 """
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
+from openpyxl import Workbook
 
 from ..domain.model import RegisterRow
-from ..domain.parsing import text_of
+from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import COLUMNS, COMMS_COLUMNS, header_lookup, normalise_header
+from ..errors import SchemaError
+from . import sheet_xml as sx
+from .fast_store import sheet_parts
 from .files import atomic_write
+from .mention_scan import MentionSearch, Unsearchable
+from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 from .xlsx_store import as_cell_value
-from .workbook_builder import HEADER_FILL, WHITE_BOLD
+from .sheet_writer import table_rows_xml
+from .workbook_builder import tool_sheet_header
 
 ARCHIVE_SHEET, COMMS_SHEET = "投诉归档", "沟通记录"
+CHUNK = 8 << 20
+BATCH = 2000  # rows written at a time
 
 
 def archive_path(folder: Path, year: int) -> Path:
     return Path(folder) / f"投诉归档_{year}.xlsx"
 
 
-def read_archive_rows(path: Path) -> list[RegisterRow]:
-    rows, _ = read_archive(path)
+def read_archive_rows(path: Path, keys=None) -> list[RegisterRow]:
+    """An archive's rows; with `keys`, only those columns are read (row ids as read_archive's)."""
+    if keys is not None:
+        return read_archive_columns(path, keys)
+    rows, _ = read_archive(path, comms=False)
     return rows
 
 
-def read_archive(path: Path) -> tuple[list[RegisterRow], list[dict]]:
-    wb = load_workbook(path, read_only=True)
+def _open(path: Path) -> zipfile.ZipFile:
     try:
-        ws = wb[ARCHIVE_SHEET] if ARCHIVE_SHEET in wb.sheetnames else wb.worksheets[0]
-        lookup = header_lookup()
-        it = ws.iter_rows(values_only=True)
-        keys = [lookup.get(normalise_header(h)) for h in next(it, ())]
+        return zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SchemaError(f"无法打开归档文件“{Path(path).name}”（{type(exc).__name__}）")
+
+
+class _Sheet:
+    """An archive's sheets, shared strings and columns (by key, first of a repeated header)."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        self.parts = sheet_parts(zf)
+        self.strings = sx.shared_strings(zf.read("xl/sharedStrings.xml")) \
+            if "xl/sharedStrings.xml" in zf.namelist() else []
+        self.main = self.parts.get(ARCHIVE_SHEET) or next(iter(self.parts.values()))
+        self.columns: dict[str, int] | None = None
+
+    def pieces(self):
+        for buf in _pieces(self.zf, self.main):
+            if self.columns is None:
+                first = sx.ROW_RE.search(buf)
+                header = sx.row_cells(first.group(2) or b"", self.strings) \
+                    if first and first.group(1) == b"1" else {}
+                lookup = header_lookup()
+                self.columns = {lookup[normalise_header(v)]: c for c, v in sorted(header.items(), reverse=True)
+                                if lookup.get(normalise_header(v))}
+            yield buf
+
+
+def read_archive(path: Path, only: set[int] | None = None, comms: bool = True) -> tuple[list[RegisterRow], list[dict]]:
+    """Rows (row ids are minus the row number; with `only`, the rows of those numbers) and
+    communication entries of an archive file. Streamed like the fast store reads a register."""
+    with _open(path) as zf:
+        sheet = _Sheet(zf)
         rows = []
-        for i, values in enumerate(it, 2):
-            record = {k: v for k, v in zip(keys, values) if k}
-            if any(v not in (None, "") for v in record.values()):
-                rows.append(RegisterRow(-i, record))
-        comms = []
-        if COMMS_SHEET in wb.sheetnames:
-            cit = wb[COMMS_SHEET].iter_rows(values_only=True)
-            next(cit, None)
-            for values in cit:
-                if any(v not in (None, "") for v in values):
-                    comms.append({k: v for (k, _, _), v in zip(COMMS_COLUMNS, values)})
-        return rows, comms
-    finally:
-        wb.close()
+        for buf in sheet.pieces():
+            keyed = Keyed.of(sheet.columns)
+            here = None if only is None else only.intersection(map(int, ROW_NUM.findall(buf)))
+            rows.extend(RegisterRow(-r, values) for r, values in piece_rows(buf, sheet.strings, keyed, here)
+                        if holds_value(values))
+        return rows, (_comms(zf, sheet) if comms else [])
 
 
-def _cells(ws, values: list) -> list:
-    out = []
-    for value in values:
-        if value in (None, ""):
-            out.append(None)
-        else:
-            cell = WriteOnlyCell(ws)
-            as_cell_value(cell, value)
-            out.append(cell)
-    return out
+def archive_rows_mentioning(path: Path, texts, phones, keys) -> list[RegisterRow]:
+    """In full, the archive's rows whose cells of `keys` may hold one of `texts` or `phones`
+    (`find`): picked by the byte search the fast store uses on a register, the others not parsed."""
+    with _open(path) as zf:
+        sheet = _Sheet(zf)
+        rows, search = [], None
+        try:
+            for buf in sheet.pieces():
+                if search is None:
+                    letters = {sx.col_letter(c).encode() for k, c in sheet.columns.items() if k in keys}
+                    search = MentionSearch.of(texts, phones, sheet.strings, letters)
+                    if search is None:
+                        raise Unsearchable("the query cannot be searched as bytes")
+                rows.extend(RegisterRow(-r, values) for r, values
+                            in piece_rows(buf, sheet.strings, Keyed.of(sheet.columns), search.rows_in(buf))
+                            if holds_value(values))
+        except Unsearchable:
+            return read_archive(path, comms=False)[0]
+        return rows
+
+
+def read_archive_columns(path: Path, keys) -> list[RegisterRow]:
+    """The cells of `keys` only, of every row holding one (what numbering, repeat detection and
+    the trend need of an archive): one pass finds those cells and no other cell is parsed."""
+    with _open(path) as zf:
+        sheet = _Sheet(zf)
+        rows: dict[int, dict] = {}
+        pattern = by_letter = None
+        for buf in sheet.pieces():
+            if pattern is None:
+                by_letter = {sx.col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
+                keyed = Keyed.of({k: c for k, c in sheet.columns.items() if k in keys})
+                if not by_letter:
+                    return []
+                letters = b"|".join(sorted(by_letter, key=len, reverse=True))
+                pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+            for m in pattern.finditer(buf):
+                value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
+                if value is not None and value != "" and m.group(2) != b"1":
+                    rows.setdefault(int(m.group(2)), {})[by_letter[m.group(1)]] = value
+    return [RegisterRow(-r, typed_row(cells, keyed)) for r, cells in sorted(rows.items())]
+
+
+def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
+    """The archive's communication-log entries (times as datetime)."""
+    comms = []
+    if COMMS_SHEET in sheet.parts:
+        for buf in _pieces(zf, sheet.parts[COMMS_SHEET]):
+            for m in sx.ROW_RE.finditer(buf):
+                cells = sx.row_cells(m.group(2) or b"", sheet.strings)
+                if m.group(1) == b"1" or not any(v not in (None, "") for v in cells.values()):
+                    continue
+                entry = {key: cells.get(c) for c, (key, _, _) in enumerate(COMMS_COLUMNS, 1)}
+                if isinstance(entry.get("time"), (int, float)):
+                    entry["time"] = parse_datetime(entry["time"])[0]
+                comms.append(entry)
+    return comms
+
+
+def archived_numbers(path: Path) -> set[str]:
+    """The complaint numbers an archive file holds (its check after writing)."""
+    numbers = {text_of(r.values.get("complaint_no")) for r in read_archive_columns(path, ("complaint_no",))}
+    numbers.discard("")
+    return numbers
+
+
+def _pieces(zf: zipfile.ZipFile, part: str):
+    """A sheet part's XML in pieces that end on a </row> boundary."""
+    carry = b""
+    with zf.open(part) as f:
+        while chunk := f.read(CHUNK):
+            buf = carry + chunk
+            cut = buf.rfind(b"</row>") + 6
+            carry = buf[cut:] if cut >= 6 else buf
+            if cut >= 6:
+                yield buf[:cut]
+    yield carry
 
 
 def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
-    """Write the whole archive (existing + new rows), sorted by complaint number. Streamed
-    (openpyxl's write-only mode): a year of a busy desk is hundreds of thousands of rows."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(ARCHIVE_SHEET)
-    ws.freeze_panes = "B2"
+    """Write the whole archive (existing + new rows), sorted by complaint number. The sheets'
+    rows are written as XML in batches (a year of a busy desk is hundreds of thousands of rows)
+    into a package openpyxl lays out: headers, frozen panes, a date-and-time style."""
+    template, style = _template()
+    sheets = {
+        ARCHIVE_SHEET: (sorted(rows, key=lambda v: text_of(v.get("complaint_no"))),
+                        {c.key: i for i, c in enumerate(COLUMNS, 1)}),
+        COMMS_SHEET: (sorted(comms, key=lambda e: (text_of(e.get("complaint_no")), text_of(e.get("time")))),
+                      {key: i for i, (key, _, _) in enumerate(COMMS_COLUMNS, 1)}),
+    }
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(io.BytesIO(template)) as src, \
+                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as dst:
+            parts = {part: name for name, part in sheet_parts(src).items()}
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename not in parts:
+                    dst.writestr(info, data)
+                    continue
+                lines, cols = sheets[parts[info.filename]]
+                head, rest = data.split(b"<sheetData>", 1)
+                header = rest[:rest.find(b"</row>") + 6]
+                tail = rest[rest.find(b"</sheetData>"):]
+                last = f"{sx.col_letter(len(cols))}{len(lines) + 1}"
+                head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
+                with dst.open(info.filename, "w", force_zip64=True) as out:
+                    out.write(head + b"<sheetData>" + header)
+                    for at in range(0, len(lines), BATCH):
+                        out.write(table_rows_xml(at + 2, lines[at:at + BATCH], cols, style))
+                    out.write(tail)
+    atomic_write(path, write)
+
+
+def _template() -> tuple[bytes, int]:
+    """An empty archive package (both sheets with their headers) and its date-and-time style."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = ARCHIVE_SHEET
     ws.append([c.zh for c in COLUMNS])
-    for record in sorted(rows, key=lambda v: text_of(v.get("complaint_no"))):
-        ws.append(_cells(ws, [record.get(column.key) for column in COLUMNS]))
-    cws = wb.create_sheet(COMMS_SHEET)
-    cws.freeze_panes = "A2"
-    for col in range(1, len(COMMS_COLUMNS) + 1):
-        cws.column_dimensions[get_column_letter(col)].width = 16 if col > 1 else 20
-    header = []
-    for _key, zh, _en in COMMS_COLUMNS:
-        cell = WriteOnlyCell(cws, zh)
-        cell.font, cell.fill = WHITE_BOLD, HEADER_FILL
-        header.append(cell)
-    cws.append(header)
-    for entry in sorted(comms, key=lambda e: (text_of(e.get("complaint_no")), text_of(e.get("time")))):
-        cws.append(_cells(cws, [entry.get(key) for key, _, _ in COMMS_COLUMNS]))
-    atomic_write(path, lambda tmp: wb.save(tmp))
+    ws.freeze_panes = "B2"
+    as_cell_value(ws.cell(2, 1), datetime(2000, 1, 1))  # (only to have the style: taken out below)
+    tool_sheet_header(wb.create_sheet(COMMS_SHEET), COMMS_COLUMNS, "zh")
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(buf) as z:
+        xml = z.read(sheet_parts(z)[ARCHIVE_SHEET])
+    style = int(re.search(rb'<c r="A2" s="(\d+)"', xml).group(1))
+    return buf.getvalue(), style

@@ -58,6 +58,24 @@ def _attrs(xml: str) -> dict[str, str]:
     return dict(re.findall(r'\b([\w:]+)="([^"]*)"', xml))
 
 
+def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """The package's worksheets: sheet name -> part name."""
+    workbook = zf.read("xl/workbook.xml").decode("utf-8")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = {}
+    for rel in re.findall(r"<Relationship\b[^>]*>", rels):
+        a = _attrs(rel)
+        target = a.get("Target", "")
+        targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    out = {}
+    for sheet in re.findall(r"<sheet\b[^>]*>", workbook):
+        name = sx._text(re.search(r'\bname="([^"]*)"', sheet).group(1).encode())
+        rid = re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', sheet)
+        rid = rid.group(1) or rid.group(2)
+        out[name] = str(PurePosixPath(targets[rid]))
+    return out
+
+
 class FastStore:
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
@@ -105,20 +123,7 @@ class FastStore:
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
-        workbook = self.zip.read("xl/workbook.xml").decode("utf-8")
-        rels = self.zip.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        targets = {}
-        for rel in re.findall(r"<Relationship\b[^>]*>", rels):
-            a = _attrs(rel)
-            target = a.get("Target", "")
-            targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        out = {}
-        for sheet in re.findall(r"<sheet\b[^>]*>", workbook):
-            name = sx._text(re.search(r'\bname="([^"]*)"', sheet).group(1).encode())
-            rid = re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', sheet)
-            rid = rid.group(1) or rid.group(2)
-            out[name] = str(PurePosixPath(targets[rid]))
-        return out
+        return sheet_parts(self.zip)
 
     def _part(self, role: str, required: bool = False) -> str | None:
         for name in SHEETS[role]:

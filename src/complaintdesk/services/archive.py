@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ..adapters.archive_files import archive_path, read_archive, write_archive
+from ..adapters.archive_files import archive_path, archived_numbers, read_archive, write_archive
 from ..domain import labels
 from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..errors import ComplaintDeskError
-from .common import Summary, archive_folder, archived_rows, audit_row, display
+from .common import Summary, archive_folder, archived_rows_mentioning, audit_row, display
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -49,8 +49,7 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         new_comms = [c for c in comms if text_of(c.get("complaint_no")) in year_numbers - have]
         if new_rows:
             write_archive(path, [r.values for r in existing] + new_rows, existing_comms + new_comms)
-            check, _ = read_archive(path)
-            if not year_numbers <= {text_of(r.values.get("complaint_no")) for r in check}:
+            if not year_numbers <= archived_numbers(path):
                 raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
         summary.files.append(path)
     store.remove_register([r.row_id for r in moving])
@@ -103,9 +102,9 @@ def find(store, query: str, unmasked: bool = False) -> Summary:
     phone = normalise_phone(query)
     phone = phone if len(phone) >= 4 else ""  # a shorter one is no phone number to look for
     # a large register is not read in full: only the rows that may hold the text are compared
-    candidates = store.rows_mentioning([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
+    asked = ([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
     hits = []
-    for source, rows in (("登记表", candidates), ("归档", archived_rows(store))):
+    for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archived_rows_mentioning(store, *asked))):
         for row in rows:
             v = row.values
             fields = [text_of(v.get(k)).lower() for k in FIND_KEYS]

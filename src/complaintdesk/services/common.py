@@ -123,13 +123,24 @@ def archive_folder(store) -> Path | None:
     return Path(path).parent / "archive" if path else None
 
 
-def archived_rows(store) -> list[RegisterRow]:
-    """Rows of every yearly archive beside the register (read-only)."""
+def archive_files(store) -> list[Path]:
+    """The yearly archives beside the register."""
     folder = archive_folder(store)
-    if folder is None or not folder.exists():
-        return []
+    return sorted(folder.glob("*.xlsx")) if folder is not None and folder.exists() else []
+
+
+def archived_rows_mentioning(store, texts, phones, keys) -> list[RegisterRow]:
+    """The archives' rows that may hold one of `texts` or `phones` in `keys` (see
+    RegisterStore.rows_mentioning): the caller compares."""
+    from ..adapters.archive_files import archive_rows_mentioning
+    return [row for path in archive_files(store) for row in archive_rows_mentioning(path, texts, phones, keys)]
+
+
+def archived_rows(store, keys=None) -> list[RegisterRow]:
+    """Rows of every yearly archive beside the register (read-only); with `keys`, only those
+    cells are read (an archive holds years of complaints: numbering needs five columns of them)."""
     from ..adapters.archive_files import read_archive_rows
     out: list[RegisterRow] = []
-    for path in sorted(folder.glob("*.xlsx")):
-        out.extend(read_archive_rows(path))
+    for path in archive_files(store):
+        out.extend(read_archive_rows(path, keys))
     return out

@@ -54,7 +54,7 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     settings = store.settings()
     calendar = build_calendar(store)
     open_rows, closed = store.split_rows(CLOSED_KEYS)
-    archived = archived_rows(store)
+    archived = archived_rows(store, CLOSED_KEYS)
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows + archived),
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)

@@ -10,7 +10,7 @@ from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
 from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
 from ..errors import ComplaintDeskError
-from .common import Summary, archived_rows
+from .common import Summary, archive_files
 from .transfer import CONVERTERS, record
 
 
@@ -49,6 +49,23 @@ def _received_between(start: datetime, end: datetime):
     return inside
 
 
+def _archive_records(store, in_trend, in_report) -> list[dict]:
+    """The same of the archives: the trend's columns of every archived complaint, and in full only
+    those received in the report's two months."""
+    from ..adapters.archive_files import read_archive, read_archive_columns
+    keys = ("received_at", *TREND_KEYS)
+    out = []
+    for path in archive_files(store):
+        light = read_archive_columns(path, keys)
+        in_full = {-row.row_id for row in light if in_report(row.values.get("received_at"))}
+        found = [(row.row_id, record(row.values)) for row in read_archive(path, in_full, comms=False)[0]] \
+            if in_full else []
+        found += [(row.row_id, _trend_record(*(row.values.get(k) for k in keys))) for row in light
+                  if in_trend(row.values.get("received_at")) and not in_report(row.values.get("received_at"))]
+        out += [rec for _, rec in sorted(found, key=lambda item: -item[0])]
+    return out
+
+
 def _register_records(store, in_trend, in_report) -> list[dict]:
     """Export records of the register's complaints in the trend's months, in row order: in full for
     the report's two months, trend values only for the others. Closed complaints come as columns,
@@ -83,8 +100,7 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
     oldest = datetime.strptime(last_months(month)[0], "%Y-%m")  # the 12-month trend's first month
     in_trend = _received_between(oldest, after)  # older (or later) complaints are in no figure
     in_report = _received_between(first, after)  # other months only count in the trend: light values suffice
-    records = [record(r.values) for r in archived_rows(store) if in_trend(r.values.get("received_at"))] + \
-        _register_records(store, in_trend, in_report)
+    records = _archive_records(store, in_trend, in_report) + _register_records(store, in_trend, in_report)
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})

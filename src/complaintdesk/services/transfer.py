@@ -61,7 +61,7 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
         return summary
     open_rows, closed = store.split_rows(("complaint_no",))
     existing = {text_of(n) for n in closed.columns["complaint_no"]}
-    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows + archived_rows(store)}
+    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows + archived_rows(store, ("complaint_no",))}
     existing.discard("")
     audit = []
     for line_no, raw in enumerate(data, 2):
