@@ -5,7 +5,10 @@ moved communication-log entries on 沟通记录, rows in complaint-number order.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import marshal
+import os
 import re
 import zipfile
 from datetime import datetime
@@ -13,13 +16,14 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from .. import __version__
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import COLUMNS, COMMS_COLUMNS, header_lookup, normalise_header
 from ..errors import SchemaError
 from . import sheet_xml as sx
 from .fast_store import sheet_parts
-from .files import atomic_write
+from .files import atomic_write, atomic_write_bytes
 from .mention_scan import MentionSearch, Unsearchable
 from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 from .xlsx_store import as_cell_value
@@ -29,6 +33,7 @@ from .workbook_builder import tool_sheet_header
 ARCHIVE_SHEET, COMMS_SHEET = "投诉归档", "沟通记录"
 CHUNK = 8 << 20
 BATCH = 2000  # rows written at a time
+CACHE_FORMAT = 1
 
 
 def archive_path(folder: Path, year: int) -> Path:
@@ -108,26 +113,68 @@ def archive_rows_mentioning(path: Path, texts, phones, keys) -> list[RegisterRow
         return rows
 
 
+# the columns of an archive that numbering, repeat detection, import and the trend read: kept
+# in a cache beside the archive, so the daily cycle does not scan years of complaints each time
+LIGHT_KEYS = ("complaint_no", "received_at", "customer_id", "contact", "category", "request_type",
+              "is_valid", "status")
+
+
 def read_archive_columns(path: Path, keys) -> list[RegisterRow]:
     """The cells of `keys` only, of every row holding one (what numbering, repeat detection and
-    the trend need of an archive): one pass finds those cells and no other cell is parsed."""
+    the trend need of an archive): one pass finds those cells and no other cell is parsed; for
+    keys among LIGHT_KEYS, read once per version of the file and then from its cache."""
+    keys = tuple(keys)
+    if set(keys) <= set(LIGHT_KEYS):
+        cells, keyed = _light_cells(path)
+        wanted = [keyed.keys.index(k) for k in keys if k in keyed.keys]
+        picked = Keyed(tuple(keyed.keys[i] for i in wanted), tuple(keyed.columns[i] for i in wanted))
+        return [RegisterRow(-r, typed_row(row, picked)) for r, row in cells
+                if any(row.get(c) is not None for c in picked.columns)]
     with _open(path) as zf:
-        sheet = _Sheet(zf)
-        rows: dict[int, dict] = {}
-        pattern = by_letter = None
-        for buf in sheet.pieces():
-            if pattern is None:
-                by_letter = {sx.col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
-                keyed = Keyed.of({k: c for k, c in sheet.columns.items() if k in keys})
-                if not by_letter:
-                    return []
-                letters = b"|".join(sorted(by_letter, key=len, reverse=True))
-                pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-            for m in pattern.finditer(buf):
-                value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
-                if value is not None and value != "" and m.group(2) != b"1":
-                    rows.setdefault(int(m.group(2)), {})[by_letter[m.group(1)]] = value
-    return [RegisterRow(-r, typed_row(cells, keyed)) for r, cells in sorted(rows.items())]
+        cells, keyed = _cells_of(zf, keys)
+    return [RegisterRow(-r, typed_row(row, keyed)) for r, row in cells]
+
+
+def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]:
+    """(row, {column: value as stored}) of the rows holding a cell of `keys`, and those columns."""
+    sheet = _Sheet(zf)
+    rows: dict[int, dict] = {}
+    pattern = by_letter = None
+    keyed = Keyed((), ())
+    for buf in sheet.pieces():
+        if pattern is None:
+            by_letter = {sx.col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
+            keyed = Keyed.of({k: c for k, c in sheet.columns.items() if k in keys})
+            if not by_letter:
+                return [], keyed
+            letters = b"|".join(sorted(by_letter, key=len, reverse=True))
+            pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+        for m in pattern.finditer(buf):
+            value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
+            if value is not None and value != "" and m.group(2) != b"1":
+                rows.setdefault(int(m.group(2)), {})[by_letter[m.group(1)]] = value
+    return sorted(rows.items()), keyed
+
+
+def cache_path(path: Path) -> Path:
+    return Path(path).parent / ".cache" / f"{Path(path).name}.columns"
+
+
+def _light_cells(path: Path) -> tuple[list[tuple[int, dict]], Keyed]:
+    with _open(path) as zf:
+        parts = sheet_parts(zf)
+        main = parts.get(ARCHIVE_SHEET) or next(iter(parts.values()))
+        stamp = [CACHE_FORMAT, __version__, main, os.path.getsize(path)] + \
+            [[i.CRC, i.file_size] for i in zf.infolist() if i.filename in (main, "xl/sharedStrings.xml")]
+        with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+            cached = marshal.loads(cache_path(path).read_bytes())
+            if cached[0] == stamp:
+                return cached[1], Keyed(*map(tuple, cached[2]))
+        cells, keyed = _cells_of(zf, LIGHT_KEYS)
+    with contextlib.suppress(OSError, ValueError):  # a cache: it may fail to save
+        cache_path(path).parent.mkdir(exist_ok=True)
+        atomic_write_bytes(cache_path(path), marshal.dumps([stamp, cells, [list(keyed.keys), list(keyed.columns)]]))
+    return cells, keyed
 
 
 def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
