@@ -120,6 +120,6 @@ def test_shared_strings_plain_and_rich():
 def test_piece_rows_of_chosen_rows_finds_them_in_any_order():
     piece = (b'<row r="1"><c r="A1"><v>0</v></c></row><row r="3"><c r="A3"><v>3</v></c></row>'
              b'<row r="2"><c r="A2"><v>2</v></c></row><row r="4"><c r="A4"><v>4</v></c></row>')
-    keyed = Keyed(("n",), (1,))
+    keyed = Keyed.of({"n": 1})
     assert list(piece_rows(piece, [], keyed, {1, 2, 3, 9})) == [(2, {"n": 2}), (3, {"n": 3})]
     assert [r for r, _ in piece_rows(piece, [], keyed)] == [3, 2, 4]

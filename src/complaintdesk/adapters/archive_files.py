@@ -126,8 +126,7 @@ def read_archive_columns(path: Path, keys) -> list[RegisterRow]:
     keys = tuple(keys)
     if set(keys) <= set(LIGHT_KEYS):
         cells, keyed = _light_cells(path)
-        wanted = [keyed.keys.index(k) for k in keys if k in keyed.keys]
-        picked = Keyed(tuple(keyed.keys[i] for i in wanted), tuple(keyed.columns[i] for i in wanted))
+        picked = Keyed.of({k: c for k, c in zip(keyed.keys, keyed.columns) if k in keys})
         return [RegisterRow(-r, typed_row(row, picked)) for r, row in cells
                 if any(row.get(c) is not None for c in picked.columns)]
     with _open(path) as zf:
@@ -140,7 +139,7 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
     sheet = _Sheet(zf)
     rows: dict[int, dict] = {}
     pattern = by_letter = None
-    keyed = Keyed((), ())
+    keyed = Keyed.of({})
     for buf in sheet.pieces():
         if pattern is None:
             by_letter = {sx.col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
@@ -169,7 +168,7 @@ def _light_cells(path: Path) -> tuple[list[tuple[int, dict]], Keyed]:
         with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
             cached = marshal.loads(cache_path(path).read_bytes())
             if cached[0] == stamp:
-                return cached[1], Keyed(*map(tuple, cached[2]))
+                return cached[1], Keyed.of(dict(zip(*cached[2])))
         cells, keyed = _cells_of(zf, LIGHT_KEYS)
     with contextlib.suppress(OSError, ValueError):  # a cache: it may fail to save
         cache_path(path).parent.mkdir(exist_ok=True)

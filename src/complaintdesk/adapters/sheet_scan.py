@@ -147,20 +147,22 @@ def _odd_cell(letter: bytes, r: bytes, rest: bytes, strings: list[str]):
 
 
 class Keyed(NamedTuple):
-    """The register's keys and their column numbers, in column order."""
+    """The register's keys and their column numbers, in column order; the time columns among them."""
     keys: tuple[str, ...]
     columns: tuple[int, ...]
+    times: tuple[str, ...]
 
     @classmethod
     def of(cls, columns: dict[str, int]) -> "Keyed":
         pairs = sorted(columns.items(), key=lambda kv: kv[1])
-        return cls(tuple(k for k, _ in pairs), tuple(c for _, c in pairs))
+        keys = tuple(k for k, _ in pairs)
+        return cls(keys, tuple(c for _, c in pairs), tuple(k for k in keys if k in DATETIME_KEYS))
 
 
 def typed_row(cells: dict[int, object], keyed: Keyed) -> dict:
     """A row's cells (column -> value as stored) as values by key, times in time columns as datetime."""
     values = dict(zip(keyed.keys, map(cells.get, keyed.columns)))
-    for key in DATETIME_KEYS:
+    for key in keyed.times:
         value = values.get(key)
         if (type(value) is float or type(value) is int) and 1 <= value < 2958466:
             values[key] = serial_datetime(value)
