@@ -12,6 +12,8 @@ For each size it builds a realistic register (seeded: Chinese text, ~3 % open co
   report      `complaintdesk report --month <last full month>`
   export      `complaintdesk export --out …json`
   find        `complaintdesk find <a phone number>` (register and archives)
+  archive     `complaintdesk archive` forty days later: every closed complaint leaves the register
+  after       `assign` + `sla` then, and `find` again, with those archives beside the register
 and prints seconds, peak RSS (MB: the larger of the two commands for a cycle; a command that used a
 worker process counts both peaks added) and the ratio
 baseline / cycle; the table also goes to bench/results.json. Registers are written to a
@@ -215,7 +217,14 @@ def main() -> None:
             cycle = cli(["assign", work, *now], ["sla", work, *now])
             report = cli(["report", work, "--month", month, "--out", folder / "r.xlsx", *now])
             export = cli(["export", work, "--out", folder / "e.json"])
-            found = cli(["find", work, phone_of(folder / "new.csv")])
+            phone = phone_of(folder / "new.csv")
+            found = cli(["find", work, phone])
+            # forty days on, every closed complaint has been closed 30 days: archive them, then the
+            # daily cycle and find with the archives beside the register
+            later = ["--now", (NOW + timedelta(days=40)).isoformat()]
+            archived = cli(["archive", work, *later])
+            after = cli(["assign", work, *later], ["sla", work, *later])
+            found_after = cli(["find", work, phone])
             row = {"rows": size, "file_mb": round(source.stat().st_size / 1e6, 1),
                    "baseline_s": round(base["seconds"], 1), "baseline_mb": round(base["rss_mb"]),
                    "first_cycle_s": round(first["seconds"], 1), "first_cycle_mb": round(first["rss_mb"]),
@@ -226,7 +235,10 @@ def main() -> None:
                    "ratio": round(base["seconds"] / cycle["seconds"], 1),
                    "report_s": round(report["seconds"], 1), "report_mb": round(report["rss_mb"]),
                    "export_s": round(export["seconds"], 1), "export_mb": round(export["rss_mb"]),
-                   "find_s": round(found["seconds"], 1), "find_mb": round(found["rss_mb"])}
+                   "find_s": round(found["seconds"], 1), "find_mb": round(found["rss_mb"]),
+                   "archive_s": round(archived["seconds"], 1), "archive_mb": round(archived["rss_mb"]),
+                   "cycle_archived_s": round(after["seconds"], 1), "cycle_archived_mb": round(after["rss_mb"]),
+                   "find_archived_s": round(found_after["seconds"], 1)}
             results.append(row)
             print(json.dumps(row), flush=True)
             source.unlink()
@@ -238,7 +250,8 @@ def main() -> None:
             print(f"{key} growth {results[0]['rows']:,} → {results[-1]['rows']:,} rows: ×{growth:.1f} "
                   f"(rows ×{results[-1]['rows'] / results[0]['rows']:.0f})")
     columns = ("rows", "baseline_s", "baseline_mb", "first_cycle_s", "first_cycle_mb", "first_ratio", "rerun_s",
-               "import_s", "cycle_s", "cycle_mb", "ratio", "report_s", "report_mb", "export_s", "find_s")
+               "import_s", "cycle_s", "cycle_mb", "ratio", "report_s", "report_mb", "export_s", "find_s",
+               "archive_s", "cycle_archived_s", "find_archived_s")
     print(" | ".join(columns))
     for r in results:
         print(" | ".join(str(r[k]) for k in columns))
