@@ -1,7 +1,10 @@
-"""Adapter — yearly archive workbooks (archive/投诉归档_<year>.xlsx): read and write.
+"""Adapter — yearly archive workbooks (archive/投诉归档_<year>.xlsx): read and write;
+and the audit archives (archive/变更记录_<yyyymmdd>.xlsx) an archive run writes.
 
 An archive has the register's columns (same headers) on 投诉归档 and the
 moved communication-log entries on 沟通记录, rows in complaint-number order.
+The 变更记录 rows of the complaints that left go to a file per run, so the
+register's audit sheet stays under Excel's row limit.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import marshal
 import os
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -19,7 +22,7 @@ from openpyxl import Workbook
 from .. import __version__
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime, text_of
-from ..domain.schema import COLUMNS, COMMS_COLUMNS, header_lookup, normalise_header
+from ..domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
 from ..errors import SchemaError
 from . import sheet_xml as sx
 from .fast_store import sheet_parts
@@ -30,14 +33,15 @@ from .xlsx_store import as_cell_value
 from .sheet_writer import table_rows_xml
 from .workbook_builder import tool_sheet_header
 
-ARCHIVE_SHEET, COMMS_SHEET = "投诉归档", "沟通记录"
+ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
+ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
 CHUNK = 8 << 20
 BATCH = 2000  # rows written at a time
 CACHE_FORMAT = 1
 
 
 def archive_path(folder: Path, year: int) -> Path:
-    return Path(folder) / f"投诉归档_{year}.xlsx"
+    return Path(folder) / f"{ARCHIVE_PREFIX}{year}.xlsx"
 
 
 def read_archive_rows(path: Path, keys=None) -> list[RegisterRow]:
@@ -178,18 +182,31 @@ def _light_cells(path: Path) -> tuple[list[tuple[int, dict]], Keyed]:
 
 def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
     """The archive's communication-log entries (times as datetime)."""
-    comms = []
-    if COMMS_SHEET in sheet.parts:
-        for buf in _pieces(zf, sheet.parts[COMMS_SHEET]):
-            for m in sx.ROW_RE.finditer(buf):
-                cells = sx.row_cells(m.group(2) or b"", sheet.strings)
-                if m.group(1) == b"1" or not any(v not in (None, "") for v in cells.values()):
-                    continue
-                entry = {key: cells.get(c) for c, (key, _, _) in enumerate(COMMS_COLUMNS, 1)}
-                if isinstance(entry.get("time"), (int, float)):
-                    entry["time"] = parse_datetime(entry["time"])[0]
-                comms.append(entry)
-    return comms
+    return _tool_rows(zf, sheet.parts.get(COMMS_SHEET), sheet.strings, COMMS_COLUMNS)
+
+
+def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, columns) -> list[dict]:
+    """The rows under the header of a sheet laid out as `columns` (times as datetime)."""
+    out = []
+    for buf in _pieces(zf, part) if part else ():
+        for m in sx.ROW_RE.finditer(buf):
+            cells = sx.row_cells(m.group(2) or b"", strings)
+            if m.group(1) == b"1" or not any(v not in (None, "") for v in cells.values()):
+                continue
+            entry = {key: cells.get(c) for c, (key, _, _) in enumerate(columns, 1)}
+            if isinstance(entry.get("time"), (int, float)):
+                entry["time"] = parse_datetime(entry["time"])[0]
+            out.append(entry)
+    return out
+
+
+def read_audit_archive(path: Path) -> list[dict]:
+    """The rows of an audit archive, in the order they were written (sheet after sheet)."""
+    with _open(path) as zf:
+        strings = sx.shared_strings(zf.read("xl/sharedStrings.xml")) \
+            if "xl/sharedStrings.xml" in zf.namelist() else []
+        return [entry for name, part in sheet_parts(zf).items() if name.startswith(AUDIT_SHEET)
+                for entry in _tool_rows(zf, part, strings, AUDIT_COLUMNS)]
 
 
 def archived_numbers(path: Path) -> set[str]:
@@ -216,13 +233,48 @@ def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
     """Write the whole archive (existing + new rows), sorted by complaint number. The sheets'
     rows are written as XML in batches (a year of a busy desk is hundreds of thousands of rows)
     into a package openpyxl lays out: headers, frozen panes, a date-and-time style."""
-    template, style = _template()
-    sheets = {
+    _write_package(path, {
         ARCHIVE_SHEET: (sorted(rows, key=lambda v: text_of(v.get("complaint_no"))),
                         {c.key: i for i, c in enumerate(COLUMNS, 1)}),
         COMMS_SHEET: (sorted(comms, key=lambda e: (text_of(e.get("complaint_no")), text_of(e.get("time")))),
                       {key: i for i, (key, _, _) in enumerate(COMMS_COLUMNS, 1)}),
-    }
+    })
+
+
+def audit_archive_path(folder: Path, day: date) -> Path:
+    """The file for the audit rows archive runs of that day move: 变更记录_<yyyymmdd>.xlsx."""
+    return Path(folder) / f"{AUDIT_PREFIX}{day:%Y%m%d}.xlsx"
+
+
+def audit_sheet_names(count: int) -> list[str]:
+    """变更记录, 变更记录2, ...: as many sheets as `count` rows need under Excel's row limit."""
+    sheets = max(1, -(-count // (EXCEL_MAX_ROWS - 1)))
+    return [AUDIT_SHEET + (str(i) if i > 1 else "") for i in range(1, sheets + 1)]
+
+
+def write_audit_archive(path: Path, rows: list[dict]) -> None:
+    """The audit rows of archived complaints, in the order they were logged, in a file of their
+    own (one per day of archive runs: a later run that day rewrites it with its rows added); a sheet holds at most Excel's
+    1,048,575 rows under its header, the rest go on to 变更记录2, 变更记录3, ..."""
+    cols = {key: i for i, (key, _, _) in enumerate(AUDIT_COLUMNS, 1)}
+    per = EXCEL_MAX_ROWS - 1
+    _write_package(path, {name: (rows[i * per:(i + 1) * per], cols)
+                          for i, name in enumerate(audit_sheet_names(len(rows)))})
+
+
+def audit_rows_in(path: Path) -> int:
+    """How many rows under the headers an audit archive holds (its check after writing)."""
+    with _open(path) as zf:
+        count = 0
+        for name, part in sheet_parts(zf).items():
+            if name.startswith(AUDIT_SHEET):
+                count += sum(buf.count(b"<row ") - buf.count(b'<row r="1"') for buf in _pieces(zf, part))
+        return count
+
+
+def _write_package(path: Path, sheets: dict[str, tuple[list[dict], dict[str, int]]]) -> None:
+    """Write `sheets` (name: rows as dicts, column by key) as one workbook, atomically."""
+    template, style = _template(list(sheets))
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(io.BytesIO(template)) as src, \
@@ -247,18 +299,21 @@ def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
     atomic_write(path, write)
 
 
-def _template() -> tuple[bytes, int]:
-    """An empty archive package (both sheets with their headers) and its date-and-time style."""
+def _template(names: list[str]) -> tuple[bytes, int]:
+    """An empty package of these sheets (with their headers) and its date-and-time style."""
     wb = Workbook()
-    ws = wb.active
-    ws.title = ARCHIVE_SHEET
-    ws.append([c.zh for c in COLUMNS])
-    ws.freeze_panes = "B2"
-    as_cell_value(ws.cell(2, 1), datetime(2000, 1, 1))  # (only to have the style: taken out below)
-    tool_sheet_header(wb.create_sheet(COMMS_SHEET), COMMS_COLUMNS, "zh")
+    wb.remove(wb.active)
+    for name in names:
+        if name == ARCHIVE_SHEET:
+            ws = wb.create_sheet(name)
+            ws.append([c.zh for c in COLUMNS])
+            ws.freeze_panes = "B2"
+        else:
+            tool_sheet_header(wb.create_sheet(name), COMMS_COLUMNS if name == COMMS_SHEET else AUDIT_COLUMNS, "zh")
+    probe = wb.create_sheet("probe")
+    as_cell_value(probe.cell(1, 1), datetime(2000, 1, 1))  # only to have the style: the sheet is taken out
+    style = probe.cell(1, 1).style_id
+    wb.remove(probe)
     buf = io.BytesIO()
     wb.save(buf)
-    with zipfile.ZipFile(buf) as z:
-        xml = z.read(sheet_parts(z)[ARCHIVE_SHEET])
-    style = int(re.search(rb'<c r="A2" s="(\d+)"', xml).group(1))
     return buf.getvalue(), style

@@ -46,7 +46,7 @@ from .row_removal_xml import SheetRemoval, shifted_parts
 from .row_shift import RowShift
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
-    row_is_closed, split_rows
+    check_rows_fit, row_is_closed, split_rows
 
 CHUNK = 8 << 20
 EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
@@ -605,15 +605,22 @@ class FastStore:
                     last = max(last, int(ROW_NUM.match(buf, start).group(1)))
         return header, last
 
-    def _tool_xml(self, role: str, out) -> None:
-        part = self._part(role)
+    def _tool_plan(self, role: str) -> tuple[list, int, list[dict], bool]:
+        """A tool sheet's header, the row after which rows are written, the rows, and whether
+        the sheet's rows are replaced; refused when the sheet would outgrow Excel."""
         header, last = self._tool_extent(role)
-        header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
-        cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
         ops = self._table_ops[role]
         replace = any(kind == "replace" for kind, _ in ops)
         last = 1 if replace else max(last, 1)
         rows = [row for _, batch in ops for row in batch]
+        check_rows_fit(role, last + len(rows))
+        return header, last, rows, replace
+
+    def _tool_xml(self, role: str, plan, out) -> None:
+        part = self._part(role)
+        header, last, rows, replace = plan
+        header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
+        cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
         appended = table_rows_xml(last + 1, rows, cols, self._dt_style)
         stream_patch(self.zip, part, out, {}, appended, last + len(rows), len(header),
                      drop_from=2 if replace else None)
@@ -633,6 +640,8 @@ class FastStore:
         if missing:
             raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
         refuse_if_open_in_excel(self.path)
+        check_rows_fit("register", self._last_row)
+        plans = {role: self._tool_plan(role) for role in self._table_ops}
         try:
             keep = int(self.settings().param("backup_count"))
         except Exception:
@@ -670,7 +679,7 @@ class FastStore:
                         self._segments = out.segments
                     elif name in tool_parts:
                         with dst.open(target, "w", force_zip64=True) as out:
-                            self._tool_xml(tool_parts[name], out)
+                            self._tool_xml(tool_parts[name], plans[tool_parts[name]], out)
                     elif name == table_part:
                         xml = self.zip.read(name).decode("utf-8")
                         xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)

@@ -20,7 +20,7 @@ _ZH_BUTTONS = (
     ("导入回访（complaintdesk surveys import）：导入满意度调查结果；任一评分≤3分需主管回访。", ""),
     ("记录沟通（complaintdesk log）：在“沟通记录”追加一条，并更新最近进度反馈时间。", ""),
     ("月度报告（complaintdesk report）：生成上月《月度投诉分析报告》。", ""),
-    ("归档（complaintdesk archive）：把关闭超过 30 天的投诉移到按年份的归档文件，保留至少 3 年。", ""),
+    ("归档（complaintdesk archive）：把关闭超过 30 天的投诉移到按年份的归档文件，它们的变更记录移到“变更记录_日期”文件（登记表的变更记录因此不会超过 Excel 的行数上限），保留至少 3 年。", ""),
     ("四、处理状态", "h2"),
 )
 _ZH_OUTRO = (

@@ -15,7 +15,8 @@ from typing import Iterable, Iterator, Protocol
 from ..domain import labels
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
-from ..domain.schema import AUTOMATION_KEYS
+from ..domain.schema import AUTOMATION_KEYS, EXCEL_MAX_ROWS, SHEETS
+from ..errors import ComplaintDeskError
 from ..domain.settings import Settings
 
 # process cells the tool may fill when empty, as the record of its own action:
@@ -81,6 +82,15 @@ class RegisterStore(Protocol):
     def append_table(self, role: str, rows: list[dict]) -> None: ...
     def replace_table(self, role: str, rows: list[dict]) -> None: ...
     def save(self) -> None: ...
+
+
+def check_rows_fit(role: str, last_row: int) -> None:
+    """Refuse to save a sheet with rows Excel cannot open (it would drop them, and the next save
+    there would lose them): the 变更记录 of a desk that never archives grows by every change."""
+    if last_row > EXCEL_MAX_ROWS:
+        hint = "：请先运行“归档”，已关闭投诉的变更记录随之移到归档文件夹" if role == "audit" else ""
+        raise ComplaintDeskError(f"工作表“{SHEETS[role][0]}”将有 {last_row:,} 行，超过 Excel 的上限 "
+                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改{hint}")
 
 
 def check_automation(values: dict[str, object]) -> None:

@@ -22,7 +22,8 @@ from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import checked_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .xlsx_row_removal import remove_rows
-from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation
+from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation, \
+    check_rows_fit
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -140,6 +141,7 @@ class XlsxStore(WholeRowsReads):
 
     def append_register(self, values: dict[str, object]) -> int:
         r = self._last = self._last_row() + 1
+        check_rows_fit("register", r)
         for key, value in values.items():
             if key in self.columns and value not in (None, ""):
                 as_cell_value(self.ws.cell(r, self.columns[key]), value)
@@ -165,6 +167,7 @@ class XlsxStore(WholeRowsReads):
         r = ws.max_row
         while r > 1 and all(c.value in (None, "") for c in ws[r]):
             r -= 1
+        check_rows_fit(role, r + len(rows))
         for row in rows:
             r += 1
             for key, value in row.items():

@@ -16,7 +16,7 @@ from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS, header_lookup, normali
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation
+from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation, check_rows_fit
 from .store import REQUIRED_STAFF, WholeRowsReads
 from .xlsx_store import FORMULA_START
 from .workbook_builder import DATETIME_FORMAT
@@ -152,6 +152,7 @@ class XlwingsStore(WholeRowsReads):
         cols = tool_columns(grid[0], role)
         while len(grid) > 1 and all(v in (None, "") for v in grid[-1]):
             grid.pop()
+        check_rows_fit(role, len(grid) + len(rows))
         for row in rows:
             line = [None] * len(grid[0])
             for key, value in row.items():

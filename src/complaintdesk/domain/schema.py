@@ -172,6 +172,9 @@ CASE_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("category", "
                 ("plan_measures", "处理措施", "Measures"), ("resolution_type", "解决方式", "Resolution"),
                 ("responsibility", "责任方", "Responsibility"), ("scores", "评分(效率/态度/方案)", "Scores"),
                 ("customer", "客户", "Customer"))
+# the rows a worksheet can hold: Excel opens no more (a file holding more loses them there)
+EXCEL_MAX_ROWS = 1_048_576
+
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,
                 "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS,

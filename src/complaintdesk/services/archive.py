@@ -2,19 +2,25 @@
 
 The move is all-or-nothing: each archive file is written and read back before
 any row leaves the register; if the run stops in between, the next run sees
-the rows already archived and only removes them from the register.
+the rows already archived and only removes them from the register. The 变更记录
+rows of the complaints that leave go with them, to a file of that run
+(archive/变更记录_<date>.xlsx, also read back first); the register keeps one
+line per file written, so its audit sheet stays within Excel's row limit.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ..adapters.archive_files import archive_path, archived_numbers, read_archive, write_archive
+from ..adapters.archive_files import ARCHIVE_PREFIX, AUDIT_PREFIX, archive_path, archived_numbers, \
+    audit_archive_path, audit_rows_in, read_archive, read_audit_archive, write_archive, \
+    write_audit_archive
 from ..domain import labels
 from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
+from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
-from .common import Summary, archive_folder, archived_rows_mentioning, audit_row, display
+from .common import Summary, archive_folder, archived_rows, archived_rows_mentioning, audit_row, display
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -30,9 +36,12 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         raise ComplaintDeskError("归档需要登记表文件路径")
     days = int(older_than_days if older_than_days is not None else store.settings().param("archive_days"))
     cutoff = now - timedelta(days=days)
-    moving = [r.row_id for r in store.rows() if _closed_before(r.values, cutoff)]
+    register = store.rows()
+    moving = [r.row_id for r in register if _closed_before(r.values, cutoff)]
     if not moving:
         return summary
+    leaving = set(moving)
+    staying = {text_of(r.values.get("complaint_no")) for r in register if r.row_id not in leaving}
     moving = store.read_full(moving)  # every cell goes to the archive
     by_year: dict[int, list] = {}
     for row in moving:
@@ -52,27 +61,58 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
             if not year_numbers <= archived_numbers(path):
                 raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
         summary.files.append(path)
+    kept_audit, moved_audit = _audit_split(store, numbers, staying)
+    moved_audit += [audit_row(store, now, text_of(r.values["complaint_no"]), ARCHIVED, "",
+                              archive_path(folder, year).name) for year, rows in sorted(by_year.items()) for r in rows]
+    audit_file = audit_archive_path(folder, now.date())
+    earlier = read_audit_archive(audit_file) if audit_file.exists() else []
+    seen = {_audit_key(entry) for entry in earlier}  # (a run that stopped half-way moved them already)
+    moved_audit = [entry for entry in moved_audit if _audit_key(entry) not in seen]
+    write_audit_archive(audit_file, earlier + moved_audit)
+    if audit_rows_in(audit_file) != len(earlier) + len(moved_audit):
+        raise ComplaintDeskError(f"变更记录归档 {audit_file.name} 校验失败，登记表未做任何更改")
+    summary.files.append(audit_file)
     store.remove_register([r.row_id for r in moving])
     store.replace_table("comms", [c for c in comms if text_of(c.get("complaint_no")) not in numbers])
-    store.append_table("audit", [audit_row(store, now, text_of(r.values["complaint_no"]), "（归档）", "",
-                                           archive_path(folder, year).name)
-                                 for year, rows in sorted(by_year.items()) for r in rows])
+    store.replace_table("audit", kept_audit + [
+        audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
+        for year, rows in sorted(by_year.items())] + [
+        audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{len(moved_audit)} 条变更记录 → {audit_file.name}")])
     store.save()
     summary.add("archived", len(moving))
+    summary.add("audit_archived", len(moved_audit))
     return summary
 
 
+ARCHIVED, AUDIT_ARCHIVED = "（归档）", "（变更记录归档）"
+
+
+def _audit_key(entry: dict) -> tuple:
+    return tuple(display(entry.get(key)) for key, _, _ in AUDIT_COLUMNS)
+
+
+def _audit_split(store, numbers: set[str], staying: set[str]) -> tuple[list[dict], list[dict]]:
+    """The register's 变更记录 rows that stay, and those that leave with their complaints: of the
+    complaints archived now and of those archived before (a register from before this rule, or
+    whose run stopped half-way) — never of a number the register still holds."""
+    gone = (numbers | {text_of(r.values.get("complaint_no")) for r in archived_rows(store, ("complaint_no",))}) \
+        - staying - {""}
+    kept, moved = [], []
+    for entry in store.table("audit"):
+        (moved if text_of(entry.get("complaint_no")) in gone else kept).append(entry)
+    return kept, moved
+
+
 def expired_archives(store, now: datetime) -> list[Path]:
+    """Yearly archives, and the audit archives of runs in that year, past the retention period."""
     folder = archive_folder(store)
     years = int(store.settings().param("retention_years"))
     out = []
-    for path in sorted(folder.glob("投诉归档_*.xlsx")) if folder and folder.exists() else []:
-        try:
-            year = int(path.stem.rsplit("_", 1)[1])
-        except ValueError:
-            continue
-        if date(year + 1 + years, 1, 1) <= now.date():
-            out.append(path)
+    for prefix in (ARCHIVE_PREFIX, AUDIT_PREFIX):
+        for path in sorted(folder.glob(f"{prefix}*.xlsx")) if folder and folder.exists() else []:
+            year = path.stem[len(prefix):len(prefix) + 4]
+            if year.isdigit() and date(int(year) + 1 + years, 1, 1) <= now.date():
+                out.append(path)
     return out
 
 

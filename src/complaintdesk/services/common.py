@@ -22,7 +22,7 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "repeats": "重复投诉", "urgent": "紧急投诉", "imported": "导入行", "skipped": "跳过行",
                 "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
-                "callbacks": "需主管回访", "archived": "归档投诉", "logged": "沟通记录",
+                "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录", "logged": "沟通记录",
                 "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
 
 
@@ -125,8 +125,9 @@ def archive_folder(store) -> Path | None:
 
 def archive_files(store) -> list[Path]:
     """The yearly archives beside the register."""
+    from ..adapters.archive_files import ARCHIVE_PREFIX
     folder = archive_folder(store)
-    return sorted(folder.glob("*.xlsx")) if folder is not None and folder.exists() else []
+    return sorted(folder.glob(f"{ARCHIVE_PREFIX}*.xlsx")) if folder is not None and folder.exists() else []
 
 
 def archived_rows_mentioning(store, texts, phones, keys) -> list[RegisterRow]:
