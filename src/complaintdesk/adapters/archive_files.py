@@ -21,14 +21,15 @@ from openpyxl import Workbook
 
 from .. import __version__
 from ..domain.model import RegisterRow
-from ..domain.parsing import parse_datetime, text_of
+from ..domain.parsing import text_of
 from ..domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
 from ..errors import SchemaError
 from . import sheet_xml as sx
 from .fast_store import sheet_parts
+from .grid import tool_table
 from .files import atomic_write, atomic_write_bytes
 from .mention_scan import MentionSearch, Unsearchable
-from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
+from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, row_pieces, typed_row
 from .xlsx_store import as_cell_value
 from .sheet_writer import table_rows_xml
 from .workbook_builder import tool_sheet_header
@@ -182,22 +183,17 @@ def _light_cells(path: Path) -> tuple[list[tuple[int, dict]], Keyed]:
 
 def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
     """The archive's communication-log entries (times as datetime)."""
-    return _tool_rows(zf, sheet.parts.get(COMMS_SHEET), sheet.strings, COMMS_COLUMNS)
+    return _tool_rows(zf, sheet.parts.get(COMMS_SHEET), sheet.strings, "comms")
 
 
-def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, columns) -> list[dict]:
-    """The rows under the header of a sheet laid out as `columns` (times as datetime)."""
-    out = []
+def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) -> list[dict]:
+    """The rows of a sheet laid out as the register's tool sheet `role` (times as datetime)."""
+    grid = []
     for buf in _pieces(zf, part) if part else ():
         for m in sx.ROW_RE.finditer(buf):
             cells = sx.row_cells(m.group(2) or b"", strings)
-            if m.group(1) == b"1" or not any(v not in (None, "") for v in cells.values()):
-                continue
-            entry = {key: cells.get(c) for c, (key, _, _) in enumerate(columns, 1)}
-            if isinstance(entry.get("time"), (int, float)):
-                entry["time"] = parse_datetime(entry["time"])[0]
-            out.append(entry)
-    return out
+            grid.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
+    return tool_table(grid, role)
 
 
 def read_audit_archive(path: Path) -> list[dict]:
@@ -206,7 +202,7 @@ def read_audit_archive(path: Path) -> list[dict]:
         strings = sx.shared_strings(zf.read("xl/sharedStrings.xml")) \
             if "xl/sharedStrings.xml" in zf.namelist() else []
         return [entry for name, part in sheet_parts(zf).items() if name.startswith(AUDIT_SHEET)
-                for entry in _tool_rows(zf, part, strings, AUDIT_COLUMNS)]
+                for entry in _tool_rows(zf, part, strings, "audit")]
 
 
 def archived_numbers(path: Path) -> set[str]:
@@ -218,15 +214,8 @@ def archived_numbers(path: Path) -> set[str]:
 
 def _pieces(zf: zipfile.ZipFile, part: str):
     """A sheet part's XML in pieces that end on a </row> boundary."""
-    carry = b""
     with zf.open(part) as f:
-        while chunk := f.read(CHUNK):
-            buf = carry + chunk
-            cut = buf.rfind(b"</row>") + 6
-            carry = buf[cut:] if cut >= 6 else buf
-            if cut >= 6:
-                yield buf[:cut]
-    yield carry
+        yield from row_pieces(f, chunk=CHUNK)
 
 
 def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:

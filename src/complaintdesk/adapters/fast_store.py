@@ -26,7 +26,6 @@ from typing import Callable, Iterator
 
 from ..domain import labels
 from ..domain.model import RegisterRow
-from ..domain.parsing import parse_datetime
 from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
 from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
@@ -41,8 +40,8 @@ from .mention_scan import MentionSearch, Unsearchable
 from .package_guard import checked_register
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, holds_value, joined, piece_rows, \
-    row_body, scan_chunk, typed_row
-from .row_removal_xml import SheetRemoval, shifted_parts
+    row_body, row_pieces, scan_chunk, typed_row
+from .row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from .row_shift import RowShift
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
@@ -302,21 +301,9 @@ class FastStore:
                 f.close()
 
     def _pieces(self, f, keep_tail: bool = True):
-        carry = b""
-        while True:
-            chunk = f.read(CHUNK)
-            buf = carry + chunk
-            if not chunk:
-                if keep_tail:
-                    self._tail_bytes = buf  # what follows the register's last row: </sheetData> and the rest
-                yield buf
-                return
-            cut = buf.rfind(b"</row>")
-            if cut < 0:
-                carry = buf
-                continue
-            yield buf[:cut + 6]
-            carry = buf[cut + 6:]
+        def tail(buf: bytes) -> None:  # what follows the register's last row: </sheetData> and the rest
+            self._tail_bytes = buf
+        return row_pieces(f, tail if keep_tail else None, CHUNK)
 
     def _spec(self):
         return self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
@@ -447,12 +434,7 @@ class FastStore:
         return self._small[role]
 
     def table(self, role: str) -> list[dict]:
-        rows = tool_table(self._small_grid(role), role)
-        for row in rows:
-            if role in ("comms", "audit", "notified", "calendar") and isinstance(row.get("time" if role != "calendar" else "date"), (int, float)):
-                key = "time" if role != "calendar" else "date"
-                row[key] = parse_datetime(row[key])[0]
-        return rows
+        return tool_table(self._small_grid(role), role)
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -626,12 +608,7 @@ class FastStore:
                      drop_from=2 if replace else None)
 
     def _table_part(self) -> str | None:
-        rels = str(PurePosixPath(self.register_part).parent / "_rels" / (PurePosixPath(self.register_part).name + ".rels"))
-        if rels not in self.names:
-            return None
-        for target in re.findall(r'Target="([^"]*tables/[^"]*)"', self.zip.read(rels).decode("utf-8")):
-            return str(PurePosixPath(self.register_part).parent.joinpath(target)).replace("worksheets/../", "")
-        return None
+        return related_parts(self.zip, self.register_part).get("table")
 
     def save(self) -> None:
         if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):

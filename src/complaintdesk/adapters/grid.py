@@ -64,14 +64,22 @@ def tool_columns(header: list, role: str) -> dict[str, int]:
     return found
 
 
+# the column of a tool table holding a date or time (a streamed sheet gives it as an Excel serial)
+TIME_KEY = {"comms": "time", "audit": "time", "notified": "time", "calendar": "date"}
+
+
 def tool_table(grid: list[list], role: str) -> list[dict]:
+    """The rows under the header that hold a value, by key; a serial date-time as datetime."""
     if not grid:
         return []
     cols = tool_columns(grid[0], role)
+    time_key = TIME_KEY.get(role)
     out = []
     for line in grid[1:]:
         row = {k: _at(line, i) for k, i in cols.items()}
         if any(v not in (None, "") for v in row.values()):
+            if isinstance(row.get(time_key), (int, float)) and not isinstance(row[time_key], bool):
+                row[time_key] = parse_datetime(row[time_key])[0]
             out.append(row)
     return out
 

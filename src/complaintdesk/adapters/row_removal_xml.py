@@ -168,7 +168,7 @@ def _recount(s: str, parent: str, child: str) -> str:
 
 
 # ---- the parts beside the sheet ---------------------------------------------------------------
-def _related(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
+def related_parts(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
     """The sheet's related parts by relationship type (comments, vmlDrawing, table, threadedComment)."""
     path = PurePosixPath(part)
     rels = f"{path.parent}/_rels/{path.name}.rels"
@@ -193,7 +193,7 @@ def _related(zf: zipfile.ZipFile, part: str) -> dict[str, str]:
 
 def shifted_parts(zf: zipfile.ZipFile, part: str, shift: RowShift) -> dict[str, bytes]:
     """New contents of the parts that point at the register's rows."""
-    related = _related(zf, part)
+    related = related_parts(zf, part)
     out: dict[str, bytes] = {}
     if related.get("table"):
         xml = zf.read(related["table"]).decode("utf-8")

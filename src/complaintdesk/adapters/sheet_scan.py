@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshal
 import re
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from ..domain import labels
 from ..domain.parsing import is_yes
@@ -23,6 +23,29 @@ ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
+
+
+CHUNK = 8 << 20
+
+
+def row_pieces(f, on_tail: Callable[[bytes], None] | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
+    """A sheet's XML (a file object) in pieces that end on a </row> boundary; the last piece is
+    what follows the last row (</sheetData> and the rest), also given to `on_tail`."""
+    carry = b""
+    while True:
+        data = f.read(chunk)
+        buf = carry + data
+        if not data:
+            if on_tail is not None:
+                on_tail(buf)
+            yield buf
+            return
+        cut = buf.rfind(b"</row>")
+        if cut < 0:
+            carry = buf
+            continue
+        yield buf[:cut + 6]
+        carry = buf[cut + 6:]
 
 
 def _letters_re(letters) -> bytes:
