@@ -220,6 +220,14 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     assert slow == {r: v.get("complaint_no") for r, v in rows.items() if v.get("complaint_no")}
     csv = convert(path, "csv", tmp_path).read_text(encoding="utf-8")
     assert number in csv and csv.count("\n") >= 3000
+    # rows leave (archive): the index follows the rows that stay to their new numbers
+    gone = sum(v.get("status") == "已关闭" for v in rows.values())
+    run(cli, monkeypatch, "fast", "archive", path, "--now", "2026-12-25T10:00")
+    rows, segments = indexed_read(path)
+    assert segments and len(rows) == len(full_read(path)) <= 3000 - gone + 40
+    assert rows == full_read(path)
+    split, full, ids = split_and_full(path)
+    assert (split, full) == split_and_full(path, ids, index=False)[:2]
 
 
 def test_a_read_with_a_scanning_worker_equals_one_without(tmp_path, monkeypatch):

@@ -52,3 +52,22 @@ def test_table_keeps_its_header_and_one_row():
 def test_shared_formula_cells_move_their_relative_references():
     assert moved('A1+$B$2+B$3+$C4+SUM(C:C)+"A1"', 2, 1) == 'B3+$B$2+C$3+$C6+SUM(D:D)+"A1"'
     assert moved("Z1", 0, 1) == "AA1"
+
+
+def test_the_row_index_follows_its_rows_or_is_given_up():
+    import marshal
+
+    from complaintdesk.adapters.register_index import LightColumns, RowIndex
+    light = LightColumns(["complaint_no", "status"], [2, 3, 5, 8], [["N2", "N3", "N5", "N8"], ["已关闭"] * 4])
+    full = {6: {1: "N6", 9: "=1+1 咨询"}, 9: {1: "N9"}, 10: {1: "N10"}}
+    index = RowIndex({"complaint_no": 1}, light, full, None, 10, {5: marshal.dumps({1: "N5"})})
+    after = index.renumbered(SHIFT, ["segments"], 7)
+    assert after.light_columns.rows == [2, 3, 5] and after.light_columns.columns[0] == ["N2", "N5", "N8"]
+    assert after.full == {4: {1: "N6", 9: "=1+1 咨询"}, 6: {1: "N9"}, 7: {1: "N10"}}   # text that only looks like one
+    assert after.cases == {3: marshal.dumps({1: "N5"})} and after.segments == ["segments"] and after.last_row == 7
+    # a kept formula pointing at moved rows reads otherwise once the sheet is written: no index
+    assert RowIndex({}, light, {9: {4: "=A8*2"}}, None, 10).renumbered(SHIFT, None, 7) is None
+    assert RowIndex({}, light, {9: {4: "=A2*2"}}, None, 10).renumbered(SHIFT, None, 7) is not None
+    assert RowIndex({}, LightColumns(["x"], [9], [["=SUM(A5:A9)"]]), {}, None, 10).renumbered(SHIFT, None, 7) is None
+    marked = {2: marshal.dumps({4: "=B9"})}
+    assert RowIndex({}, light, {}, None, 10, marked).renumbered(SHIFT, None, 7) is None

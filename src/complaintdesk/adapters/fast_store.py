@@ -649,6 +649,7 @@ class FastStore:
                         stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
                                      max(self.columns.values()), removal=removal)
                         out.close()
+                        self._segments = out.segments
                     elif name == self.register_part and register_changes:
                         out = SegmentWriter(dst, name, info.date_time)
                         self._register_xml(out, info, formatting)
@@ -667,10 +668,16 @@ class FastStore:
                         copy_member(self.zip, info, dst)
         make_backup(self.path, keep)
         atomic_write(self.path, write)
-        if removal is not None:  # every later row has a new number: read the file afresh next time
-            register_index.drop(self.path)
+        if removal is not None:  # every later row has a new number: the index follows them
+            index = self._next_index(True)
+            index = index and not removal.shared and \
+                index.renumbered(removal.shift, self._segments, self._last_row - len(self._removed))
             self._forget_rows()
             self._reopen()
+            if index:
+                register_index.save(self.path, self.zip, self.register_part, index)
+            else:
+                register_index.drop(self.path)
             return
         index = self._next_index(register_changes)
         self._reopen()

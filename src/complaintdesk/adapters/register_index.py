@@ -108,6 +108,32 @@ class RowIndex:
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
 
+    def renumbered(self, shift, segments: list[Segment] | None, last_row: int) -> "RowIndex | None":
+        """This index after rows left the sheet (`shift.row(r)`: the row's new number, None when
+        it left) and the sheet was written as `segments`. None when a kept row holds a formula the
+        removal rewrote (`shift.formula` changes it): the sheet then reads otherwise; read it afresh."""
+        def unchanged(values) -> bool:
+            return all(shift.formula(v[1:]) == v[1:] for v in values if isinstance(v, str) and v[:1] == "=")
+
+        light = self.light_columns
+        keep = [shift.row(r) is not None for r in light.rows]
+        columns = [list(compress(column, keep)) for column in light.columns]
+        if not all(map(unchanged, columns)):
+            return None
+        moved = LightColumns(light.keys, [shift.row(r) for r in compress(light.rows, keep)], columns)
+        full, cases = {}, {}
+        for r, cells in self.full.items():
+            if shift.row(r) is not None:
+                if not unchanged(cells.values()):
+                    return None
+                full[shift.row(r)] = cells
+        for r, cells in self.cases.items():
+            if shift.row(r) is not None:
+                if not unchanged(marshal.loads(cells).values()):
+                    return None
+                cases[shift.row(r)] = cells
+        return RowIndex(self.columns, moved, full, segments, last_row, cases)
+
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:
         if not self.segments or info.compress_type != zipfile.ZIP_DEFLATED:
             return False

@@ -46,6 +46,7 @@ class SheetRemoval:
         self.shift = shift
         self.first = shift.removed[0]
         self.masters: dict[bytes, tuple[int, int, str]] = {}  # shared formulas: si -> row, column, text
+        self.shared = False  # a shared formula was written out cell by cell (its later cells now read as formulas)
 
     # ---- rows ----------------------------------------------------------------------------
     def rows(self, segment: bytes) -> bytes:
@@ -84,6 +85,7 @@ class SheetRemoval:
         kind, si = attrs.get(b"t"), attrs.get(b"si")
         text = _text(f.group(2)) if f.group(2) is not None else None
         if kind == b"shared" and si is not None:
+            self.shared = True
             if text is not None:
                 self.masters[si] = (r, col, text)
             elif si in self.masters:
