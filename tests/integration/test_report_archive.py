@@ -73,6 +73,8 @@ def test_archive_round_trip_and_serials_continue(register, cli):
     cli("assign", register, "--now", "2026-12-01T10:00")
     newest = read_rows(register)[-1]
     assert newest["complaint_no"] == "20261009-CS-003"              # serials continue past archived
+    archived_first = sorted(r["complaint_no"] for r in closed)[0]     # the archived one of that customer
+    assert newest["is_repeat"] == "是" and archived_first in (newest["related_nos"] or "")
     found = cli("find", register, "13812341234").output
     assert "归档" in found and "138****1234" in found and "13812341234" not in found.replace("查找", "")
     data = json.loads(cli("report", register, "--month", "2026-10", "--json").stdout)

@@ -15,6 +15,7 @@ import os
 import re
 import zipfile
 from datetime import date, datetime
+from itertools import compress
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -38,7 +39,7 @@ ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变�
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
 CHUNK = 8 << 20
 BATCH = 2000  # rows written at a time
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def archive_path(folder: Path, year: int) -> Path:
@@ -130,13 +131,25 @@ def read_archive_columns(path: Path, keys) -> list[RegisterRow]:
     keys among LIGHT_KEYS, read once per version of the file and then from its cache."""
     keys = tuple(keys)
     if set(keys) <= set(LIGHT_KEYS):
-        cells, keyed = _light_cells(path)
-        picked = Keyed.of({k: c for k, c in zip(keyed.keys, keyed.columns) if k in keys})
-        return [RegisterRow(-r, typed_row(row, picked)) for r, row in cells
-                if any(row.get(c) is not None for c in picked.columns)]
+        rows, columns = archive_columns(path, keys)
+        keyed = Keyed.of({k: i for i, k in enumerate(columns)})
+        return [RegisterRow(-r, typed_row(dict(enumerate(values)), keyed))
+                for r, values in zip(rows, zip(*columns.values()))]
     with _open(path) as zf:
         cells, keyed = _cells_of(zf, keys)
     return [RegisterRow(-r, typed_row(row, keyed)) for r, row in cells]
+
+
+def archive_columns(path: Path, keys) -> tuple[list[int], dict[str, list]]:
+    """Row numbers and, per key of `keys` (among LIGHT_KEYS) the archive has, the values as stored
+    (a time is an Excel serial) of the rows holding one of them — from the cache, no dict per
+    row: the daily cycle compares years of archived complaints so, as the register's closed rows."""
+    rows, columns = _light_columns(path)
+    picked = {k: columns[k] for k in keys if k in columns}
+    held = [any(v is not None for v in values) for values in zip(*picked.values())] if picked else []
+    if len(held) == len(rows) and all(held):
+        return rows, picked
+    return list(compress(rows, held)), {k: list(compress(values, held)) for k, values in picked.items()}
 
 
 def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]:
@@ -164,21 +177,25 @@ def cache_path(path: Path) -> Path:
     return Path(path).parent / ".cache" / f"{Path(path).name}.columns"
 
 
-def _light_cells(path: Path) -> tuple[list[tuple[int, dict]], Keyed]:
+def _light_columns(path: Path) -> tuple[list[int], dict[str, list]]:
+    """Row numbers and the LIGHT_KEYS columns the archive has (values as stored; None where a
+    row has no value), from the cache when it was made from this version of the file."""
     with _open(path) as zf:
         parts = sheet_parts(zf)
         main = parts.get(ARCHIVE_SHEET) or next(iter(parts.values()))
         stamp = [CACHE_FORMAT, __version__, main, os.path.getsize(path)] + \
             [[i.CRC, i.file_size] for i in zf.infolist() if i.filename in (main, "xl/sharedStrings.xml")]
-        with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+        with contextlib.suppress(OSError, ValueError, EOFError, TypeError, IndexError):
             cached = marshal.loads(cache_path(path).read_bytes())
             if cached[0] == stamp:
-                return cached[1], Keyed.of(dict(zip(*cached[2])))
+                return cached[1], cached[2]
         cells, keyed = _cells_of(zf, LIGHT_KEYS)
+    rows = [r for r, _ in cells]
+    columns = {k: [row.get(c) for _, row in cells] for k, c in zip(keyed.keys, keyed.columns)}
     with contextlib.suppress(OSError, ValueError):  # a cache: it may fail to save
         cache_path(path).parent.mkdir(exist_ok=True)
-        atomic_write_bytes(cache_path(path), marshal.dumps([stamp, cells, [list(keyed.keys), list(keyed.columns)]]))
-    return cells, keyed
+        atomic_write_bytes(cache_path(path), marshal.dumps([stamp, rows, columns]))
+    return rows, columns
 
 
 def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:

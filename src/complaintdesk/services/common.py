@@ -145,3 +145,15 @@ def archived_rows(store, keys=None) -> list[RegisterRow]:
     for path in archive_files(store):
         out.extend(read_archive_rows(path, keys))
     return out
+
+
+def archived_columns(store, keys) -> dict[str, list]:
+    """Per key (among the archive's cached columns), the values as stored of every archived row
+    holding one of `keys` — all yearly archives in a row, a time as an Excel serial."""
+    from ..adapters.archive_files import archive_columns
+    out: dict[str, list] = {k: [] for k in keys}
+    for path in archive_files(store):
+        rows, columns = archive_columns(path, keys)
+        for k in keys:
+            out[k].extend(columns.get(k) or [None] * len(rows))
+    return out

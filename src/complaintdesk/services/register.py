@@ -18,7 +18,7 @@ from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
 from ..domain.parsing import excel_serial
-from .common import Summary, apply_changes, archived_rows, build_calendar, display
+from .common import Summary, apply_changes, archived_columns, build_calendar, display
 
 
 def _counter(store, numbers) -> Counter:
@@ -54,8 +54,8 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     settings = store.settings()
     calendar = build_calendar(store)
     open_rows, closed = store.split_rows(CLOSED_KEYS)
-    archived = archived_rows(store, CLOSED_KEYS)
-    counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows + archived),
+    archived = archived_columns(store, CLOSED_KEYS)  # as stored, like the closed rows' columns
+    counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)
     repeats = RepeatIndex()
@@ -70,8 +70,7 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     if earliest is not None and wanted:
         cutoff = earliest - timedelta(days=int(settings.param("repeat_days")) + 1)
         cutoff_serial = excel_serial(cutoff)
-        earlier = chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
-                        (tuple(r.values.get(k) for k in CLOSED_KEYS) for r in archived))
+        earlier = chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)), zip(*(archived[k] for k in CLOSED_KEYS)))
         for number, received, customer_id, contact, category in earlier:
             if isinstance(received, (int, float)) and not isinstance(received, bool):
                 if received < cutoff_serial:
