@@ -37,7 +37,6 @@ from .workbook_builder import tool_sheet_header
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
-CHUNK = 8 << 20
 BATCH = 2000  # rows written at a time
 CACHE_FORMAT = 2
 
@@ -46,10 +45,8 @@ def archive_path(folder: Path, year: int) -> Path:
     return Path(folder) / f"{ARCHIVE_PREFIX}{year}.xlsx"
 
 
-def read_archive_rows(path: Path, keys=None) -> list[RegisterRow]:
-    """An archive's rows; with `keys`, only those columns are read (row ids as read_archive's)."""
-    if keys is not None:
-        return read_archive_columns(path, keys)
+def read_archive_rows(path: Path) -> list[RegisterRow]:
+    """An archive's rows in full (row ids as read_archive's)."""
     rows, _ = read_archive(path, comms=False)
     return rows
 
@@ -216,15 +213,16 @@ def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) 
 def read_audit_archive(path: Path) -> list[dict]:
     """The rows of an audit archive, in the order they were written (sheet after sheet)."""
     with _open(path) as zf:
-        strings = sx.shared_strings(zf.read("xl/sharedStrings.xml")) \
-            if "xl/sharedStrings.xml" in zf.namelist() else []
-        return [entry for name, part in sheet_parts(zf).items() if name.startswith(AUDIT_SHEET)
-                for entry in _tool_rows(zf, part, strings, "audit")]
+        sheet = _Sheet(zf)
+        return [entry for name, part in sheet.parts.items() if name.startswith(AUDIT_SHEET)
+                for entry in _tool_rows(zf, part, sheet.strings, "audit")]
 
 
 def archived_numbers(path: Path) -> set[str]:
-    """The complaint numbers an archive file holds (its check after writing)."""
-    numbers = {text_of(r.values.get("complaint_no")) for r in read_archive_columns(path, ("complaint_no",))}
+    """The complaint numbers an archive file holds (its check after writing; numbering, import and
+    the audit split read them of every archive)."""
+    _, columns = archive_columns(path, ("complaint_no",))
+    numbers = {text_of(n) for n in columns.get("complaint_no", ())}
     numbers.discard("")
     return numbers
 
@@ -232,7 +230,7 @@ def archived_numbers(path: Path) -> set[str]:
 def _pieces(zf: zipfile.ZipFile, part: str):
     """A sheet part's XML in pieces that end on a </row> boundary."""
     with zf.open(part) as f:
-        yield from row_pieces(f, chunk=CHUNK)
+        yield from row_pieces(f)
 
 
 def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
@@ -260,8 +258,8 @@ def audit_sheet_names(count: int) -> list[str]:
 
 def write_audit_archive(path: Path, rows: list[dict]) -> None:
     """The audit rows of archived complaints, in the order they were logged, in a file of their
-    own (one per day of archive runs: a later run that day rewrites it with its rows added); a sheet holds at most Excel's
-    1,048,575 rows under its header, the rest go on to 变更记录2, 变更记录3, ..."""
+    own (one per day of archive runs: a later run that day rewrites it with its rows added); a
+    sheet holds at most Excel's 1,048,575 rows under its header, the rest go on to 变更记录2, ..."""
     cols = {key: i for i, (key, _, _) in enumerate(AUDIT_COLUMNS, 1)}
     per = EXCEL_MAX_ROWS - 1
     _write_package(path, {name: (rows[i * per:(i + 1) * per], cols)

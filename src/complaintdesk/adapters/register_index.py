@@ -123,15 +123,15 @@ class RowIndex:
         moved = LightColumns(light.keys, [shift.row(r) for r in compress(light.rows, keep)], columns)
         full, cases = {}, {}
         for r, cells in self.full.items():
-            if shift.row(r) is not None:
+            if (new := shift.row(r)) is not None:
                 if not unchanged(cells.values()):
                     return None
-                full[shift.row(r)] = cells
+                full[new] = cells
         for r, cells in self.cases.items():
-            if shift.row(r) is not None:
+            if (new := shift.row(r)) is not None:
                 if not unchanged(marshal.loads(cells).values()):
                     return None
-                cases[shift.row(r)] = cells
+                cases[new] = cells
         return RowIndex(self.columns, moved, full, segments, last_row, cases)
 
     def segments_valid(self, info: zipfile.ZipInfo) -> bool:

@@ -20,7 +20,7 @@ from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
-from .common import Summary, archive_folder, archived_columns, archived_rows_mentioning, audit_row, display
+from .common import Summary, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -95,8 +95,7 @@ def _audit_split(store, numbers: set[str], staying: set[str]) -> tuple[list[dict
     """The register's 变更记录 rows that stay, and those that leave with their complaints: of the
     complaints archived now and of those archived before (a register from before this rule, or
     whose run stopped half-way) — never of a number the register still holds."""
-    earlier = archived_columns(store, ("complaint_no",))["complaint_no"]
-    gone = (numbers | {text_of(n) for n in earlier}) - staying - {""}
+    gone = (numbers | all_archived_numbers(store)) - staying - {""}
     kept, moved = [], []
     for entry in store.table("audit"):
         (moved if text_of(entry.get("complaint_no")) in gone else kept).append(entry)

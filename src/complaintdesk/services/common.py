@@ -22,8 +22,8 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "repeats": "重复投诉", "urgent": "紧急投诉", "imported": "导入行", "skipped": "跳过行",
                 "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
-                "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录", "logged": "沟通记录",
-                "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
+                "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录",
+                "logged": "沟通记录", "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
 
 
 @dataclass
@@ -137,14 +137,19 @@ def archived_rows_mentioning(store, texts, phones, keys) -> list[RegisterRow]:
     return [row for path in archive_files(store) for row in archive_rows_mentioning(path, texts, phones, keys)]
 
 
-def archived_rows(store, keys=None) -> list[RegisterRow]:
-    """Rows of every yearly archive beside the register (read-only); with `keys`, only those
-    cells are read (an archive holds years of complaints: numbering needs five columns of them)."""
+def archived_rows(store) -> list[RegisterRow]:
+    """Rows of every yearly archive beside the register, in full (read-only)."""
     from ..adapters.archive_files import read_archive_rows
     out: list[RegisterRow] = []
     for path in archive_files(store):
-        out.extend(read_archive_rows(path, keys))
+        out.extend(read_archive_rows(path))
     return out
+
+
+def all_archived_numbers(store) -> set[str]:
+    """The complaint numbers of every yearly archive beside the register (from their cached columns)."""
+    from ..adapters.archive_files import archived_numbers as numbers_in
+    return {n for path in archive_files(store) for n in numbers_in(path)}
 
 
 def archived_columns(store, keys) -> dict[str, list]:

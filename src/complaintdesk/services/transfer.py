@@ -15,7 +15,7 @@ from ..domain import labels
 from ..domain.masking import mask_record
 from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
-from .common import Summary, archived_columns, archived_rows
+from .common import Summary, all_archived_numbers, archived_rows
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 32000  # an Excel cell holds 32,767 characters
@@ -60,8 +60,7 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
         summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
         return summary
     open_rows, closed = store.split_rows(("complaint_no",))
-    existing = {text_of(n) for n in chain(closed.columns["complaint_no"],
-                                          archived_columns(store, ("complaint_no",))["complaint_no"])}
+    existing = {text_of(n) for n in closed.columns["complaint_no"]} | all_archived_numbers(store)
     existing |= {text_of(r.values.get("complaint_no")) for r in open_rows}
     existing.discard("")
     audit = []
