@@ -110,6 +110,20 @@ def test_a_sheet_excel_cannot_open_is_refused(register, cli, monkeypatch, store)
     assert register.read_bytes() == before                              # nothing written
 
 
+@pytest.mark.parametrize("store", ["openpyxl", "fast"])
+def test_a_sheet_near_the_limit_is_saved_with_a_warning(register, cli, monkeypatch, store):
+    filled(register, cli)
+    wb = load_workbook(register)
+    wb["变更记录"].cell(900_000, 1, datetime(2026, 10, 1))   # 86 % of what Excel opens
+    wb.save(register)
+    number = read_rows(register)[2]["complaint_no"]
+    out = run(cli, monkeypatch, store, "log", register, number, "--content", "已电话联系",
+              "--now", "2026-10-23T10:00").output
+    assert "变更记录" in out and "900,00" in out and "86%" in out and "归档" in out   # 900,001 or more
+    ws = load_workbook(register)["变更记录"]
+    assert ws.max_row > 900_000 and number in [c.value for c in ws[ws.max_row]]   # saved all the same
+
+
 def test_purge_takes_expired_audit_archives_too(register, cli):
     folder = register.parent / "archive"
     folder.mkdir()

@@ -141,3 +141,13 @@ def test_lock_contention_skips_and_retries(register, monkeypatch):
     owner.unlink()
     time.sleep(0)
     assert "sla" in Scheduler(register, clock).tick()
+
+
+def test_a_jobs_warnings_reach_the_log(register):
+    """A desk run by the scheduler alone reads the log: a sheet near Excel's row limit is said there."""
+    from complaintdesk.services.common import Summary
+    near = "工作表“变更记录”已有 900,001 行，是 Excel 上限 1,048,576 行的 86%，到达上限后将无法保存：请尽快运行“归档”"
+    jobs = {"sla": lambda store, now, mailer: Summary("sla", warnings=[near])}
+    assert Scheduler(register, Clock(datetime(2026, 11, 2, 10, 0)), jobs=jobs).tick() == ["sla"]
+    log = (register.parent / "complaintdesk.log").read_text(encoding="utf-8")
+    assert "时效检查：" + near in log and "WARNING" in log

@@ -133,3 +133,16 @@ def test_export_records_convert_every_kind_of_cell():
         ("2026-11-02T09:30:15", "2026-11-03T08:05:00", "2026-11-04", "不详", None)
     assert (r["description"], r["remarks"], r["customer_name"], r["order_no"]) == (None, 42, "王芳", "2026-01-02T00:00:00")
     assert (r["status"], r["safety_risk"], r["escalated"], r["cost"], r["complaint_no"]) == ("closed", True, None, 12.5, None)
+
+
+def test_a_save_near_excel_row_limit_warns_from_eighty_percent(settings):
+    """The 变更记录 of a desk that never archives: warned weeks ahead, refused only at the limit."""
+    store = MemoryStore(settings, [complaint()])
+    store.tables["audit"] = [{}] * (838_860 - 1 - 30)     # a header and these rows: 30 below 80 %
+    quiet = assign(store, NOW)                             # numbering a complaint audits ~20 cells
+    assert quiet.counts["cells"] < 30 and not quiet.warnings and store.saved == 1
+    store.append_register(complaint(contact="13900000009"))
+    loud = assign(store, NOW)
+    assert store.saved == 2 and len(store.tables["audit"]) + 1 > 838_860
+    assert loud.warnings == [f"工作表“变更记录”已有 {len(store.tables['audit']) + 1:,} 行，是 Excel 上限 1,048,576 行的 "
+                             "80%，到达上限后将无法保存：请尽快运行“归档”，已关闭投诉的变更记录随之移到归档文件夹"]

@@ -18,8 +18,6 @@ from datetime import date, datetime
 from itertools import compress
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from .. import __version__
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
@@ -31,9 +29,7 @@ from .grid import tool_table
 from .files import atomic_write, atomic_write_bytes
 from .mention_scan import MentionSearch, Unsearchable
 from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, row_pieces, typed_row
-from .xlsx_store import as_cell_value
 from .sheet_writer import table_rows_xml
-from .workbook_builder import tool_sheet_header
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
@@ -304,7 +300,12 @@ def _write_package(path: Path, sheets: dict[str, tuple[list[dict], dict[str, int
 
 
 def _template(names: list[str]) -> tuple[bytes, int]:
-    """An empty package of these sheets (with their headers) and its date-and-time style."""
+    """An empty package of these sheets (with their headers) and its date-and-time style.
+    (openpyxl is imported here: the commands that only read archives never load it.)"""
+    from openpyxl import Workbook
+
+    from .workbook_builder import tool_sheet_header
+    from .xlsx_store import as_cell_value
     wb = Workbook()
     wb.remove(wb.active)
     for name in names:

@@ -79,6 +79,7 @@ class FastStore:
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
         self.source = source
+        self.row_notices: dict[str, str] = {}
         self.warnings = checked_register(self.path, read_only_check)
         self.zip = zipfile.ZipFile(self.path)
         self.names = set(self.zip.namelist())
@@ -595,7 +596,7 @@ class FastStore:
         replace = any(kind == "replace" for kind, _ in ops)
         last = 1 if replace else max(last, 1)
         rows = [row for _, batch in ops for row in batch]
-        check_rows_fit(role, last + len(rows))
+        check_rows_fit(role, last + len(rows), self.row_notices)
         return header, last, rows, replace
 
     def _tool_xml(self, role: str, plan, out) -> None:
@@ -617,7 +618,7 @@ class FastStore:
         if missing:
             raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
         refuse_if_open_in_excel(self.path)
-        check_rows_fit("register", self._last_row)
+        check_rows_fit("register", self._last_row, self.row_notices)
         plans = {role: self._tool_plan(role) for role in self._table_ops}
         try:
             keep = int(self.settings().param("backup_count"))

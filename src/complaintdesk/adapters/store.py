@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Protocol
 from ..domain import labels
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
-from ..domain.schema import AUTOMATION_KEYS, EXCEL_MAX_ROWS, SHEETS
+from ..domain.schema import AUTOMATION_KEYS, EXCEL_MAX_ROWS, EXCEL_ROWS_WARN_SHARE, SHEETS
 from ..errors import ComplaintDeskError
 from ..domain.settings import Settings
 
@@ -65,6 +65,7 @@ def rows_among(rows: Iterable[RegisterRow], row_ids) -> list[RegisterRow]:
 class RegisterStore(Protocol):
     lang: str
     source: str  # what the audit sheet calls this writer
+    row_notices: dict[str, str]  # sheets near Excel's row limit as last checked: role -> warning
 
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
     def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time
@@ -84,13 +85,22 @@ class RegisterStore(Protocol):
     def save(self) -> None: ...
 
 
-def check_rows_fit(role: str, last_row: int) -> None:
+# what `archive` takes out of a sheet, for the messages about its size
+ARCHIVE_TAKES = {"register": "已关闭的投诉移到归档文件夹", "audit": "已关闭投诉的变更记录随之移到归档文件夹",
+                 "comms": "已关闭投诉的沟通记录随之移到归档文件夹"}
+
+
+def check_rows_fit(role: str, last_row: int, notices: dict[str, str] | None = None) -> None:
     """Refuse to save a sheet with rows Excel cannot open (it would drop them, and the next save
-    there would lose them): the 变更记录 of a desk that never archives grows by every change."""
+    there would lose them): the 变更记录 of a desk that never archives grows by every change.
+    From EXCEL_ROWS_WARN_SHARE of the limit, a warning for the user goes into `notices` (by role)."""
+    takes = f"：请{{}}运行“归档”，{ARCHIVE_TAKES[role]}" if role in ARCHIVE_TAKES else ""
     if last_row > EXCEL_MAX_ROWS:
-        hint = "：请先运行“归档”，已关闭投诉的变更记录随之移到归档文件夹" if role == "audit" else ""
         raise ComplaintDeskError(f"工作表“{SHEETS[role][0]}”将有 {last_row:,} 行，超过 Excel 的上限 "
-                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改{hint}")
+                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改" + takes.format("先"))
+    if notices is not None and last_row >= EXCEL_MAX_ROWS * EXCEL_ROWS_WARN_SHARE:
+        notices[role] = (f"工作表“{SHEETS[role][0]}”已有 {last_row:,} 行，是 Excel 上限 {EXCEL_MAX_ROWS:,} 行的 "
+                         f"{last_row / EXCEL_MAX_ROWS:.0%}，到达上限后将无法保存" + takes.format("尽快"))
 
 
 def check_automation(values: dict[str, object]) -> None:
@@ -133,6 +143,7 @@ class MemoryStore(WholeRowsReads):
         self._next = 2
         self.tables: dict[str, list[dict]] = {}
         self.saved = 0
+        self.row_notices: dict[str, str] = {}
         for values in rows or []:
             self.append_register(values)
 
@@ -163,6 +174,7 @@ class MemoryStore(WholeRowsReads):
 
     def append_register(self, values: dict[str, object]) -> int:
         rid = self._next
+        check_rows_fit("register", rid, self.row_notices)
         self._next += 1
         self._rows[rid] = dict(values)
         return rid
@@ -172,6 +184,7 @@ class MemoryStore(WholeRowsReads):
             self._rows.pop(rid, None)
 
     def append_table(self, role: str, rows: list[dict]) -> None:
+        check_rows_fit(role, 1 + len(self.tables.get(role, [])) + len(rows), self.row_notices)  # a header and the rows
         self.tables.setdefault(role, []).extend(deepcopy(rows))
 
     def replace_table(self, role: str, rows: list[dict]) -> None:

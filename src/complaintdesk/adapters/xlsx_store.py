@@ -42,6 +42,7 @@ class XlsxStore(WholeRowsReads):
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
         self.path = Path(path)
         self.source = source
+        self.row_notices: dict[str, str] = {}
         self.warnings = checked_register(self.path, read_only_check)
         try:
             self.wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
@@ -141,7 +142,7 @@ class XlsxStore(WholeRowsReads):
 
     def append_register(self, values: dict[str, object]) -> int:
         r = self._last = self._last_row() + 1
-        check_rows_fit("register", r)
+        check_rows_fit("register", r, self.row_notices)
         for key, value in values.items():
             if key in self.columns and value not in (None, ""):
                 as_cell_value(self.ws.cell(r, self.columns[key]), value)
@@ -167,7 +168,7 @@ class XlsxStore(WholeRowsReads):
         r = ws.max_row
         while r > 1 and all(c.value in (None, "") for c in ws[r]):
             r -= 1
-        check_rows_fit(role, r + len(rows))
+        check_rows_fit(role, r + len(rows), self.row_notices)
         for row in rows:
             r += 1
             for key, value in row.items():

@@ -42,6 +42,7 @@ class XlwingsStore(WholeRowsReads):
     def __init__(self, book, source: str = "按钮"):
         self.book = book
         self.source = source
+        self.row_notices: dict[str, str] = {}
         self.path = Path(book.fullname) if getattr(book, "fullname", None) else None
         names = [s.name for s in book.sheets]
         self._names = names
@@ -152,7 +153,7 @@ class XlwingsStore(WholeRowsReads):
         cols = tool_columns(grid[0], role)
         while len(grid) > 1 and all(v in (None, "") for v in grid[-1]):
             grid.pop()
-        check_rows_fit(role, len(grid) + len(rows))
+        check_rows_fit(role, len(grid) + len(rows), self.row_notices)
         for row in rows:
             line = [None] * len(grid[0])
             for key, value in row.items():

@@ -174,6 +174,7 @@ CASE_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("category", "
                 ("customer", "客户", "Customer"))
 # the rows a worksheet can hold: Excel opens no more (a file holding more loses them there)
 EXCEL_MAX_ROWS = 1_048_576
+EXCEL_ROWS_WARN_SHARE = 0.8  # from this share of them a save warns: weeks ahead at a busy desk's pace
 
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,

@@ -89,6 +89,8 @@ class Scheduler:
                 state.last_key = job_key(name, now) or state.last_key
                 counts = "，".join(f"{k} {v}" for k, v in summary.counts.items())
                 self.log.info("%s 完成 %s", JOB_TITLES.get(name, name), counts)
+                for warning in summary.warnings:  # e.g. a sheet near Excel's row limit: weeks to act
+                    self.log.warning("%s：%s", JOB_TITLES.get(name, name), warning)
                 done.append(name)
             except WorkbookLockedError as exc:
                 state.failed_at, state.retry_after = now, RETRY_AFTER_LOCKED

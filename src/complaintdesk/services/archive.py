@@ -20,7 +20,7 @@ from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
-from .common import Summary, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display
+from .common import Summary, save, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -78,7 +78,7 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
         for year, rows in sorted(by_year.items())] + [
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{len(moved_audit)} 条变更记录 → {audit_file.name}")])
-    store.save()
+    save(store, summary)
     summary.add("archived", len(moving))
     summary.add("audit_archived", len(moved_audit))
     return summary

@@ -12,7 +12,7 @@ from ..domain.masking import mask_record
 from ..domain.parsing import is_yes, parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
-from .common import Summary, audit_row, display
+from .common import Summary, save, audit_row, display
 from .register import refresh
 
 KIND_ALIASES = {"assignment": "assignment", "分配": "assignment", "plan": "plan", "方案": "plan",
@@ -83,7 +83,7 @@ def make_documents(store, now: datetime, numbers: list[str] | None = None, all_d
                 audit.append(audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now))
     if audit:
         store.append_table("audit", audit)
-        store.save()
+        save(store, summary)
     return summary
 
 
@@ -103,7 +103,7 @@ def log_entry(store, number: str, now: datetime, channel: str, content: str, nex
                                                None, now)])
     refreshed = refresh(store, now, numbering=False, action="log")
     summary.add("cells", refreshed.counts.get("cells", 0))
-    store.save()
+    save(store, summary)
     return summary
 
 
@@ -161,7 +161,7 @@ def import_surveys(store, source: Path, now: datetime) -> Summary:
     if audit:
         store.append_table("audit", audit)
         refresh(store, now, numbering=False, action="surveys")
-        store.save()
+        save(store, summary)
     return summary
 
 

@@ -40,6 +40,12 @@ class Summary:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
+def save(store, summary: Summary) -> None:
+    """Save the register; a sheet the save left near Excel's row limit is a warning of the action."""
+    store.save()
+    summary.warnings.extend(w for w in store.row_notices.values() if w not in summary.warnings)
+
+
 FAST_THRESHOLD = 256_000  # bytes (~600 rows): registers from this size use the streaming store
 
 

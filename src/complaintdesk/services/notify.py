@@ -12,7 +12,7 @@ from ..adapters.mailer import Mailer, mailer_for
 from ..domain.masking import mask_name
 from ..domain.parsing import text_of
 from ..errors import MailError
-from .common import Summary, display
+from .common import Summary, save, display
 
 
 def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
@@ -70,7 +70,7 @@ def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | Non
         records += [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
     if records:
         store.append_table("notified", records)
-        store.save()
+        save(store, summary)
     if failures:
         raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
     return summary

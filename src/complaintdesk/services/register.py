@@ -18,7 +18,7 @@ from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
 from ..domain.parsing import excel_serial
-from .common import Summary, apply_changes, archived_columns, build_calendar, display
+from .common import Summary, save, apply_changes, archived_columns, build_calendar, display
 
 
 def _counter(store, numbers) -> Counter:
@@ -132,7 +132,7 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
 def assign(store, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=True, action="assign")
     if summary.data["changed"]:
-        store.save()
+        save(store, summary)
     return summary
 
 
@@ -185,7 +185,7 @@ def check_sla(store, now: datetime) -> Summary:
     summary.counts["breached"] = sum(1 for a in alerts if a["state"] in ("已超时", "Breached"))
     summary.counts["at_risk"] = sum(1 for a in alerts if a["state"] in ("即将超时", "At risk"))
     if summary.data["changed"] or formatting_added:
-        store.save()
+        save(store, summary)
     return summary
 
 

@@ -15,7 +15,7 @@ from ..domain import labels
 from ..domain.masking import mask_record
 from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
-from .common import Summary, all_archived_numbers, archived_rows
+from .common import Summary, save, all_archived_numbers, archived_rows
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 32000  # an Excel cell holds 32,767 characters
@@ -83,7 +83,7 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
                       "column": "（新增行）", "old": "", "new": f"{Path(source).name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
     if audit:
         store.append_table("audit", audit)
-        store.save()
+        save(store, summary)
     return summary
 
 
