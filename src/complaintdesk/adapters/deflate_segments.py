@@ -31,6 +31,7 @@ try:
 except ImportError:  # a platform without its wheels: the standard library's zlib
     fast_zlib = zlib
 
+CHUNK = 8 << 20  # uncompressed bytes taken at a time when a sheet is read or streamed
 SEGMENT_SIZE = 1 << 20  # uncompressed bytes per segment (cut at the next row end)
 FINAL_BLOCK = b"\x03\x00"  # an empty fixed-Huffman block with the final bit set
 ROW_START = re.compile(rb'<row r="(\d+)"')

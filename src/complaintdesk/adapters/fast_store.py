@@ -32,7 +32,7 @@ from ..errors import ComplaintDeskError, SchemaError
 from . import register_index
 from . import sheet_xml as sx
 from . import styles_xml
-from .deflate_segments import Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset, \
+from .deflate_segments import CHUNK, Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset, \
     open_member
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
@@ -47,7 +47,6 @@ from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, ta
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
     check_rows_fit, row_is_closed, split_rows
 
-CHUNK = 8 << 20
 EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"

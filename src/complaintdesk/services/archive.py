@@ -61,27 +61,36 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
             if not year_numbers <= archived_numbers(path):
                 raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
         summary.files.append(path)
-    kept_audit, moved_audit = _audit_split(store, numbers, staying)
-    moved_audit += [audit_row(store, now, text_of(r.values["complaint_no"]), ARCHIVED, "",
-                              archive_path(folder, year).name) for year, rows in sorted(by_year.items()) for r in rows]
-    audit_file = audit_archive_path(folder, now.date())
-    earlier = read_audit_archive(audit_file) if audit_file.exists() else []
-    seen = {_audit_key(entry) for entry in earlier}  # (a run that stopped half-way moved them already)
-    moved_audit = [entry for entry in moved_audit if _audit_key(entry) not in seen]
-    write_audit_archive(audit_file, earlier + moved_audit)
-    if audit_rows_in(audit_file) != len(earlier) + len(moved_audit):
-        raise ComplaintDeskError(f"变更记录归档 {audit_file.name} 校验失败，登记表未做任何更改")
+    kept_audit, audit_file, moved = _move_audit(store, folder, now, by_year, numbers, staying)
     summary.files.append(audit_file)
     store.remove_register([r.row_id for r in moving])
     store.replace_table("comms", [c for c in comms if text_of(c.get("complaint_no")) not in numbers])
     store.replace_table("audit", kept_audit + [
         audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
         for year, rows in sorted(by_year.items())] + [
-        audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{len(moved_audit)} 条变更记录 → {audit_file.name}")])
+        audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
     save(store, summary)
     summary.add("archived", len(moving))
-    summary.add("audit_archived", len(moved_audit))
+    summary.add("audit_archived", moved)
     return summary
+
+
+def _move_audit(store, folder, now: datetime, by_year: dict[int, list], numbers: set[str],
+                staying: set[str]) -> tuple[list[dict], Path, int]:
+    """Write the 变更记录 rows of the complaints leaving (and of complaints archived earlier that
+    the register no longer holds), then a （归档） row per complaint, to this day's audit file, and
+    check it; returns the rows the register keeps, the file and how many rows it took."""
+    kept, moved = _audit_split(store, numbers, staying)
+    moved += [audit_row(store, now, text_of(r.values["complaint_no"]), ARCHIVED, "", archive_path(folder, year).name)
+              for year, rows in sorted(by_year.items()) for r in rows]
+    audit_file = audit_archive_path(folder, now.date())
+    earlier = read_audit_archive(audit_file) if audit_file.exists() else []
+    seen = {_audit_key(entry) for entry in earlier}  # (a run that stopped half-way moved them already)
+    moved = [entry for entry in moved if _audit_key(entry) not in seen]
+    write_audit_archive(audit_file, earlier + moved)
+    if audit_rows_in(audit_file) != len(earlier) + len(moved):
+        raise ComplaintDeskError(f"变更记录归档 {audit_file.name} 校验失败，登记表未做任何更改")
+    return kept, audit_file, len(moved)
 
 
 ARCHIVED, AUDIT_ARCHIVED = "（归档）", "（变更记录归档）"

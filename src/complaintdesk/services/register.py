@@ -175,9 +175,9 @@ def check_sla(store, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=False, action="sla")
     alerts = alert_rows(store, now)
     formatting_added = store.ensure_formatting() if hasattr(store, "ensure_formatting") else False
-    comparable = [_comparable(a) for a in alerts]
-    key = hashlib.sha1(repr(comparable).encode("utf-8")).hexdigest()
-    if _replace_if_changed(store, "alerts", lambda: alerts, key, comparable):
+    # the same alerts give the same repr (values in the order alert_rows puts them): no text per cell
+    key = hashlib.sha1(repr(alerts).encode("utf-8")).hexdigest()
+    if _replace_if_changed(store, "alerts", lambda: alerts, key):
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
     if _refresh_case_library(store):
@@ -198,11 +198,11 @@ def _refresh_case_library(store) -> bool:
     return _replace_if_changed(store, "cases", lambda: case_library_rows(store), key)
 
 
-def _replace_if_changed(store, role: str, build, key: str | None, comparable=None) -> bool:
+def _replace_if_changed(store, role: str, build, key: str | None) -> bool:
     """Rewrite the tool sheet `role` with build()'s rows unless it holds them already. A store that
     remembers what its derived sheets were built from (the fast store, by `key`) answers without
     building when the key matches, and without reading the sheet when it does not; otherwise the
-    sheet is read and compared (`comparable`: the new rows' _comparable forms, if made already)."""
+    sheet is read and compared as the user sees it (`_comparable`)."""
     remembers = key is not None and hasattr(store, "built_from")
     built = store.built_from(role) if remembers else None
     if built is not None and built == key:
@@ -211,8 +211,7 @@ def _replace_if_changed(store, role: str, build, key: str | None, comparable=Non
     if built is not None:  # the sheet is unchanged since it was written from other rows
         changed = True
     else:
-        new = comparable if comparable is not None else [_comparable(r) for r in rows]
-        changed = [_comparable(r) for r in store.table(role)] != new
+        changed = [_comparable(r) for r in store.table(role)] != [_comparable(r) for r in rows]
     if changed:
         store.replace_table(role, rows)
     if remembers:
