@@ -146,3 +146,5 @@ def test_a_save_near_excel_row_limit_warns_from_eighty_percent(settings):
     assert store.saved == 2 and len(store.tables["audit"]) + 1 > 838_860
     assert loud.warnings == [f"工作表“变更记录”已有 {len(store.tables['audit']) + 1:,} 行，是 Excel 上限 1,048,576 行的 "
                              "80%，到达上限后将无法保存：请尽快运行“归档”，已关闭投诉的变更记录随之移到归档文件夹"]
+    store.replace_table("audit", store.tables["audit"][-5:])   # as an archive leaves it
+    assert store.row_notices == {}                             # the warning is taken back

@@ -93,14 +93,22 @@ ARCHIVE_TAKES = {"register": "已关闭的投诉移到归档文件夹", "audit":
 def check_rows_fit(role: str, last_row: int, notices: dict[str, str] | None = None) -> None:
     """Refuse to save a sheet with rows Excel cannot open (it would drop them, and the next save
     there would lose them): the 变更记录 of a desk that never archives grows by every change.
-    From EXCEL_ROWS_WARN_SHARE of the limit, a warning for the user goes into `notices` (by role)."""
-    takes = f"：请{{}}运行“归档”，{ARCHIVE_TAKES[role]}" if role in ARCHIVE_TAKES else ""
+    From EXCEL_ROWS_WARN_SHARE of the limit, a warning for the user goes into `notices` (by role;
+    a later check of that sheet below it takes the warning back)."""
     if last_row > EXCEL_MAX_ROWS:
         raise ComplaintDeskError(f"工作表“{SHEETS[role][0]}”将有 {last_row:,} 行，超过 Excel 的上限 "
-                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改" + takes.format("先"))
-    if notices is not None and last_row >= EXCEL_MAX_ROWS * EXCEL_ROWS_WARN_SHARE:
+                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改" + _archive_hint(role, "先"))
+    if notices is None:
+        return
+    if last_row >= EXCEL_MAX_ROWS * EXCEL_ROWS_WARN_SHARE:
         notices[role] = (f"工作表“{SHEETS[role][0]}”已有 {last_row:,} 行，是 Excel 上限 {EXCEL_MAX_ROWS:,} 行的 "
-                         f"{last_row / EXCEL_MAX_ROWS:.0%}，到达上限后将无法保存" + takes.format("尽快"))
+                         f"{last_row / EXCEL_MAX_ROWS:.0%}，到达上限后将无法保存" + _archive_hint(role, "尽快"))
+    else:
+        notices.pop(role, None)
+
+
+def _archive_hint(role: str, when: str) -> str:
+    return f"：请{when}运行“归档”，{ARCHIVE_TAKES[role]}" if role in ARCHIVE_TAKES else ""
 
 
 def check_automation(values: dict[str, object]) -> None:
@@ -188,6 +196,7 @@ class MemoryStore(WholeRowsReads):
         self.tables.setdefault(role, []).extend(deepcopy(rows))
 
     def replace_table(self, role: str, rows: list[dict]) -> None:
+        check_rows_fit(role, 1 + len(rows), self.row_notices)
         self.tables[role] = deepcopy(rows)
 
     def save(self) -> None:

@@ -20,7 +20,7 @@ from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
-from .common import Summary, save, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display
+from .common import Summary, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display, save
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:

@@ -12,7 +12,7 @@ from ..domain.masking import mask_record
 from ..domain.parsing import is_yes, parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
-from .common import Summary, save, audit_row, display
+from .common import Summary, audit_row, display, save
 from .register import refresh
 
 KIND_ALIASES = {"assignment": "assignment", "分配": "assignment", "plan": "plan", "方案": "plan",

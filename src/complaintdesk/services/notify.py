@@ -12,7 +12,7 @@ from ..adapters.mailer import Mailer, mailer_for
 from ..domain.masking import mask_name
 from ..domain.parsing import text_of
 from ..errors import MailError
-from .common import Summary, save, display
+from .common import Summary, display, save
 
 
 def _recipients(alert: dict, settings, escalated: bool) -> list[str]:

@@ -18,7 +18,7 @@ from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
 from ..domain.parsing import excel_serial
-from .common import Summary, save, apply_changes, archived_columns, build_calendar, display
+from .common import Summary, apply_changes, archived_columns, build_calendar, display, save
 
 
 def _counter(store, numbers) -> Counter:

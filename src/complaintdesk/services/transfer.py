@@ -15,7 +15,7 @@ from ..domain import labels
 from ..domain.masking import mask_record
 from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
-from .common import Summary, save, all_archived_numbers, archived_rows
+from .common import Summary, all_archived_numbers, archived_rows, save
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 32000  # an Excel cell holds 32,767 characters
