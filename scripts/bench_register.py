@@ -2,7 +2,8 @@
 """Benchmark: large registers, complaintdesk vs a plain openpyxl baseline, in one run.
 
 For each size it builds a realistic register (seeded: Chinese text, ~3 % open complaints,
-~1 % new rows without a number, the rest closed), then measures in fresh processes:
+~1 % new rows without a number, the rest closed), written as Excel saves a workbook (every text once
+in the shared strings table, rows with their spans), then measures in fresh processes:
   baseline    openpyxl load + write the automation cells of every open/new row + save
   first cycle `complaintdesk assign` + `complaintdesk sla` on the built file: a register written
               by another program (as after Excel saved it), so both read the whole sheet once
@@ -85,8 +86,41 @@ for args in json.loads(sys.argv[2]):
 """
 
 
-def build(path: Path, size: int) -> None:
-    """A register of `size` rows with automation filled in, written straight as sheet XML."""
+class SharedStrings:
+    """Texts as Excel saves them: each text once in xl/sharedStrings.xml, a cell holding its number."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.count = 0
+
+    def cell(self, ref: str, value, style: int | None) -> str:
+        from complaintdesk.adapters import sheet_xml as sx
+        if not isinstance(value, str) or value == "":
+            return sx.cell_xml(ref, value, style)
+        self.count += 1
+        s = f' s="{style}"' if style else ""
+        return f'<c r="{ref}"{s} t="s"><v>{self.index.setdefault(value, len(self.index))}</v></c>'
+
+    def inline_to_shared(self, xml: bytes) -> bytes:
+        """Cells of inline text in `xml` (the template's header row) as shared strings."""
+        from complaintdesk.adapters import sheet_xml as sx
+
+        def shared(m: re.Match) -> bytes:
+            return self.cell(m.group(1).decode(), sx._text(m.group(3)), int(m.group(2)) if m.group(2) else None).encode()
+        return re.sub(rb'<c r="([A-Z]+\d+)"(?: s="(\d+)")? t="inlineStr"><is><t[^>]*>([^<]*)</t></is></c>', shared, xml)
+
+    def part(self) -> bytes:
+        from complaintdesk.adapters import sheet_xml as sx
+        items = "".join(f'<si><t xml:space="preserve">{sx.escape(t)}</t></si>' if t != t.strip()
+                        else f"<si><t>{sx.escape(t)}</t></si>" for t in self.index)
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+                f'spreadsheetml/2006/main" count="{self.count}" uniqueCount="{len(self.index)}">{items}</sst>').encode()
+
+
+def build(path: Path, size: int, shared_strings: bool = True) -> None:
+    """A register of `size` rows with automation filled in, written straight as sheet XML the way
+    Excel saves it (shared strings, row spans); with `shared_strings` False, texts inline in the
+    cells as complaintdesk's own writer puts them (the sheet is then ~45 % larger)."""
     from complaintdesk.adapters import sheet_xml as sx
     from complaintdesk.adapters.calendar_cn import china_calendar
     from complaintdesk.adapters.workbook_builder import build_register
@@ -120,13 +154,19 @@ def build(path: Path, size: int) -> None:
     counter, repeats = Counter(), RepeatIndex()
     new_from = int(len(rows) * 0.99)
     style = {c.key: 1 for c in COLUMNS if c.kind == "datetime"}
+    sst = SharedStrings() if shared_strings else None
+    spans = f' spans="1:{len(COLUMNS)}"' if shared_strings else ""
+    cell = sst.cell if sst else sx.cell_xml
     with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        names = src.namelist()
+        assert "xl/sharedStrings.xml" not in names, "the template has shared strings of its own"
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
                 head, rest = data.split(b"<sheetData>", 1)
                 header, tail = rest.split(b"</sheetData>", 1)
                 header = header[:header.find(b"</row>") + 6]
+                header = sst.inline_to_shared(header) if sst else header
                 head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:BP{size + 1}"/>'.encode(), head)
                 with dst.open(info.filename, "w", force_zip64=True) as out:
                     out.write(head + b"<sheetData>" + header)
@@ -137,14 +177,26 @@ def build(path: Path, size: int) -> None:
                             auto = evaluate(c, ctx)
                             repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
                             values = {**values, **to_cells(auto)}
-                        cells = "".join(sx.cell_xml(f"{sx.col_letter(i)}{r}", values.get(col.key), style.get(col.key))
+                        cells = "".join(cell(f"{sx.col_letter(i)}{r}", values.get(col.key), style.get(col.key))
                                         for i, col in enumerate(COLUMNS, 1) if values.get(col.key) not in (None, ""))
-                        out.write(f'<row r="{r}">{cells}</row>'.encode("utf-8"))
+                        out.write(f'<row r="{r}"{spans}>{cells}</row>'.encode("utf-8"))
                     out.write(b"</sheetData>" + tail)
             elif info.filename.startswith("xl/tables/"):
                 dst.writestr(info, data.replace(b'ref="A1:BP2"', f'ref="A1:BP{size + 1}"'.encode()))
+            elif sst is None:
+                dst.writestr(info, data)
+            elif info.filename == "[Content_Types].xml":
+                dst.writestr(info, data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="'
+                                                b'application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings'
+                                                b'+xml"/></Types>'))
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                dst.writestr(info, data.replace(b"</Relationships>", b'<Relationship Id="rIdSharedStrings" Type="http://'
+                                                b'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
+                                                b' Target="sharedStrings.xml"/></Relationships>'))
             else:
                 dst.writestr(info, data)
+        if sst is not None:
+            dst.writestr("xl/sharedStrings.xml", sst.part())
     template.unlink()
 
 

@@ -52,7 +52,7 @@ def cycle(cli, monkeypatch, store, path, tmp_path):
 
 def test_both_stores_give_identical_results_on_a_multi_chunk_register(tmp_path, cli, monkeypatch):
     source = tmp_path / "big.xlsx"
-    bench_module().build(source, 3000)   # ~9 MB of sheet XML: more than one streaming chunk
+    bench_module().build(source, 3000, shared_strings=False)   # ~9 MB of sheet XML: more than one streaming chunk
     slow, fast = tmp_path / "slow.xlsx", tmp_path / "fast.xlsx"
     shutil.copy(source, slow)
     shutil.copy(source, fast)
@@ -121,7 +121,7 @@ def test_store_choice(register, tmp_path, monkeypatch):
     monkeypatch.delenv("COMPLAINTDESK_STORE", raising=False)
     assert isinstance(open_store(register), XlsxStore)      # small file
     big = tmp_path / "big.xlsx"
-    bench_module().build(big, 2500)
+    bench_module().build(big, 2500, shared_strings=False)
     assert big.stat().st_size > 1_000_000 and isinstance(open_store(big), FastStore)
     monkeypatch.setenv("COMPLAINTDESK_STORE", "openpyxl")
     assert isinstance(open_store(big), XlsxStore)
@@ -187,7 +187,7 @@ def segment_bytes(path):
 
 def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     path = tmp_path / "big.xlsx"
-    bench_module().build(path, 3000)
+    bench_module().build(path, 3000, shared_strings=False)
     assert not index_path(path).exists()
     steps = [("assign", path, "--now", "2026-11-20T10:00"), ("sla", path, "--now", "2026-11-20T10:00"),
              ("sla", path, "--now", "2026-11-24T16:00")]
@@ -232,7 +232,7 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
 
 def test_a_read_with_a_scanning_worker_equals_one_without(tmp_path, monkeypatch):
     path = tmp_path / "big.xlsx"
-    bench_module().build(path, 3000)  # two pieces: the worker scans the first
+    bench_module().build(path, 3000, shared_strings=False)  # two pieces: the worker scans the first
 
     def read():
         store = FastStore(path)
@@ -254,7 +254,7 @@ def test_a_read_with_a_scanning_worker_equals_one_without(tmp_path, monkeypatch)
 
 def test_an_export_with_a_worker_equals_one_without(tmp_path, cli, monkeypatch):
     path = tmp_path / "big.xlsx"
-    bench_module().build(path, 3000)  # two pieces, both handed to the worker
+    bench_module().build(path, 3000, shared_strings=False)  # two pieces, both handed to the worker
     monkeypatch.setattr(fast_store, "EXPORT_WORKER_FROM", 0)
     here = []  # pieces converted in this process
     monkeypatch.setattr(parallel_scan, "_here", lambda work, buf: here.append(1) or work(buf))
@@ -270,7 +270,7 @@ def test_an_export_with_a_worker_equals_one_without(tmp_path, cli, monkeypatch):
 
 def test_a_stale_or_broken_index_is_never_used(tmp_path, cli, monkeypatch):
     path = tmp_path / "big.xlsx"
-    bench_module().build(path, 2500)
+    bench_module().build(path, 2500, shared_strings=False)
     run(cli, monkeypatch, "fast", "assign", path, "--now", "2026-11-20T10:00")
     assert indexed_read(path)[0]
     # staff change a closed complaint in Excel (here: openpyxl) — the sheet is rewritten
@@ -309,7 +309,7 @@ def _rewrite_part(path, part, change):
 def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_path, cli, monkeypatch):
     import complaintdesk.services.casework as casework
     path = tmp_path / "big.xlsx"
-    bench_module().build(path, 1500)
+    bench_module().build(path, 1500, shared_strings=False)
     run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T10:00")
     shown = sheet(path, "案例库")
     assert len(shown) > 20
@@ -353,7 +353,7 @@ def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_p
 
 def test_survey_import_reads_in_full_only_the_rows_it_names(tmp_path, cli, monkeypatch):
     source = tmp_path / "big.xlsx"
-    bench_module().build(source, 3000)
+    bench_module().build(source, 3000, shared_strings=False)
     rows = XlsxStore(source).rows(full=True)
     scored = next(r for r in rows if r.values.get("status") == "已关闭" and r.values.get("score_solution"))
     unscored = next(r for r in rows if r.values.get("complaint_no") and r.values.get("status") != "已关闭"

@@ -63,12 +63,12 @@ def _letters_re(letters) -> bytes:
 
 
 def _pattern(letters) -> re.Pattern:
-    """The cells of these columns, in one pass. A cell of the usual shapes gives its type, <v>
-    and inline text; any other shape (formula, rich text, odd attribute order) gives its whole
+    """The cells of these columns, in one pass. A cell of the usual shapes gives its reference,
+    type, <v> and inline text; any other shape (formula, rich text, odd attribute order) gives its whole
     element after the reference, parsed on its own. Every match starts with the same literal
     text, which the engine looks for at C speed (row starts are found by a pass of their own:
     an alternative starting otherwise would make it try every "<")."""
-    return re.compile(rb'<c r="(' + _letters_re(letters) + rb')(\d+)"'
+    return re.compile(rb'<c r="((?:' + _letters_re(letters) + rb')\d+)"'
                       rb'(?:(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'
                       rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
                       rb'|([^>]*?/>|[^>]*>.*?</c>))', re.S)
@@ -109,20 +109,22 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
     if not row_nums:
         return Scanned(keys, [], [[] for _ in keys], {}, {}, 0)
     found = _PATTERNS[key].findall(buf)
-    letters, rows, kinds, vs, texts, odd = zip(*found) if found else ((),) * 6
+    refs, kinds, vs, texts, odd = zip(*found) if found else ((),) * 5
     all_rows = [r for r in row_nums if r != b"1"]
     if len(all_rows) + (b"1" in row_nums) != buf.count(b"<row"):
         raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
-    values = _cell_values(letters, rows, kinds, vs, texts, odd, strings)
-    by_column: dict[bytes, dict] = {letter: {} for letter in by_letter}
-    for letter, r, v in zip(letters, rows, values):
-        by_column[letter][r] = v
-    columns_of = {k: by_column[letter] for letter, k in by_letter.items()}
-    status, closed_at = columns_of.get("status", {}), columns_of.get("closed_at", {})
-    closed = [r for r in all_rows if status.get(r) in CLOSED and closed_at.get(r) not in (None, "")]
-    columns = [[columns_of[k].get(r) for r in closed] for k in keys]
-    case_column = columns_of.get("case_library", {})
-    marked = {r for r in closed if is_yes(case_column.get(r))}
+    # reference ("B17") -> value; a column's values for some rows are then looked up at C speed
+    cells = dict(zip(refs, _cell_values(refs, kinds, vs, texts, odd, strings)))
+    letter_of = {k: letter for letter, k in by_letter.items()}
+
+    def column(key: str, rows: list[bytes]) -> list:
+        letter = letter_of.get(key)
+        return list(map(cells.get, map(letter.__add__, rows))) if letter else [None] * len(rows)
+
+    closed = [r for r, status, closed_at in zip(all_rows, column("status", all_rows), column("closed_at", all_rows))
+              if status in CLOSED and closed_at not in (None, "")]
+    columns = [column(k, closed) for k in keys]
+    marked = {r for r, v in zip(closed, column("case_library", closed)) if v is not None and is_yes(v)}
     wanted = set(all_rows).difference(closed) | marked
     full, cases, at = {}, {}, 0
     for rb in (r for r in all_rows if r in wanted):  # in document order: each search starts where the last one stopped
@@ -130,11 +132,11 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
         if start < 0:
             start = buf.find(b'<row r="' + rb + b'"')
         at = start
-        cells = sx.row_cells(row_body(buf, int(rb), start), strings)
+        row = sx.row_cells(row_body(buf, int(rb), start), strings)
         if rb in marked:
-            cases[int(rb)] = marshal.dumps(cells)
+            cases[int(rb)] = marshal.dumps(row)
         else:
-            full[int(rb)] = cells
+            full[int(rb)] = row
     return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0))
 
 
@@ -153,18 +155,19 @@ def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int
     return LightColumns(keys or [], rows, columns), full, cases, last_row
 
 
-def _cell_values(letters, rows, kinds, vs, texts, odd, strings: list[str]) -> list:
+def _cell_values(refs, kinds, vs, texts, odd, strings: list[str]) -> list:
     """The values of the cells found (None for an empty one), as sheet_xml.fast_value gives them;
     inline text is decoded in one go."""
     decoded = sx.decode_texts(list(texts))
-    value = sx.fast_value
+    value, number = sx.fast_value, sx.number_value
     return [None if not (v or t or o) else (t or None) if k == INLINE else strings[int(v)] if k == SHARED and v
-            else value(k, v, b"", strings) if not o else _odd_cell(letter, r, o, strings)
-            for k, v, t, o, letter, r in zip(kinds, vs, decoded, odd, letters, rows)]
+            else number(v) if not k and v and not o  # a plain number (a time): the commonest after texts
+            else value(k, v, b"", strings) if not o else _odd_cell(ref, o, strings)
+            for k, v, t, o, ref in zip(kinds, vs, decoded, odd, refs)]
 
 
-def _odd_cell(letter: bytes, r: bytes, rest: bytes, strings: list[str]):
-    m = sx.CELL_RE.match(b'<c r="' + letter + r + b'"' + rest)
+def _odd_cell(ref: bytes, rest: bytes, strings: list[str]):
+    m = sx.CELL_RE.match(b'<c r="' + ref + b'"' + rest)
     return sx.cell_value(m.group(1), m.group(2), strings) if m else None
 
 

@@ -108,7 +108,7 @@ def fast_value(kind: bytes, v: bytes, text: bytes, strings: list[str]):
         return _text(v)
     if kind == b"b":
         return v == b"1"
-    return _number(v)
+    return number_value(v)
 
 
 @lru_cache(maxsize=None)
@@ -131,13 +131,14 @@ def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
                 continue
         elif not v:
             continue
-        value = fast_value(kind, v, text, strings) if kind else _number(v)
+        value = fast_value(kind, v, text, strings) if kind else number_value(v)
         if value is not None and value != "":
             out[col_of(col)] = value
     return out
 
 
-def _number(v: bytes):
+def number_value(v: bytes):
+    """A <v> of a number cell: an int when whole (as openpyxl gives it), else a float; text it cannot read."""
     try:
         number = float(v)
     except ValueError:

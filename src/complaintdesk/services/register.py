@@ -211,7 +211,8 @@ def _replace_if_changed(store, role: str, build, key: str | None) -> bool:
     if built is not None:  # the sheet is unchanged since it was written from other rows
         changed = True
     else:
-        changed = [_comparable(r) for r in store.table(role)] != [_comparable(r) for r in rows]
+        shown = store.table(role)
+        changed = len(shown) != len(rows) or [_comparable(r) for r in shown] != [_comparable(r) for r in rows]
     if changed:
         store.replace_table(role, rows)
     if remembers:
