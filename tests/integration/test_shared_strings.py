@@ -2,9 +2,12 @@
 it as openpyxl does, keeps the parsed table beside the register for the next command, and never
 uses that copy once another program changed the table."""
 import json
+import pickle
 import zipfile
 
-from complaintdesk.adapters import sheet_xml, strings_cache
+import pytest
+
+from complaintdesk.adapters import fast_store, parallel_scan, sheet_xml, strings_cache
 from tests.integration.test_fast_store import bench_module, run
 
 
@@ -60,3 +63,24 @@ def test_an_excel_saved_register_reads_alike_and_its_strings_are_kept_while_vali
     cache.write_bytes(good[:len(good) // 2] + good[-300:])
     assert export(cli, monkeypatch, "fast", path) == changed
     assert cache.read_bytes() == good
+
+
+def test_a_worker_reads_the_strings_itself_and_refuses_a_changed_table(tmp_path, cli, monkeypatch):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 1500)
+    alone = export(cli, monkeypatch, "fast", path)
+    # the worker (every sheet worth one here) converts every piece, with strings it loaded itself
+    monkeypatch.setattr(fast_store, "EXPORT_WORKER_FROM", 0)
+    here = []
+    monkeypatch.setattr(parallel_scan, "_here", lambda work, buf: here.append(1) or work(buf))
+    assert export(cli, monkeypatch, "fast", path) == alone and not here
+    # what crosses to the worker is the register's path, not the strings
+    with zipfile.ZipFile(path) as zf:
+        strings = sheet_xml.shared_strings(zf.read("xl/sharedStrings.xml"))
+        portable = strings_cache.Portable(strings, path, zf)
+    sent = pickle.dumps(portable)
+    assert len(strings) > 4000 and len(sent) < 1000 and pickle.loads(sent) == strings
+    # a table changed since the register was opened is refused (the piece is then worked here)
+    rewrite_part(path, "xl/sharedStrings.xml", lambda data: data.replace(b"<t>", b"<t>x", 1))
+    with pytest.raises(ValueError):
+        pickle.loads(sent)

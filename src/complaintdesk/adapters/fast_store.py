@@ -246,7 +246,7 @@ class FastStore:
         size = self.zip.getinfo(self.register_part).file_size
         if self._patches or self._appended or not worth_a_worker(size, EXPORT_WORKER_FROM):
             return (convert(row.values) for row in self.full_rows())
-        work = partial(converted_piece, strings=self.strings, keyed=self._keyed, convert=convert)
+        work = partial(converted_piece, strings=self._portable_strings(), keyed=self._keyed, convert=convert)
         return chain.from_iterable(map_pieces(self._chunks(), work, parallel=True))
 
     def _all_rows(self) -> list[RegisterRow]:
@@ -315,8 +315,12 @@ class FastStore:
             self._tail_bytes = buf
         return row_pieces(f, tail if keep_tail else None, CHUNK)
 
+    def _portable_strings(self) -> list[str]:
+        """The shared strings as work for a worker process carries them (see strings_cache.Portable)."""
+        return strings_cache.Portable(self.strings, self.path, self.zip) if self.strings else self.strings
+
     def _spec(self):
-        return self.strings, {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+        return self._portable_strings(), {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
 
     def _segment_bytes(self, seg) -> bytes:
         """A segment's compressed bytes in the register sheet as the file holds it now."""
