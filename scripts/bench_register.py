@@ -41,24 +41,48 @@ from pathlib import Path
 
 NOW = datetime(2026, 11, 20, 10, 0)
 CHILD = r"""
-import json, resource, sys, time
-t = time.perf_counter()
-exec(sys.argv[1])
+import glob, json, resource, sys, threading, time
 
 
-def own_peak_kb():
-    # the peak of this process's own memory: on Linux ru_maxrss also counts the parent's size at
-    # the time it started this process (the benchmark's, hundreds of MB after building a register)
+def peak_kb(pid="self"):
+    # a process's own memory peak. On Linux ru_maxrss also counts what a process was before it
+    # started another program: the benchmark's size for a command, the command's size for the
+    # worker it spawned (fork, then exec)
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
     except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return None
 
 
+children = {}  # pid -> its own peak, read while it runs (a worker's /proc is gone once it ended)
+
+
+def watch(stop):
+    while not stop.wait(0.05):
+        for path in glob.glob("/proc/self/task/*/children"):
+            try:
+                pids = open(path).read().split()
+            except OSError:
+                continue
+            for pid in pids:
+                kb = peak_kb(pid)
+                if kb:
+                    children[pid] = max(children.get(pid, 0), kb)
+
+
+stop = threading.Event()
+watching = glob.glob("/proc/self/task/*/children") and peak_kb() is not None
+if watching:
+    threading.Thread(target=watch, args=(stop,), daemon=True).start()
+t = time.perf_counter()
+exec(sys.argv[1])
+seconds = time.perf_counter() - t
+stop.set()
+own = peak_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 # a worker process that scanned alongside counts with its peak, as if both peaked at once
-print(json.dumps({"seconds": time.perf_counter() - t,
-                  "rss_mb": (own_peak_kb() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024}))
+helper = max(children.values(), default=0) if watching else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": seconds, "rss_mb": (own + helper) / 1024}))
 """
 BASELINE = r"""
 from openpyxl import load_workbook
