@@ -320,7 +320,8 @@ class FastStore:
         return strings_cache.Portable(self.strings, self.path, self.zip) if self.strings else self.strings
 
     def _spec(self):
-        return self._portable_strings(), {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+        letters = {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
+        return self._portable_strings(), letters
 
     def _segment_bytes(self, seg) -> bytes:
         """A segment's compressed bytes in the register sheet as the file holds it now."""

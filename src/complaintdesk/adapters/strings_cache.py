@@ -73,11 +73,6 @@ def save(register: Path, zf: zipfile.ZipFile, strings: list[str]) -> None:
         atomic_write(cache_path(register), lambda tmp: tmp.write_bytes(data), durable=False)
 
 
-def drop(register: Path) -> None:
-    with contextlib.suppress(OSError):
-        cache_path(register).unlink()
-
-
 class Portable(list):
     """A register's shared strings as a list that goes to a worker process as the register's path
     and the part's fingerprint: the worker loads the kept copy (or parses the part) itself instead
