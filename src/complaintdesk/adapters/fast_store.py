@@ -85,7 +85,7 @@ class FastStore:
         self.parts = self._sheet_parts()
         self.lang = "en" if SHEETS["register"][1] in self.parts and SHEETS["register"][0] not in self.parts else "zh"
         self.register_part = self._part("register", required=True)
-        self.strings = self._shared_strings()
+        self.strings = strings_cache.read(self.path, self.zip)
         self.head, self.header_row = self._head()
         self.columns = self._map_headers()
         self.col_styles = self._col_styles()
@@ -120,17 +120,6 @@ class FastStore:
         self._memo_changed = False
 
     # ---- package structure -------------------------------------------------------------
-    def _shared_strings(self) -> list[str]:
-        """The shared strings table: from the cache beside the register when it matches, else parsed
-        (and a large one kept for the next command)."""
-        if strings_cache.PART not in self.names:
-            return []
-        strings = strings_cache.load(self.path, self.zip)
-        if strings is None:
-            strings = sx.shared_strings(self.zip.read(strings_cache.PART))
-            strings_cache.save(self.path, self.zip, strings)
-        return strings
-
     def _sheet_parts(self) -> dict[str, str]:
         return sheet_parts(self.zip)
 

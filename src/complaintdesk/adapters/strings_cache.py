@@ -60,6 +60,19 @@ def load(register: Path, zf: zipfile.ZipFile) -> list[str] | None:
         return None
 
 
+def read(register: Path, zf: zipfile.ZipFile) -> list[str]:
+    """The register's shared strings ([] when it has none): the kept copy when it matches the part,
+    else the part parsed (and a large table kept for the next command)."""
+    if _fingerprint(zf) is None:
+        return []
+    strings = load(register, zf)
+    if strings is None:
+        from .sheet_xml import shared_strings
+        strings = shared_strings(zf.read(PART))
+        save(register, zf, strings)
+    return strings
+
+
 def save(register: Path, zf: zipfile.ZipFile, strings: list[str]) -> None:
     """Keep the parsed table for the next command (best effort: a cache may fail to save)."""
     fingerprint = _fingerprint(zf)
@@ -89,16 +102,10 @@ class Portable(list):
 
 
 def _load_in_worker(register: str, fingerprint: list | None, count: int) -> list[str]:
-    if fingerprint is None:
-        strings: list[str] = []
-    else:
-        with zipfile.ZipFile(register) as zf:
-            if _fingerprint(zf) != fingerprint:
-                raise ValueError("the shared strings changed since the register was opened")
-            strings = load(Path(register), zf)
-            if strings is None:
-                from .sheet_xml import shared_strings
-                strings = shared_strings(zf.read(PART))
+    with zipfile.ZipFile(register) as zf:
+        if _fingerprint(zf) != fingerprint:
+            raise ValueError("the shared strings changed since the register was opened")
+        strings = read(Path(register), zf)
     if len(strings) != count:
         raise ValueError("the shared strings differ from those the register was opened with")
     return strings
