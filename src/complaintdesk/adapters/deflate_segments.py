@@ -34,7 +34,7 @@ except ImportError:  # a platform without its wheels: the standard library's zli
 CHUNK = 8 << 20  # uncompressed bytes taken at a time when a sheet is read or streamed
 SEGMENT_SIZE = 1 << 20  # uncompressed bytes per segment (cut at the next row end)
 FINAL_BLOCK = b"\x03\x00"  # an empty fixed-Huffman block with the final bit set
-ROW_START = re.compile(rb'<row r="(\d+)"')
+ROW_NUM = re.compile(rb'<row r="(\d+)"')  # a row's start and number, as Excel and we write it
 _POLY = 0xEDB88320
 
 
@@ -91,10 +91,10 @@ class Segment:
 
 
 def row_range(xml: bytes) -> tuple[int, int]:
-    first = ROW_START.search(xml)
+    first = ROW_NUM.search(xml)
     if first is None:
         return 0, 0
-    last = ROW_START.match(xml, xml.rfind(b'<row r="'))
+    last = ROW_NUM.match(xml, xml.rfind(b'<row r="'))
     return int(first.group(1)), int(last.group(1))
 
 

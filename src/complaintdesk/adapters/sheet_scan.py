@@ -16,10 +16,9 @@ from ..domain.parsing import is_yes
 from ..domain.schema import DATETIME_KEYS
 from ..errors import SchemaError
 from . import sheet_xml as sx
-from .deflate_segments import CHUNK, SegmentStream
+from .deflate_segments import CHUNK, ROW_NUM, SegmentStream
 from .register_index import LightColumns
 
-ROW_NUM = re.compile(rb'<row r="(\d+)"')
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
 CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}

@@ -18,9 +18,8 @@ from typing import Callable
 
 from ..errors import SchemaError
 from . import sheet_xml as sx
-from .deflate_segments import CHUNK, Prefetch, Segment, SegmentWriter, inflate_segment, member_data_offset
+from .deflate_segments import CHUNK, ROW_NUM, Prefetch, Segment, SegmentWriter, inflate_segment, member_data_offset
 
-ROW_NUM = re.compile(rb'<row r="(\d+)"')
 DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _AFTER_CF = (b"<dataValidations", b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup",
              b"<headerFooter", b"<rowBreaks", b"<colBreaks", b"<drawing", b"<legacyDrawing", b"<tableParts",
