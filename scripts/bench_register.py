@@ -114,29 +114,29 @@ class SharedStrings:
     """Texts as Excel saves them: each text once in xl/sharedStrings.xml, a cell holding its number."""
 
     def __init__(self) -> None:
+        from complaintdesk.adapters import sheet_xml
+        self.sx = sheet_xml
         self.index: dict[str, int] = {}
         self.count = 0
 
     def cell(self, ref: str, value, style: int | None) -> str:
-        from complaintdesk.adapters import sheet_xml as sx
         if not isinstance(value, str) or value == "":
-            return sx.cell_xml(ref, value, style)
+            return self.sx.cell_xml(ref, value, style)
         self.count += 1
         s = f' s="{style}"' if style else ""
         return f'<c r="{ref}"{s} t="s"><v>{self.index.setdefault(value, len(self.index))}</v></c>'
 
     def inline_to_shared(self, xml: bytes) -> bytes:
         """Cells of inline text in `xml` (the template's header row) as shared strings."""
-        from complaintdesk.adapters import sheet_xml as sx
-
         def shared(m: re.Match) -> bytes:
-            return self.cell(m.group(1).decode(), sx._text(m.group(3)), int(m.group(2)) if m.group(2) else None).encode()
+            text = self.sx.decode_texts([m.group(3)])[0]
+            return self.cell(m.group(1).decode(), text, int(m.group(2)) if m.group(2) else None).encode()
         return re.sub(rb'<c r="([A-Z]+\d+)"(?: s="(\d+)")? t="inlineStr"><is><t[^>]*>([^<]*)</t></is></c>', shared, xml)
 
     def part(self) -> bytes:
-        from complaintdesk.adapters import sheet_xml as sx
-        items = "".join(f'<si><t xml:space="preserve">{sx.escape(t)}</t></si>' if t != t.strip()
-                        else f"<si><t>{sx.escape(t)}</t></si>" for t in self.index)
+        escape = self.sx.escape
+        items = "".join(f'<si><t xml:space="preserve">{escape(t)}</t></si>' if t != t.strip()
+                        else f"<si><t>{escape(t)}</t></si>" for t in self.index)
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
                 f'spreadsheetml/2006/main" count="{self.count}" uniqueCount="{len(self.index)}">{items}</sst>').encode()
 
