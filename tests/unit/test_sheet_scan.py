@@ -98,7 +98,7 @@ def test_pieces_joined_equal_one_pass():
     buf = sheet_xml()
     cut = buf.find(b'<row r="5"')
     whole = scan_chunk(buf, (STRINGS, LETTERS))
-    light, full, cases, last_row = joined([scan_chunk(buf[:cut], (STRINGS, LETTERS)),
+    light, full, cases, last_row, _ = joined([scan_chunk(buf[:cut], (STRINGS, LETTERS)),
                                           scan_chunk(buf[cut:], (STRINGS, LETTERS))])
     assert light.rows == whole.closed and light.keys == whole.keys and light.columns == whole.columns
     assert full == whole.full and cases == whole.cases and last_row == 9

@@ -28,6 +28,7 @@ from .fast_store import sheet_parts
 from .grid import tool_table
 from .files import atomic_write, atomic_write_bytes
 from .mention_scan import MentionSearch, Unsearchable
+from .shared_formulas import Formulas
 from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, row_pieces, typed_row
 from .sheet_writer import table_rows_xml
 
@@ -64,6 +65,7 @@ class _Sheet:
             if "xl/sharedStrings.xml" in zf.namelist() else []
         self.main = self.parts.get(ARCHIVE_SHEET) or next(iter(self.parts.values()))
         self.columns: dict[str, int] | None = None
+        self.formulas = Formulas()  # of the main sheet, learnt as its pieces are read (staff may edit an archive)
 
     def pieces(self):
         for buf in _pieces(self.zf, self.main):
@@ -86,8 +88,8 @@ def read_archive(path: Path, only: set[int] | None = None, comms: bool = True) -
         for buf in sheet.pieces():
             keyed = Keyed.of(sheet.columns)
             here = None if only is None else only.intersection(map(int, ROW_NUM.findall(buf)))
-            rows.extend(RegisterRow(-r, values) for r, values in piece_rows(buf, sheet.strings, keyed, here)
-                        if holds_value(values))
+            rows.extend(RegisterRow(-r, values) for r, values
+                        in piece_rows(buf, sheet.strings, keyed, here, sheet.formulas) if holds_value(values))
         return rows, (_comms(zf, sheet) if comms else [])
 
 
@@ -105,7 +107,8 @@ def archive_rows_mentioning(path: Path, texts, phones, keys) -> list[RegisterRow
                     if search is None:
                         raise Unsearchable("the query cannot be searched as bytes")
                 rows.extend(RegisterRow(-r, values) for r, values
-                            in piece_rows(buf, sheet.strings, Keyed.of(sheet.columns), search.rows_in(buf))
+                            in piece_rows(buf, sheet.strings, Keyed.of(sheet.columns), search.rows_in(buf),
+                                          sheet.formulas)
                             if holds_value(values))
         except Unsearchable:
             return read_archive(path, comms=False)[0]
@@ -159,8 +162,13 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
                 return [], keyed
             letters = b"|".join(sorted(by_letter, key=len, reverse=True))
             pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+        shared = sheet.formulas.learn(buf)
         for m in pattern.finditer(buf):
-            value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
+            if shared:  # a cell of a shared formula needs its reference to read as one
+                value = sx.cell_value(b' r="%s%s"' % m.group(1, 2) + m.group(3), m.group(4), sheet.strings)
+                value = sheet.formulas.value(value) if type(value) is tuple else value
+            else:
+                value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
             if value is not None and value != "" and m.group(2) != b"1":
                 rows.setdefault(int(m.group(2)), {})[by_letter[m.group(1)]] = value
     return sorted(rows.items()), keyed
@@ -198,10 +206,13 @@ def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
 
 def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) -> list[dict]:
     """The rows of a sheet laid out as the register's tool sheet `role` (times as datetime)."""
-    grid = []
+    grid, formulas = [], Formulas()
     for buf in _pieces(zf, part) if part else ():
+        shared = formulas.learn(buf)
         for m in sx.ROW_RE.finditer(buf):
             cells = sx.row_cells(m.group(2) or b"", strings)
+            if shared:
+                formulas.cells(cells)
             grid.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
     return tool_table(grid, role)
 

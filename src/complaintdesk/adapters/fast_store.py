@@ -21,7 +21,6 @@ import zipfile
 from datetime import date
 from pathlib import Path, PurePosixPath
 from functools import partial
-from itertools import chain
 from typing import Callable, Iterator
 
 from ..domain import labels
@@ -39,8 +38,9 @@ from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_co
 from .mention_scan import MentionSearch, Unsearchable
 from .package_guard import checked_register
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
-from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, holds_value, joined, piece_rows, \
-    row_body, row_pieces, scan_chunk, typed_row
+from .shared_formulas import Formulas
+from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, finish_converted, holds_value, \
+    joined, piece_rows, resolved, row_body, row_pieces, scan_chunk, typed_row
 from .row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from .row_shift import RowShift
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
@@ -116,6 +116,7 @@ class FastStore:
         self._dt_style: int | None = None
         self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
         self._light_source: register_index.LightColumns | None = None  # light rows not yet in _values
+        self._formulas = Formulas()           # the register sheet's shared formulas (masters) known
         self._memo: dict | None = None        # derived tool sheets: what they were built from
         self._memo_changed = False
 
@@ -203,10 +204,10 @@ class FastStore:
         """Every row in full, streamed and not kept (for an export of the whole register): memory
         stays at one chunk of rows whatever the register's size. Pending writes are shown.
         With `search`, only the rows it finds (and those with pending writes)."""
-        keyed, by_col, strings = self._keyed, self._by_col, self.strings
+        keyed, by_col, strings, formulas = self._keyed, self._by_col, self.strings, Formulas()
         for buf in self._chunks():
             only = None if search is None else search.rows_in(buf) | self._patches.keys()
-            for r, values in piece_rows(buf, strings, keyed, only):
+            for r, values in piece_rows(buf, strings, keyed, only, formulas):
                 for col, (value, _) in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
@@ -236,7 +237,7 @@ class FastStore:
         if self._patches or self._appended or not worth_a_worker(size, EXPORT_WORKER_FROM):
             return (convert(row.values) for row in self.full_rows())
         work = partial(converted_piece, strings=self._portable_strings(), keyed=self._keyed, convert=convert)
-        return chain.from_iterable(map_pieces(self._chunks(), work, parallel=True))
+        return finish_converted(map_pieces(self._chunks(), work, parallel=True), convert)
 
     def _all_rows(self) -> list[RegisterRow]:
         return [RegisterRow(r, v) for r, v in sorted(self._values.items()) if self._shown(r, v)]
@@ -340,13 +341,14 @@ class FastStore:
             return
         if index is not None:
             light, full, cases, last_row = index.light_columns, index.full, index.cases, index.last_row
+            self._formulas = Formulas(index.formulas)
         else:
             spec = self._spec()
             self._close_shadow()
             shadow = SegmentStream(tempfile.TemporaryFile(prefix="complaintdesk-"))
             parallel = worth_a_worker(self.zip.getinfo(self.register_part).file_size)
             with register_index.gc_paused():
-                light, full, cases, last_row = joined(scan_pieces(self._chunks(shadow), spec, parallel))
+                light, full, cases, last_row, self._formulas = joined(scan_pieces(self._chunks(shadow), spec, parallel))
             self._cold = True
         self._case_rows = cases
         self._last_row = max(self._last_row, last_row)
@@ -395,7 +397,8 @@ class FastStore:
             self._keep(r, {k: values.get(k) for k in keyed.keys})
 
     def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
-        keyed = self._keyed
+        keyed, formulas = self._keyed, self._formulas
+        shared = formulas.learn(buf)  # pieces in sheet order, or segments of a sheet whose masters are known
         for m in ROW_NUM.finditer(buf):
             r = int(m.group(1))
             if r == 1 or (rows is not None and r not in rows):
@@ -405,7 +408,7 @@ class FastStore:
             if known is not None and not known.get("_light"):
                 continue
             cells = sx.row_cells(row_body(buf, r, m.start()), self.strings)
-            self._keep(r, typed_row(cells, keyed))
+            self._keep(r, typed_row(formulas.cells(cells) if shared else cells, keyed))
 
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
@@ -428,8 +431,11 @@ class FastStore:
             part = self._part(role)
             grid: list[list] = []
             if part is not None:
+                formulas = Formulas()
                 for r, body in self._stream_rows(part):
                     cells = sx.row_cells(body, self.strings)
+                    if formulas.learn(body):
+                        formulas.cells(cells)
                     while len(grid) < r:
                         grid.append([])
                     width = max(cells) if cells else 0
@@ -696,6 +702,7 @@ class FastStore:
         self._written.clear()
         self._light_source = self._index = self._segments = None
         self._index_loaded, self._cold = True, False
+        self._formulas = Formulas()
         self._last_row = 1
 
     def _reopen(self) -> None:
@@ -729,6 +736,8 @@ class FastStore:
             return None
         scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
             if self._written else None
+        if scanned is not None:  # their shared formulas' masters may lie anywhere: the read learnt them all
+            scanned = resolved(scanned, self._formulas)
         fresh = scanned.rows() if scanned else set()
         if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
             self._light_dicts()
@@ -752,7 +761,8 @@ class FastStore:
         segments = self._segments if register_changed else None
         if self._light_source is not None:  # light rows never made into dicts: their columns, and the new ones
             light = self._light_source.extended(light)
-        return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases)
+        return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases,
+                                       self._formulas.masters)
 
     def _save_index(self, index: register_index.RowIndex | None) -> None:
         if index is None:

@@ -12,7 +12,7 @@ a cache: losing it, or a broken one, costs time, never data.
 
 Format: MAGIC, a body of `marshal` pieces holding plain values in lists and dicts
 (light rows as one piece per column, cells of full rows, marshalled cells of closed
-rows marked for the case library), then a JSON head (fingerprint, segments, piece
+rows marked for the case library, the sheet's shared-formula masters), then a JSON head (fingerprint, segments, piece
 sizes, CRC-32 of the body) and its length. Loading it builds values and runs
 nothing; it is written piece by piece without fsync, and the CRC rejects a torn file.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 from .. import __version__
 from .deflate_segments import FINAL_BLOCK, Segment
 
-FORMAT = 6
+FORMAT = 7
 
 
 def index_path(register: Path) -> Path:
@@ -100,21 +100,26 @@ class RowIndex:
     """Rows of a register sheet as a full read gives them, and the sheet's segments."""
 
     def __init__(self, columns: dict[str, int], light: dict[int, dict] | LightColumns, full: dict[int, dict],
-                 segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None):
+                 segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None,
+                 formulas: dict | None = None):
         self.columns = columns          # key -> column index, as the header was mapped
         self.light_columns = light if isinstance(light, LightColumns) else LightColumns.of(light)
         self.full = full                # row -> its cells, column -> value as stored (rows read in full)
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
+        self.formulas = formulas or {}  # shared formulas: si -> master's text, column, row (shared_formulas)
 
     def renumbered(self, shift, segments: list[Segment] | None, last_row: int) -> "RowIndex | None":
         """This index after rows left the sheet (`shift.row(r)`: the row's new number, None when
         it left) and the sheet was written as `segments`. None when a kept row holds a formula the
-        removal rewrote (`shift.formula` changes it): the sheet then reads otherwise; read it afresh."""
+        removal rewrote (`shift.formula` changes it) or the sheet has shared formulas (the removal
+        writes their cells out one by one): the sheet then reads otherwise; read it afresh."""
         def unchanged(values) -> bool:
             return all(shift.formula(v[1:]) == v[1:] for v in values if isinstance(v, str) and v[:1] == "=")
 
+        if self.formulas:
+            return None
         light = self.light_columns
         keep = [shift.row(r) is not None for r in light.rows]
         columns = [list(compress(column, keep)) for column in light.columns]
@@ -160,13 +165,14 @@ def gc_paused():
 
 def _pieces(index: RowIndex):
     """What the body holds, one marshalled piece at a time (so the whole body is never in memory):
-    light keys, light row numbers, one piece per light column, full rows' cells, case rows."""
+    light keys, light row numbers, one piece per light column, full rows' cells, case rows, formulas."""
     light = index.light_columns
     yield light.keys
     yield light.rows
     yield from light.columns
     yield index.full
     yield index.cases
+    yield index.formulas
 
 
 def _check_cells(rows: dict) -> dict[int, dict]:
@@ -197,13 +203,15 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
             for n in head["pieces"]:
                 pieces.append(marshal.loads(body[at:at + n]))
                 at += n
-            light = LightColumns(pieces[0], pieces[1], pieces[2:-2])
-            full, cases = pieces[-2], pieces[-1]
+            light = LightColumns(pieces[0], pieces[1], pieces[2:-3])
+            full, cases, formulas = pieces[-3], pieces[-2], pieces[-1]
             del pieces
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
         if not isinstance(cases, dict) or not all(map(isinstance, cases.values(), repeat(bytes))):
             raise ValueError("index case rows are damaged")
-        index = RowIndex(columns, light, _check_cells(full), segments, int(head["last_row"]), cases)
+        if not isinstance(formulas, dict):
+            raise ValueError("index formulas are damaged")
+        index = RowIndex(columns, light, _check_cells(full), segments, int(head["last_row"]), cases, formulas)
         if segments and not index.segments_valid(zf.getinfo(part)):
             index.segments = None
         return index

@@ -19,7 +19,10 @@ import bisect
 import re
 from typing import Iterable
 
+from ..domain.schema import EXCEL_MAX_ROWS as MAX_ROW
 from .sheet_xml import col_index, col_letter
+
+MAX_COL = 16384  # XFD
 
 _COL = r"\$?[A-Za-z]{1,3}"
 _ROW = r"\$?\d{1,7}"
@@ -176,13 +179,14 @@ def moved(formula: str, rows: int, cols: int) -> str:
             if prefix.startswith("["):
                 return m.group(0)
             if g["cc1"]:
-                return prefix + f"{_col(g['cc1'], cols)}:{_col(g['cc2'], cols)}"
-            if g["rr1"]:
-                return prefix + f"{_row(g['rr1'], rows)}:{_row(g['rr2'], rows)}"
-            out = f"{_col(g['c1'], cols)}{_row(g['r1'], rows)}"
-            if g["c2"]:
-                out += f":{_col(g['c2'], cols)}{_row(g['r2'], rows)}"
-            return prefix + out
+                out = f"{_col(g['cc1'], cols)}:{_col(g['cc2'], cols)}"
+            elif g["rr1"]:
+                out = f"{_row(g['rr1'], rows)}:{_row(g['rr2'], rows)}"
+            else:
+                out = f"{_col(g['c1'], cols)}{_row(g['r1'], rows)}"
+                if g["c2"]:
+                    out += f":{_col(g['c2'], cols)}{_row(g['r2'], rows)}"
+            return prefix + ("#REF!" if "#REF!" in out else out)  # moved off the sheet, as Excel shows it
         return REFERENCE.sub(one, part)
     return _outside_strings(formula, change) if rows or cols else formula
 
@@ -190,10 +194,12 @@ def moved(formula: str, rows: int, cols: int) -> str:
 def _col(part: str, delta: int) -> str:
     if part.startswith("$"):
         return part
-    return col_letter(col_index(part.upper()) + delta)
+    col = col_index(part.upper()) + delta
+    return col_letter(col) if 1 <= col <= MAX_COL else "#REF!"  # only in a damaged file
 
 
 def _row(part: str, delta: int) -> str:
     if part.startswith("$"):
         return part
-    return str(int(part) + delta)
+    row = int(part) + delta
+    return str(row) if 1 <= row <= MAX_ROW else "#REF!"

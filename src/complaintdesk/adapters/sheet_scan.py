@@ -18,6 +18,7 @@ from ..errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import CHUNK, ROW_NUM, SegmentStream
 from .register_index import LightColumns
+from .shared_formulas import SHARED as SHARED_FORMULA, Formulas, is_pending, masters_in
 
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
@@ -85,6 +86,8 @@ class Scanned(NamedTuple):
     full: dict[int, dict]          # every other row: cells by column index as stored
     cases: dict[int, bytes]        # closed rows marked for the case library: cells, marshalled
     last_row: int
+    formulas: dict = {}            # shared-formula masters in the piece (shared_formulas.Masters)
+    shared: bool = False           # the piece holds shared formulas: its values may hold markers
 
     def rows(self) -> set[int]:
         return set(self.closed) | self.full.keys()
@@ -136,13 +139,34 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
             cases[int(rb)] = marshal.dumps(row)
         else:
             full[int(rb)] = row
-    return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0))
+    shared = SHARED_FORMULA in buf
+    return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0),
+                   masters_in(buf) if shared else {}, shared)
 
 
-def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int]:
-    """The pieces of a whole sheet as one: light columns, full rows, case rows, last row."""
-    keys, rows, columns, full, cases, last_row = None, [], [], {}, {}, 0
+def resolved(piece: Scanned, formulas: Formulas) -> Scanned:
+    """The piece with the cells of shared formulas as formula text (`formulas` knows the masters)."""
+    if not piece.shared:
+        return piece
+    columns = [formulas.column(column) for column in piece.columns]
+    full = {r: formulas.cells(cells) for r, cells in piece.full.items()}
+    cases = {}
+    for r, blob in piece.cases.items():
+        cells = marshal.loads(blob)
+        cases[r] = marshal.dumps(formulas.cells(cells)) if any(map(is_pending, cells.values())) else blob
+    return piece._replace(columns=columns, full=full, cases=cases)
+
+
+def joined(pieces, formulas: Formulas | None = None) \
+        -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int, Formulas]:
+    """The pieces of a whole sheet as one: light columns, full rows, case rows, last row, and the
+    sheet's shared formulas (those of `formulas` and the pieces'), their cells read as text."""
+    pieces = list(pieces)
+    formulas = Formulas() if formulas is None else formulas
     for piece in pieces:
+        formulas.merge(piece.formulas)
+    keys, rows, columns, full, cases, last_row = None, [], [], {}, {}, 0
+    for piece in map(resolved, pieces, [formulas] * len(pieces)):
         if keys is None:
             keys, columns = piece.keys, [[] for _ in piece.keys]
         rows += piece.closed
@@ -151,7 +175,7 @@ def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int
         full.update(piece.full)
         cases.update(piece.cases)
         last_row = max(last_row, piece.last_row)
-    return LightColumns(keys or [], rows, columns), full, cases, last_row
+    return LightColumns(keys or [], rows, columns), full, cases, last_row, formulas
 
 
 def _cell_values(refs, kinds, vs, texts, odd, strings: list[str]) -> list:
@@ -193,9 +217,20 @@ def typed_row(cells: dict[int, object], keyed: Keyed) -> dict:
     return values
 
 
-def piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | None = None):
+def piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | None = None,
+               formulas: Formulas | None = None):
     """(row, values) of every row in a piece of sheet XML (or of the rows `only` names), in full
-    (the header row left out)."""
+    (the header row left out). `formulas`: the sheet's shared formulas learnt from the pieces
+    before this one (it learns this one's); without it, only this piece's are known."""
+    formulas = formulas if formulas is not None else Formulas()
+    if formulas.learn(buf):
+        for r, values in _piece_rows(buf, strings, keyed, only):
+            yield r, formulas.cells(values)
+    else:
+        yield from _piece_rows(buf, strings, keyed, only)
+
+
+def _piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | None):
     if only is not None:  # found one by one: far fewer than the rows of the piece
         at = 0
         for r in sorted(only - {1}):
@@ -212,9 +247,31 @@ def piece_rows(buf: bytes, strings: list[str], keyed: Keyed, only: set[int] | No
             yield r, typed_row(sx.row_cells(row_body(buf, r, m.start()), strings), keyed)
 
 
-def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> list:
-    """convert(values) of every row in a piece that holds a value (what an export writes of it)."""
-    return [convert(values) for _, values in piece_rows(buf, strings, keyed) if holds_value(values)]
+class Later(NamedTuple):
+    """A row an export converts once the shared formulas of earlier pieces are known."""
+    values: dict
+
+
+def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> tuple[dict, list]:
+    """The shared-formula masters in a piece and convert(values) of every row in it that holds a
+    value (what an export writes of it); a row holding a shared formula whose master lies in an
+    earlier piece is left as Later(values), for `finish_converted`."""
+    formulas = Formulas(final=False)
+    out = []
+    for _, values in piece_rows(buf, strings, keyed, formulas=formulas):
+        if holds_value(values):
+            out.append(Later(values) if any(map(is_pending, values.values())) else convert(values))
+    return formulas.masters, out
+
+
+def finish_converted(pieces, convert):
+    """The converted rows of converted_piece's results (in sheet order), the Later ones converted
+    with the masters of the pieces before them."""
+    formulas = Formulas()
+    for masters, rows in pieces:
+        formulas.merge(masters)
+        for row in rows:
+            yield convert(formulas.cells(row.values)) if type(row) is Later else row
 
 
 def holds_value(values: dict) -> bool:

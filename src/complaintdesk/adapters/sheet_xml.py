@@ -15,7 +15,10 @@ ROW_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
 CELL_RE = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 REF_RE = re.compile(rb'\br="([A-Z]+)')
 ATTR_RE = re.compile(rb'\b([a-zA-Z:]+)="([^"]*)"')
-F_RE = re.compile(rb"<f\b[^>]*>(.*?)</f>", re.S)
+F_RE = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+SI_RE = re.compile(rb'\bsi="(\d+)"')
+SHARED_MARK = "\0shared formula"  # first item of a shared formula's cell read before its formula is known
 V_RE = re.compile(rb"<v>(.*?)</v>", re.S)
 T_RE = re.compile(rb"<t\b[^>]*>(.*?)</t>|<t\b[^>]*/>", re.S)
 SI_PLAIN = re.compile(rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si>(.*?)</si>|<si/>', re.S)
@@ -27,7 +30,7 @@ EPOCH = datetime(1899, 12, 30)
 @lru_cache(maxsize=None)
 def col_letter(col: int) -> str:
     out = ""
-    while col:
+    while col > 0:
         col, rem = divmod(col - 1, 26)
         out = chr(65 + rem) + out
     return out
@@ -86,10 +89,23 @@ def cell_value(attrs: bytes, body: bytes | None, strings: list[str]):
     if kind == b"inlineStr":
         return "".join(_text(t.group(1) or b"") for t in T_RE.finditer(body))
     formula = F_RE.search(body)
-    if formula and formula.group(1):  # like openpyxl: a formula cell reads as its formula text
-        return "=" + _text(formula.group(1))
+    if formula:
+        if formula.group(2):  # like openpyxl: a formula cell reads as its formula text
+            return "=" + _text(formula.group(2))
+        shared = shared_cell(attrs, formula.group(1))
+        if shared is not None:
+            return shared
     v = V_RE.search(body)
     return None if v is None else fast_value(kind, v.group(1), b"", strings)
+
+
+def shared_cell(attrs: bytes, f_attrs: bytes) -> tuple | None:
+    """A cell of a shared formula that holds no text of its own (<f t="shared" si="0"/>: Excel's
+    filled-down cells) as (SHARED_MARK, si, column, row): its formula is the first cell's moved
+    here, turned into text by shared_formulas once that cell is known. None for other shapes."""
+    si = SI_RE.search(f_attrs) if b"shared" in f_attrs else None
+    ref = CELL_REF.search(attrs) if si else None
+    return None if ref is None else (SHARED_MARK, si.group(1).decode(), _col_of(ref.group(1)), int(ref.group(2)))
 
 
 FAST_CELL = re.compile(rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="([a-zA-Z]+)")?(?: s="\d+")?'

@@ -1,0 +1,151 @@
+"""Formulas staff filled down a column: Excel saves them as shared formulas (the text in the first
+cell only). Every read of the streaming store — a full scan on two cores, the row index, a read of
+some rows from their segments, an export in a worker, an archive — gives each cell the formula
+openpyxl gives it, never the cached result."""
+import json
+import re
+import shutil
+import zipfile
+
+from openpyxl import load_workbook
+
+from complaintdesk.adapters import fast_store, parallel_scan
+from complaintdesk.adapters.archive_files import archive_columns, read_archive_columns, read_archive_rows
+from complaintdesk.adapters.fast_store import FastStore
+from complaintdesk.adapters.register_index import index_path
+from complaintdesk.adapters.sheet_xml import col_index
+from complaintdesk.adapters.xlsx_store import XlsxStore
+from tests.integration.test_fast_store import bench_module, full_read, indexed_read, run, split_and_full
+
+SHEET = "xl/worksheets/sheet1.xml"
+CELL = re.compile(rb'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def fill_down(path, letters, first, last, formula, si, part=SHEET):
+    """Excel's shape of `formula` (written for row `first`) filled down to row `last` in column
+    `letters`: the text in the first cell, <f t="shared" si=…/> in the others, cached results kept."""
+    with zipfile.ZipFile(path) as z:
+        parts = {info: z.read(info) for info in z.infolist()}
+    info = next(i for i in parts if i.filename == part)
+    col = col_index(letters)
+
+    def row(m: re.Match) -> bytes:
+        r = int(m.group(1))
+        if not first <= r <= last:
+            return m.group(0)
+        cells = [c for c in CELL.finditer(m.group(2)) if c.group(1).decode() != letters]
+        f = (f'<f t="shared" ref="{letters}{first}:{letters}{last}" si="{si}">{formula}</f>' if r == first
+             else f'<f t="shared" si="{si}"/>')
+        new = f'<c r="{letters}{r}" t="str">{f}<v>cached {r}</v></c>'.encode()
+        at = next((i for i, c in enumerate(cells) if col_index(c.group(1).decode()) > col), len(cells))
+        body = b"".join(c.group(0) for c in cells[:at]) + new + b"".join(c.group(0) for c in cells[at:])
+        return m.group(0)[:m.start(2) - m.start()] + body + b"</row>"
+
+    parts[info] = re.sub(rb'<row r="(\d+)"[^>]*>(.*?)</row>', row, parts[info], flags=re.S)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, data in parts.items():
+            z.writestr(i, data)
+
+
+def register(tmp_path):
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 3000, shared_strings=False)  # two pieces: masters in the first, cells in both
+    fill_down(path, "BP", 2, 3001, "IF($L2=&quot;&quot;,&quot;&quot;,LEN(L2)+SUM(BC$2:BC2))", 0)
+    fill_down(path, "F", 1200, 1260, "E1200&amp;&quot;-&quot;&amp;$H$1", 1)  # a light column, closed rows
+    fill_down(path, "BN", 2990, 3001, "'人员'!A1&amp;L2990", 2)  # a block in the second piece only
+    return path
+
+
+def export(cli, monkeypatch, store, path, *options):
+    return json.loads(run(cli, monkeypatch, store, "export", path, *options).stdout)
+
+
+def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeypatch):
+    path = register(tmp_path)
+    monkeypatch.setattr(fast_store, "CHUNK", 1 << 20)  # many pieces: most cells far from their master
+    ws = load_workbook(path)["投诉登记"]
+    assert ws["BP3001"].value == '=IF($L3001="","",LEN(L3001)+SUM(BC$2:BC3001))'
+    slow = export(cli, monkeypatch, "openpyxl", path)
+    by_no = {r["complaint_no"]: r for r in slow if r["complaint_no"]}
+    assert slow[-1]["remarks"] == ws["BP3001"].value and slow[1230 - 2]["contact"] == '=E1230&"-"&$H$1'
+    assert slow[-1]["callback_note"] == "='人员'!A12&L3001"
+
+    # a full scan on two cores (the worker scans the first piece), then the row index
+    monkeypatch.setattr(parallel_scan, "PARALLEL_FROM", 0)
+    assert export(cli, monkeypatch, "fast", path) == slow
+    scanned = full_read(path)
+    assert scanned[3001]["remarks"] == ws["BP3001"].value
+    assert scanned[1230]["contact"] == '=E1230&"-"&$H$1' and scanned[1230].get("_light")
+    run(cli, monkeypatch, "fast", "assign", path, "--now", "2026-11-20T10:00")
+    rows, segments = indexed_read(path)
+    assert segments and rows == full_read(path)
+    split, full, ids = split_and_full(path)  # closed rows read in full from their segments
+    assert any(v.get("remarks", "").startswith("=IF(") for _, v in full) and len(full) > 30
+    assert (split, full) == split_and_full(path, ids, index=False)[:2]
+    late = [r for r in ids if r > 2000]  # only segments after the masters' are read: the index knows them
+    assert split_and_full(path, late)[1] == [(r, v) for r, v in full if r in late] and len(late) > 10
+    for r, values in full:
+        assert values["remarks"] == f'=IF($L{r}="","",LEN(L{r})+SUM(BC$2:BC{r}))'
+
+    # an export whose first pieces (at least) are converted in the worker: cells of the second wait
+    # for the first piece's masters; on a register the fast store wrote
+    store = FastStore(path)
+    pieces = len(list(store._chunks()))
+    store.zip.close()
+    monkeypatch.setattr(fast_store, "EXPORT_WORKER_FROM", 0)
+    here = []
+    monkeypatch.setattr(parallel_scan, "_here", lambda work, buf: here.append(1) or work(buf))
+    helped = export(cli, monkeypatch, "fast", path)
+    assert pieces >= 5 and len(here) <= pieces - 2 and helped == export(cli, monkeypatch, "openpyxl", path)
+    assert {r["complaint_no"]: r["remarks"] for r in helped if r["complaint_no"] in by_no} == \
+        {no: r["remarks"] for no, r in by_no.items()}
+    csv = run(cli, monkeypatch, "fast", "export", path, "--format", "csv").stdout
+    assert csv == run(cli, monkeypatch, "openpyxl", "export", path, "--format", "csv").stdout
+
+
+def test_both_stores_archive_filled_down_formulas_alike(tmp_path, cli, monkeypatch):
+    source = register(tmp_path)
+    results = {}
+    for store in ("openpyxl", "fast"):
+        (tmp_path / store).mkdir()  # each its own archive folder
+        path = tmp_path / store / "big.xlsx"
+        shutil.copy(source, path)
+        run(cli, monkeypatch, store, "assign", path, "--now", "2026-11-20T10:00")
+        run(cli, monkeypatch, store, "sla", path, "--now", "2026-11-20T10:00")
+        run(cli, monkeypatch, store, "archive", path, "--now", "2026-12-25T10:00")
+        results[store] = export(cli, monkeypatch, store, path), export(cli, monkeypatch, "openpyxl", path)
+        assert not index_path(path).exists() or indexed_read(path)[0] == full_read(path)
+    (fast, fast_by_openpyxl), (slow, _) = results["fast"], results["openpyxl"]
+    assert fast == fast_by_openpyxl == slow
+    assert 300 < len(fast) < 2900 and fast[-1]["remarks"].startswith("=IF($L")
+    store = FastStore(tmp_path / "fast" / "big.xlsx")
+    last = max(r.row_id for r in store.rows())
+    assert store.read_full([last])[0].values["remarks"] == f'=IF($L{last}="","",LEN(L{last})+SUM(BC$2:BC{last}))'
+    store.zip.close()
+
+    # staff fill a formula down the archive file in Excel: every reader of archives reads it too
+    archive = tmp_path / "fast" / "archive" / "投诉归档_2026.xlsx"
+    ws = load_workbook(archive).worksheets[0]
+    letter = {c.value: c.column_letter for c in ws[1]}
+    last = ws.max_row
+    fill_down(archive, letter["备注"], 2, last, "LEN(A2)", 0)
+    fill_down(archive, letter["联系方式"], 3, last, "$A$1&amp;A3", 1)
+    ws = load_workbook(archive).worksheets[0]
+    rows = {-r.row_id: r.values for r in read_archive_rows(archive)}
+    assert len(rows) == last - 1 > 1000
+    assert {r: (v["remarks"], v["contact"]) for r, v in rows.items()} == \
+        {r: (ws[f"{letter['备注']}{r}"].value, ws[f"{letter['联系方式']}{r}"].value) for r in rows}
+    assert rows[last]["remarks"] == f"=LEN(A{last})"
+    columns = {-r.row_id: r.values["contact"] for r in read_archive_columns(archive, ["contact", "remarks"])}
+    assert columns == {r: v["contact"] for r, v in rows.items()} and columns[last] == f"=$A$1&A{last}"
+    assert archive_columns(archive, ["contact"])[1]["contact"] == [rows[r]["contact"] for r in sorted(rows)]
+
+
+def test_a_filled_down_formula_in_a_small_sheet_reads_alike(register):
+    staff = FastStore(register).parts["人员"]
+    fill_down(register, "D", 2, 5, "LOWER(B2)&amp;&quot;@example.com&quot;", 0, part=staff)
+    slow, fast = XlsxStore(register), FastStore(register)
+    assert fast.table("staff") == slow.table("staff")
+    emails = [r["email"] for r in fast.table("staff")]
+    assert emails[:4] == [f'=LOWER(B{r})&"@example.com"' for r in range(2, 6)] and "@" in emails[4][1:]
+    fast.zip.close()
