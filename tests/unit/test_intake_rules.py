@@ -37,6 +37,9 @@ def test_repeat_window_and_identity(settings):
     c = c_of(contact="+86 138-1234-1234")
     assert index.earlier(c, 90) == ["20260901-CS-001"]
     assert index.earlier(c_of(contact="13900000000"), 90) == []
+    index.add(key, "产品质量", datetime(2026, 9, 1, 9), "20260901-CS-001")   # also in an archive
+    index.add(key, "产品质量", datetime(2026, 9, 5, 9), "20260905-CS-001")
+    assert index.earlier(c, 90) == ["20260901-CS-001", "20260905-CS-001"]
 
 
 @pytest.mark.parametrize("kw,repeat,expected", [

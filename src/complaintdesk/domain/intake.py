@@ -87,7 +87,9 @@ class RepeatIndex:
         entries = self._by_key.get((key, c.category), [])
         lo = bisect.bisect_left(entries, (c.received_at - timedelta(days=window_days), ""))
         hi = bisect.bisect_left(entries, (c.received_at, c.number or ""))
-        return [no for when, no in entries[lo:hi] if no != c.number]
+        # a number met twice (in an archive and still in the register after an interrupted archive,
+        # or in an archive two copies of a register were archived into) is one earlier complaint
+        return list(dict.fromkeys(no for when, no in entries[lo:hi] if no != c.number))
 
 
 # ---- priority ----------------------------------------------------------------------
