@@ -257,11 +257,11 @@ def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> tu
     value (what an export writes of it); a row holding a shared formula whose master lies in an
     earlier piece is left as Later(values), for `finish_converted`."""
     formulas = Formulas(final=False)
-    out = []
-    for _, values in piece_rows(buf, strings, keyed, formulas=formulas):
-        if holds_value(values):
-            out.append(Later(values) if any(map(is_pending, values.values())) else convert(values))
-    return formulas.masters, out
+    rows = (values for _, values in _piece_rows(buf, strings, keyed, None) if holds_value(values))
+    if not formulas.learn(buf):
+        return {}, [convert(values) for values in rows]
+    return formulas.masters, [Later(values) if tuple in map(type, formulas.cells(values).values()) else convert(values)
+                              for values in rows]
 
 
 def finish_converted(pieces, convert):
