@@ -8,6 +8,7 @@ import shutil
 import zipfile
 
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 from complaintdesk.adapters import fast_store, parallel_scan
 from complaintdesk.adapters.archive_files import archive_columns, read_archive_columns, read_archive_rows
@@ -149,3 +150,20 @@ def test_a_filled_down_formula_in_a_small_sheet_reads_alike(register):
     emails = [r["email"] for r in fast.table("staff")]
     assert emails[:4] == [f'=LOWER(B{r})&"@example.com"' for r in range(2, 6)] and "@" in emails[4][1:]
     fast.zip.close()
+
+
+def test_an_array_formula_reads_as_its_text_in_both_stores(register, cli, monkeypatch):
+    wb = load_workbook(register)
+    ws = wb["投诉登记"]
+    head = {c.value: c.column_letter for c in ws[1]}
+    for r in (2, 3):
+        for key, value in {"接收时间": "2026-11-20 09:00", "客户姓名/昵称": "张三", "联系方式": "13800000000",
+                           "问题描述": "质量问题", "投诉类别": "产品质量", "诉求类型": "投诉"}.items():
+            ws[f"{head[key]}{r}"] = value
+    ws[f"{head['备注']}2"] = ArrayFormula(f"{head['备注']}2", "=SUM(1,2)")
+    ws[f"{head['客户诉求']}3"] = ArrayFormula(f"{head['客户诉求']}3", '=TEXTJOIN("、",TRUE,E3:F3)')
+    wb.save(register)
+    exported = {store: export(cli, monkeypatch, store, register) for store in ("openpyxl", "fast")}
+    assert exported["openpyxl"] == exported["fast"]
+    assert [r["remarks"] for r in exported["fast"]] == ["=SUM(1,2)", None]
+    assert exported["fast"][1]["demand"] == '=TEXTJOIN("、",TRUE,E3:F3)'

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..domain.model import RegisterRow
 from ..domain.schema import (BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup,
@@ -36,6 +37,18 @@ def as_cell_value(cell, value) -> None:
         cell.data_type = "s"
     elif isinstance(value, (datetime, date)):
         cell.number_format = DATETIME_FORMAT
+
+
+def plain(value):
+    """A cell value as the streaming store reads it: an array formula as its text (openpyxl gives an
+    object whose repr would be exported), a data-table formula (no text of its own) as empty."""
+    if type(value) is ArrayFormula:
+        return value.text
+    return None if type(value) is DataTableFormula else value
+
+
+def _values(ws) -> list[list]:
+    return [[plain(v) for v in r] for r in ws.iter_rows(values_only=True)]
 
 
 class XlsxStore(WholeRowsReads):
@@ -93,7 +106,7 @@ class XlsxStore(WholeRowsReads):
         keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
         out = []
         for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
-            row = {key: values[col - 1] if col - 1 < len(values) else None for key, col in keyed}
+            row = {key: plain(values[col - 1]) if col - 1 < len(values) else None for key, col in keyed}
             if any(v not in (None, "") for v in row.values()):
                 out.append(RegisterRow(r, row))
         return out
@@ -109,7 +122,7 @@ class XlsxStore(WholeRowsReads):
 
     def settings(self) -> Settings:
         if self._settings is None:
-            grid = [list(r) for r in self._sheet("settings", required=True).iter_rows(values_only=True)]
+            grid = _values(self._sheet("settings", required=True))
             self._settings = build_settings(raw_settings(grid), staff_from(self.table("staff")),
                                             roster_from(self.table("roster")))
         return self._settings
@@ -123,7 +136,7 @@ class XlsxStore(WholeRowsReads):
 
     def table(self, role: str) -> list[dict]:
         ws = self._sheet(role)
-        return [] if ws is None else tool_table([list(r) for r in ws.iter_rows(values_only=True)], role)
+        return [] if ws is None else tool_table(_values(ws), role)
 
     # ---- writing ---------------------------------------------------------------------
     def set_cells(self, row_id: int, values: dict[str, object]) -> None:
