@@ -1,12 +1,14 @@
-"""Shared formulas read from sheet XML as openpyxl reads them (its Translator is the reference)."""
+"""Formula cells read from sheet XML as openpyxl reads them (its Translator is the reference for shared formulas)."""
 import marshal
 
 import pytest
 from openpyxl.formula.translate import Translator
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from complaintdesk.adapters import sheet_xml as sx
 from complaintdesk.adapters.shared_formulas import Formulas, masters_in
 from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, scan_chunk
+from complaintdesk.adapters.xlsx_store import plain
 
 FORMULAS = ['LEN(L2)', 'IF($L2="","",LEN(L2)+SUM(BC$2:BC2))', "'人员'!A1&L2", 'Sheet2!$B2*C$1',
             'SUM(A:A)+COUNT(2:2)', 'A2&"L2 stays"&B2', 'VLOOKUP(H2,客户!A:D,2,FALSE)', 'TEXT(NOW()-B2,"0.0")']
@@ -46,6 +48,8 @@ def test_masters_markers_and_unknown_masters():
     # a formula cell of any other shape reads as before
     assert sx.row_cells(b'<c r="B2"><f>SUM(A1:A2)</f><v>3</v></c><c r="C2"><f t="array" ref="C2"/><v>4</v></c>', []) \
         == {2: "=SUM(A1:A2)", 3: 4}
+    assert sx.row_cells(b'<c r="D2"><f t="dataTable" ref="D2:E3" dt2D="0" dtr="0" r1="A1"/><v>8</v></c>', []) == {}
+    assert plain(DataTableFormula("D2:E3", r1="A1")) is None and plain(ArrayFormula("C2", "=A2*2")) == "=A2*2"
 
 
 def test_pieces_scanned_apart_read_their_masters_from_each_other():
