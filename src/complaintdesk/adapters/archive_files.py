@@ -164,11 +164,11 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
             pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
         shared = sheet.formulas.learn(buf)
         for m in pattern.finditer(buf):
-            if shared:  # a cell of a shared formula needs its reference to read as one
-                value = sx.cell_value(b' r="%s%s"' % m.group(1, 2) + m.group(3), m.group(4), sheet.strings)
-                value = sheet.formulas.value(value) if type(value) is tuple else value
-            else:
-                value = sx.cell_value(m.group(3), m.group(4), sheet.strings)
+            # a cell of a shared formula needs its reference to read as one
+            attrs = b' r="%s%s"' % m.group(1, 2) + m.group(3) if shared else m.group(3)
+            value = sx.cell_value(attrs, m.group(4), sheet.strings)
+            if type(value) is tuple:
+                value = sheet.formulas.value(value)
             if value is not None and value != "" and m.group(2) != b"1":
                 rows.setdefault(int(m.group(2)), {})[by_letter[m.group(1)]] = value
     return sorted(rows.items()), keyed

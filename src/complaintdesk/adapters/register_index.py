@@ -113,13 +113,11 @@ class RowIndex:
     def renumbered(self, shift, segments: list[Segment] | None, last_row: int) -> "RowIndex | None":
         """This index after rows left the sheet (`shift.row(r)`: the row's new number, None when
         it left) and the sheet was written as `segments`. None when a kept row holds a formula the
-        removal rewrote (`shift.formula` changes it) or the sheet has shared formulas (the removal
-        writes their cells out one by one): the sheet then reads otherwise; read it afresh."""
+        removal rewrote (`shift.formula` changes it): the sheet then reads otherwise; read it afresh.
+        (A sheet with shared formulas is read afresh by the caller: `SheetRemoval.shared`.)"""
         def unchanged(values) -> bool:
             return all(shift.formula(v[1:]) == v[1:] for v in values if isinstance(v, str) and v[:1] == "=")
 
-        if self.formulas:
-            return None
         light = self.light_columns
         keep = [shift.row(r) is not None for r in light.rows]
         columns = [list(compress(column, keep)) for column in light.columns]

@@ -24,19 +24,14 @@ Masters = dict[str, tuple[str, int, int]]  # si -> formula text (without "="), c
 
 
 def masters_in(xml: bytes) -> Masters:
-    """The shared-formula masters in a piece of sheet XML, the first of each si."""
+    """The shared-formula masters in a piece of sheet XML, the first of each si (callers look for
+    SHARED in the piece first: most sheets have none)."""
     out: Masters = {}
-    if SHARED not in xml:
-        return out
     for letters, row, f_attrs, text in MASTER.findall(xml):
         si = sx.SI_RE.search(f_attrs)
         if si is not None and si.group(1).decode() not in out:
             out[si.group(1).decode()] = (sx.unescape(text.decode("utf-8")), sx.col_index(letters.decode()), int(row))
     return out
-
-
-def is_pending(value) -> bool:
-    return type(value) is tuple
 
 
 class Formulas:
@@ -69,6 +64,11 @@ class Formulas:
         text, master_col, master_row = master
         return "=" + moved(text, row - master_row, col - master_col)
 
+    @staticmethod
+    def pending(values) -> bool:
+        """Whether these values hold a marker (a cell not turned into formula text yet)."""
+        return tuple in map(type, values)
+
     def cells(self, cells: dict) -> dict:
         """The markers among these values (a row's cells, or values by key) as formula text, in place."""
         for key, value in cells.items():
@@ -78,6 +78,6 @@ class Formulas:
 
     def column(self, values: list) -> list:
         """A column of values with its markers as formula text (the same list when it holds none)."""
-        if tuple not in map(type, values):
+        if not self.pending(values):
             return values
         return [self.value(v) if type(v) is tuple else v for v in values]

@@ -18,7 +18,7 @@ from ..errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import CHUNK, ROW_NUM, SegmentStream
 from .register_index import LightColumns
-from .shared_formulas import SHARED as SHARED_FORMULA, Formulas, is_pending, masters_in
+from .shared_formulas import SHARED as SHARED_FORMULA, Formulas, masters_in
 
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
@@ -153,16 +153,14 @@ def resolved(piece: Scanned, formulas: Formulas) -> Scanned:
     cases = {}
     for r, blob in piece.cases.items():
         cells = marshal.loads(blob)
-        cases[r] = marshal.dumps(formulas.cells(cells)) if any(map(is_pending, cells.values())) else blob
+        cases[r] = marshal.dumps(formulas.cells(cells)) if formulas.pending(cells.values()) else blob
     return piece._replace(columns=columns, full=full, cases=cases)
 
 
-def joined(pieces, formulas: Formulas | None = None) \
-        -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int, Formulas]:
+def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int, Formulas]:
     """The pieces of a whole sheet as one: light columns, full rows, case rows, last row, and the
-    sheet's shared formulas (those of `formulas` and the pieces'), their cells read as text."""
-    pieces = list(pieces)
-    formulas = Formulas() if formulas is None else formulas
+    sheet's shared formulas, their cells read as text."""
+    pieces, formulas = list(pieces), Formulas()
     for piece in pieces:
         formulas.merge(piece.formulas)
     keys, rows, columns, full, cases, last_row = None, [], [], {}, {}, 0
@@ -260,7 +258,7 @@ def converted_piece(buf: bytes, strings: list[str], keyed: Keyed, convert) -> tu
     rows = (values for _, values in _piece_rows(buf, strings, keyed, None) if holds_value(values))
     if not formulas.learn(buf):
         return {}, [convert(values) for values in rows]
-    return formulas.masters, [Later(values) if tuple in map(type, formulas.cells(values).values()) else convert(values)
+    return formulas.masters, [Later(values) if formulas.pending(formulas.cells(values).values()) else convert(values)
                               for values in rows]
 
 
