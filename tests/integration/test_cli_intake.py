@@ -122,15 +122,26 @@ def test_garbage_cells_never_crash_or_lose_rows(register, cli):
     assert "第 2 行" in out.output
 
 
-def test_locked_file_is_refused_and_unchanged(register, cli):
+def test_a_held_file_is_never_written_and_its_assign_waits(register, cli):
+    """Excel holds the register: assign shows what it will do, queues it, and the file's bytes stay;
+    once the file is free the next command numbers the row — once."""
+    from complaintdesk.adapters.holder import excel_owner_bytes
     type_rows(register, [complaint()])
     before = register.read_bytes()
     owner = register.parent / ("~$" + register.name)
-    owner.write_bytes(b"excel")
-    out = cli("assign", register, code=3)
-    assert "正在被 Excel 打开" in out.output and register.read_bytes() == before
+    owner.write_bytes(excel_owner_bytes("王芳"))
+    out = cli("assign", register, "--now", "2026-10-12T10:00")
+    assert "王芳 在 Excel/WPS 中打开" in out.output and "已排队" in out.output
+    assert register.read_bytes() == before
     owner.unlink()
-    cli("assign", register)
+    out = cli("sla", register, "--now", "2026-10-12T10:05")
+    assert "已写入登记表打开期间排队的 1 项更改" in out.output
+    rows = read_rows(register)
+    assert rows[0]["complaint_no"] == "20261009-CS-001"
+    audit = [r for r in load_workbook(register)["变更记录"].iter_rows(values_only=True) if r[3] == "待写入更改"]
+    assert len(audit) == 1 and "2026-10-12 10:00 提交" in audit[0][4] and "2026-10-12 10:05 写入" in audit[0][5]
+    cli("assign", register, "--now", "2026-10-12T10:10")
+    assert len(read_rows(register)) == 1 and not list((register.parent / f".{register.name}.pending").glob("*.json"))
 
 
 def test_rule_conflict_leaves_file_untouched(register, cli):

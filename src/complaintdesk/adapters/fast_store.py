@@ -37,6 +37,7 @@ from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .mention_scan import MentionSearch, Unsearchable
 from .package_guard import checked_register
+from .snapshot import Snapshot
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
 from .shared_formulas import Formulas
 from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, finish_converted, holds_value, \
@@ -75,12 +76,16 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
 
 
 class FastStore:
-    def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
-        self.path = Path(path)
+    def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False,
+                 snapshot: Snapshot | None = None):
+        self.path = Path(path)  # the register: its caches, archives and backups are found from it
         self.source = source
+        self.snapshot = snapshot  # read from this copy; save() then keeps the changes in memory
+        self.deferred = False     # a save was asked of a snapshot: the changes wait for the file
+        self.data = snapshot.copy if snapshot else self.path  # the bytes read
         self.row_notices: dict[str, str] = {}
-        self.warnings = checked_register(self.path, read_only_check)
-        self.zip = zipfile.ZipFile(self.path)
+        self.warnings = checked_register(self.data, read_only_check or snapshot is not None)
+        self.zip = zipfile.ZipFile(self.data)
         self.names = set(self.zip.namelist())
         self.parts = self._sheet_parts()
         self.lang = "en" if SHEETS["register"][1] in self.parts and SHEETS["register"][0] not in self.parts else "zh"
@@ -287,7 +292,7 @@ class FastStore:
 
         With `shadow`, the pieces are also compressed into it as segments (in the background)
         so that a save after this full read re-encodes only the segments it changes."""
-        with open_member(self.path, self.zip, self.register_part) as raw:
+        with open_member(self.data, self.zip, self.register_part) as raw:
             f = Prefetch(raw, CHUNK)
             try:
                 for piece in self._pieces(f):
@@ -307,7 +312,7 @@ class FastStore:
 
     def _portable_strings(self) -> list[str]:
         """The shared strings as work for a worker process carries them (see strings_cache.Portable)."""
-        return strings_cache.Portable(self.strings, self.path, self.zip) if self.strings else self.strings
+        return strings_cache.Portable(self.strings, self.path, self.zip, self.data) if self.strings else self.strings
 
     def _spec(self):
         letters = {sx.col_letter(c).encode(): k for k, c in self.columns.items() if k in LIGHT_KEYS}
@@ -622,6 +627,9 @@ class FastStore:
 
     def save(self) -> None:
         if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):
+            return
+        if self.snapshot is not None:
+            self.deferred = True
             return
         missing = [role for role in self._table_ops if self._part(role) is None]
         if missing:

@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from filelock import FileLock, Timeout
 
 from ..errors import WorkbookLockedError
+from .holder import holder_of
 
 LOCK_TIMEOUT = float(os.environ.get("COMPLAINTDESK_LOCK_TIMEOUT", "60"))
 
@@ -84,20 +85,14 @@ def list_backups(register: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def excel_owner_file(path: Path) -> Path | None:
-    """Excel's `~$name` (or LibreOffice's `.~lock.name#`) beside the file, if present."""
-    candidates = [path.parent / ("~$" + path.name[2:] if len(path.name) > 8 else "~$" + path.name),
-                  path.parent / ("~$" + path.name),
-                  path.parent / f".~lock.{path.name}#"]
-    return next((p for p in candidates if p.exists()), None)
-
-
 def refuse_if_open_in_excel(path: Path) -> None:
-    owner = excel_owner_file(Path(path))
-    if owner is not None:
+    """The last guard of every save: never write a file another program holds open. (Commands do
+    not get here while it is held: they read a snapshot and queue their writes, services/held.py.)"""
+    holder = holder_of(Path(path))
+    if holder is not None:
         raise WorkbookLockedError(
-            f"“{Path(path).name}”正在被 Excel 打开（发现 {owner.name}）。请先关闭文件，"
-            "或在 Excel 里用“投诉管理”选项卡上的按钮操作。")
+            f"“{Path(path).name}”刚被{holder.describe()}，本次更改未写入；"
+            "请重新运行，更改会排队并在文件关闭后写入。")
 
 
 @contextlib.contextmanager

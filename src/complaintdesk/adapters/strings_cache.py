@@ -93,16 +93,17 @@ class Portable(list):
     in which this process could only wait. Should the part differ from what this process read, the
     worker fails and its pieces are worked here (parallel_scan's rule for any worker fault)."""
 
-    def __init__(self, strings: list[str], register: Path, zf: zipfile.ZipFile):
+    def __init__(self, strings: list[str], register: Path, zf: zipfile.ZipFile, data: Path | None = None):
         super().__init__(strings)
         self.register, self.fingerprint = str(register), _fingerprint(zf)
+        self.data = str(data or register)  # the bytes: the register, or the snapshot read of it
 
     def __reduce__(self):
-        return _load_in_worker, (self.register, self.fingerprint, len(self))
+        return _load_in_worker, (self.register, self.fingerprint, len(self), self.data)
 
 
-def _load_in_worker(register: str, fingerprint: list | None, count: int) -> list[str]:
-    with zipfile.ZipFile(register) as zf:
+def _load_in_worker(register: str, fingerprint: list | None, count: int, data: str | None = None) -> list[str]:
+    with zipfile.ZipFile(data or register) as zf:
         if _fingerprint(zf) != fingerprint:
             raise ValueError("the shared strings changed since the register was opened")
         strings = read(Path(register), zf)

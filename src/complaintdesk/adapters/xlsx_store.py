@@ -21,6 +21,7 @@ from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .package_guard import checked_register
+from .snapshot import Snapshot
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .xlsx_row_removal import remove_rows
 from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation, \
@@ -52,13 +53,17 @@ def _values(ws) -> list[list]:
 
 
 class XlsxStore(WholeRowsReads):
-    def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False):
+    def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False,
+                 snapshot: Snapshot | None = None):
         self.path = Path(path)
         self.source = source
+        self.snapshot = snapshot  # read from this copy; save() then keeps the changes in memory
+        self.deferred = False     # a save was asked of a snapshot: the changes wait for the file
         self.row_notices: dict[str, str] = {}
-        self.warnings = checked_register(self.path, read_only_check)
+        data = snapshot.copy if snapshot else self.path
+        self.warnings = checked_register(data, read_only_check or snapshot is not None)
         try:
-            self.wb = load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+            self.wb = load_workbook(data, keep_vba=self.path.suffix.lower() == ".xlsm")
         except Exception as exc:  # zip/xml errors: a file-level problem, reported plainly
             raise SchemaError(f"无法打开“{self.path.name}”：不是有效的 Excel 工作簿（{type(exc).__name__}）")
         self.lang = "zh"
@@ -199,6 +204,9 @@ class XlsxStore(WholeRowsReads):
         return ensure_sla_formatting(self.ws, self.lang)
 
     def save(self) -> None:
+        if self.snapshot is not None:
+            self.deferred = True
+            return
         refuse_if_open_in_excel(self.path)
         keep = 5
         try:

@@ -2,7 +2,9 @@
 
 Each job is a row of `JOBS` with a rule over (now, its state, settings,
 calendar). A job missed while the machine was off is due once, not once per
-missed slot. A failed job waits `retry_after` before it is tried again.
+missed slot. A failed job waits `retry_after` before it is tried again. A job
+that writes the register (`WRITES_REGISTER`) and ran on a snapshot while the
+register was held is `deferred`: due again as soon as the register is free.
 """
 from __future__ import annotations
 
@@ -23,18 +25,19 @@ class JobState:
     last_key: str = ""            # e.g. the month a report was produced for
     failed_at: datetime | None = None
     retry_after: timedelta = field(default=RETRY_AFTER_FAILURE)
+    deferred: bool = False        # ran on a snapshot of a held register: its writes wait
 
     def to_json(self) -> dict:
         return {"last_run": self.last_run.isoformat() if self.last_run else None, "last_key": self.last_key,
                 "failed_at": self.failed_at.isoformat() if self.failed_at else None,
-                "retry_minutes": self.retry_after.total_seconds() / 60}
+                "retry_minutes": self.retry_after.total_seconds() / 60, "deferred": self.deferred}
 
     @classmethod
     def from_json(cls, data: dict) -> "JobState":
         def when(v):
             return datetime.fromisoformat(v) if v else None
         return cls(when(data.get("last_run")), data.get("last_key", ""), when(data.get("failed_at")),
-                   timedelta(minutes=float(data.get("retry_minutes", 30))))
+                   timedelta(minutes=float(data.get("retry_minutes", 30))), bool(data.get("deferred")))
 
 
 def _in_working_hours(now: datetime, s: Settings, cal: WorkCalendar) -> bool:
@@ -67,14 +70,16 @@ def job_key(name: str, now: datetime) -> str:
 
 
 JOBS = {"sla": _sla_due, "digest": _daily_due, "survey_reminder": _daily_due, "monthly_report": _report_due}
+WRITES_REGISTER = frozenset({"sla"})  # jobs whose results (due times, statuses, 预警) live in the register
 
 
-def due_jobs(now: datetime, states: dict[str, JobState], settings: Settings, cal: WorkCalendar) -> list[str]:
+def due_jobs(now: datetime, states: dict[str, JobState], settings: Settings, cal: WorkCalendar,
+             held: bool = False) -> list[str]:
     out = []
     for name, rule in JOBS.items():
         st = states.get(name) or JobState()
         if st.failed_at and now - st.failed_at < st.retry_after:
             continue
-        if rule(now, st, settings, cal):
+        if (st.deferred and not held) or rule(now, st, settings, cal):
             out.append(name)
     return out

@@ -18,24 +18,25 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..errors import ComplaintDeskError
-from ..services.common import COUNT_LABELS, Summary, register_session
+from ..services.common import COUNT_LABELS, Summary
+from ..services.held import open_session, submit
+from .clock import now_from
 
 app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 console = Console()
+err_console = Console(stderr=True)  # notes beside data written to stdout
 NOW_HELP = "当前时间（ISO 格式，如 2026-10-08T14:30），用于复现；默认取系统时间"
 MAX_SHOWN = 40
 MAX_FILES = 8
 
 
 def parse_now(text: Optional[str]) -> datetime:
-    text = text or os.environ.get("COMPLAINTDESK_NOW")
-    if not text:
-        return datetime.now().replace(microsecond=0)
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
+        return now_from(text)
     except ValueError:
-        raise typer.BadParameter(f"无法识别的时间“{text}”，请写成 2026-10-08T14:30")
+        raise typer.BadParameter(f"无法识别的时间“{text or os.environ.get('COMPLAINTDESK_NOW')}”，"
+                                 "请写成 2026-10-08T14:30")
 
 
 def report(summary: Summary, title: str) -> None:
@@ -62,13 +63,36 @@ def run(fn, *args, **kwargs):
         raise typer.Exit(exc.exit_code)
 
 
-def in_register(path: Path, fn, source: str = "命令行", kind: Optional[str] = None, spinner: bool = True):
+def show_session(session, now: datetime, out: Console) -> None:
+    """Say whose the register is (held: which saved version was read) and what waits or was applied."""
+    lines = ([session.notice(now)] if session.held else []) + session.pending.warnings + session.pending.messages
+    for line in lines:
+        out.print(f"  [cyan]ⓘ[/] {line}", highlight=False)
+
+
+def in_session(path: Path, fn, now: datetime, write: bool = True, source: str = "命令行",
+               kind: Optional[str] = None, spinner: bool = True, out: Console = console):
+    """fn(session) on the register: free — the file itself; held open — its last saved version,
+    writes queued (services.held)."""
     def work():
         big = spinner and Path(path).exists() and Path(path).stat().st_size > 1_000_000
         with console.status(f"正在处理 {Path(path).name} …") if big else nullcontext():
-            with register_session(path, source, kind) as store:
-                return fn(store)
+            with open_session(path, source, now, kind, write) as session:
+                show_session(session, now, out)
+                return fn(session)
     return run(work)
+
+
+def in_register(path: Path, fn, now: datetime, write: bool = True, **kwargs):
+    """fn(store) on the register (see in_session)."""
+    return in_session(path, lambda session: fn(session.store), now, write, **kwargs)
+
+
+def source_args(source: Path) -> dict:
+    """A source file read once, as the arguments of a queued import (the file may move later)."""
+    from ..adapters.sources import read_source
+    headers, data = run(read_source, source)
+    return {"name": Path(source).name, "headers": list(headers), "data": [list(r) for r in data]}
 
 
 @app.command()
@@ -84,33 +108,34 @@ def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客�
 def import_cmd(register: Path, source: Path = typer.Argument(..., help=".csv（UTF-8/GBK）或 .xlsx"),
                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """从渠道导出或旧登记表追加投诉行（表头可为字段名或中/英文列名）。"""
-    from ..services.transfer import import_rows
-    report(in_register(register, lambda s: import_rows(s, source, parse_now(now))), "导入完成")
+    moment = parse_now(now)
+    args = source_args(source)
+    report(in_session(register, lambda s: submit(s, "import", args, moment), moment), "导入完成")
 
 
 @app.command()
 def assign(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """为新投诉编号，判定优先级与重复投诉，分派部门、受理人与抄送。"""
-    from ..services.register import assign as service
-    report(in_register(register, lambda s: service(s, parse_now(now))), "登记编号完成")
+    moment = parse_now(now)
+    report(in_session(register, lambda s: submit(s, "assign", {}, moment), moment), "登记编号完成")
 
 
 @app.command()
 def sla(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
         notify: bool = typer.Option(False, "--notify", help="给受理人/抄送/经理发送预警邮件")):
     """按中国工作日历计算各项时限，标记即将超时/已超时，更新预警表。"""
-    from ..services.register import check_sla
     moment = parse_now(now)
 
-    def work(store):
-        summary = check_sla(store, moment)
+    def work(session):
+        summary = submit(session, "sla", {}, moment)
         if notify:
             from ..services.notify import notify_alerts
-            sent = notify_alerts(store, moment, summary.data["alerts"])
+            sent = notify_alerts(session.store, moment, summary.data["alerts"], ledger=session.ledger)
             summary.counts["sent"] = sent.counts.get("sent", 0)
             summary.messages += sent.messages
+            summary.warnings += sent.warnings
         return summary
-    report(in_register(register, work), "时效检查完成")
+    report(in_session(register, work, moment), "时效检查完成")
 
 
 @app.command()
@@ -122,24 +147,36 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
     from ..services.transfer import export_to_file, write_export
     if format not in ("json", "csv"):
         raise typer.BadParameter("--format 只能是 json 或 csv")
+    moment = parse_now(None)
     if out is None:  # rows stream from the register to stdout, which carries the data itself: no spinner
-        in_register(register, lambda s: write_export(s, sys.stdout, format, include_archive, masked), spinner=False)
+        in_register(register, lambda s: write_export(s, sys.stdout, format, include_archive, masked), moment,
+                    write=False, spinner=False, out=err_console)
         return
-    report(in_register(register, lambda s: export_to_file(s, out, format, include_archive, masked)), "导出完成")
+    report(in_register(register, lambda s: export_to_file(s, out, format, include_archive, masked), moment,
+                       write=False), "导出完成")
 
 
 @app.command()
 def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致。发现问题时退出码为 1。"""
     from ..errors import SchemaError
-    from ..services.common import open_store
     from ..services.setup import check_register
+    moment = parse_now(now)
+
+    def work(session):
+        summary = check_register(session.store, moment)
+        summary.warnings += [f"无法写入的排队更改：{p}" for p in session.queue.failed()]
+        return summary
     try:
-        store = open_store(register, read_only_check=True)
+        with open_session(register, "命令行", moment, write=False) as session:
+            show_session(session, moment, console)
+            summary = run(work, session)
     except SchemaError as exc:
         console.print(f"[bold red]✘ {exc}[/]", highlight=False)
         raise typer.Exit(1)
-    summary = run(lambda: check_register(store, parse_now(now)))
+    except ComplaintDeskError as exc:
+        console.print(f"[bold red]✘ {exc}[/]", highlight=False)
+        raise typer.Exit(exc.exit_code)
     report(summary, "检查完成")
     if summary.messages:
         raise typer.Exit(1)
@@ -167,10 +204,19 @@ def docs(register: Path, numbers: list[str] = typer.Argument(None, help="投诉�
          now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """生成任务分配记录表、处理方案表、结果确认表、满意度调查表。"""
     from ..services.casework import make_documents
+    from ..services.held import queue_followup
     if not numbers and not all_due:
         raise typer.BadParameter("请给出投诉编号，或使用 --all-due")
-    report(in_register(register, lambda s: make_documents(s, parse_now(now), numbers, all_due, kind, format,
-                                                          out, unmasked, lang)), "文档已生成")
+    moment = parse_now(now)
+
+    def work(session):
+        summary = make_documents(session.store, moment, numbers, all_due, kind, format, out, unmasked, lang)
+        sent = summary.data.get("surveys_sent")
+        if sent and session.held:
+            queue_followup(session, "surveys_sent", {"numbers": sent}, moment)
+            summary.warnings.append(f"{len(sent)} 份调查表的回访发送时间已排队，登记表关闭后写入")
+        return summary
+    report(in_session(register, work, moment, write=all_due), "文档已生成")
 
 
 @app.command()
@@ -181,9 +227,9 @@ def log(register: Path, number: str = typer.Argument(..., help="投诉编号"),
         who: str = typer.Option("", help="沟通人"),
         now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """在“沟通记录”追加一条，并更新最近进度反馈时间。"""
-    from ..services.casework import log_entry
-    report(in_register(register, lambda s: log_entry(s, number, parse_now(now), channel, content, next_step, who)),
-           "沟通已记录")
+    moment = parse_now(now)
+    args = {"number": number, "channel": channel, "content": content, "next_step": next_step, "who": who}
+    report(in_session(register, lambda s: submit(s, "log", args, moment), moment), "沟通已记录")
 
 
 surveys_app = typer.Typer(help="满意度回访结果。", no_args_is_help=True)
@@ -194,8 +240,10 @@ app.add_typer(surveys_app, name="surveys")
 def surveys_import(register: Path, source: Path = typer.Argument(..., help="回访结果 .csv / .xlsx"),
                    now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """导入回访评分（投诉编号 + 三项 1–5 分 + 意见）；任一项 ≤3 分需主管回访。"""
-    from ..services.casework import import_surveys
-    report(in_register(register, lambda s: import_surveys(s, source, parse_now(now))), "回访结果已导入")
+    moment = parse_now(now)
+    args = source_args(source)
+    args.pop("name")
+    report(in_session(register, lambda s: submit(s, "surveys", args, moment), moment), "回访结果已导入")
 
 
 @app.command("report")
@@ -206,7 +254,9 @@ def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="�
     """生成月度投诉分析报告（概览、分布图、趋势、时效、满意度、高频问题、明细）。"""
     import json
     from ..services.report import monthly_report
-    summary = in_register(register, lambda s: monthly_report(s, parse_now(now), month, out))
+    moment = parse_now(now)
+    summary = in_register(register, lambda s: monthly_report(s, moment, month, out), moment, write=False,
+                          out=err_console if json_ else console)
     if json_:
         sys.stdout.write(json.dumps(summary.data["kpis"], ensure_ascii=False, indent=2) + "\n")
         return
@@ -224,10 +274,12 @@ def archive_cmd(register: Path, older_than: Optional[int] = typer.Option(None, "
                 now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """把已关闭较久的投诉移到按年份的归档文件；或清理超过保留期的归档。"""
     from ..services import archive as service
+    moment = parse_now(now)
     if purge_expired:
-        report(in_register(register, lambda s: service.purge_expired(s, parse_now(now), yes)), "归档保留期检查")
+        report(in_register(register, lambda s: service.purge_expired(s, moment, yes), moment), "归档保留期检查")
         return
-    report(in_register(register, lambda s: service.archive(s, parse_now(now), older_than)), "归档完成")
+    report(in_session(register, lambda s: submit(s, "archive", {"older_than": older_than}, moment), moment),
+           "归档完成")
 
 
 @app.command()
@@ -235,7 +287,7 @@ def find(register: Path, query: str = typer.Argument(..., help="投诉编号、�
          unmasked: bool = typer.Option(False, "--unmasked", help="显示完整客户信息")):
     """在登记表和归档中查找投诉。"""
     from ..services.archive import find as service
-    summary = in_register(register, lambda s: service(s, query, unmasked))
+    summary = in_register(register, lambda s: service(s, query, unmasked), parse_now(None), write=False)
     for h in summary.data["hits"]:
         console.print(f"  [{h['source']}] {h['complaint_no']}  {h['received_at']}  {h['category']}  {h['customer']}  "
                       f"{h['contact']}  {h['status']}  {h['description']}", highlight=False, markup=False)
@@ -247,11 +299,20 @@ def schedule_cmd(register: Path, once: bool = typer.Option(False, "--once", help
                  now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """定时运行：工作时间内定期检查时效并发预警邮件、每日汇总、回访提醒、每月 1–5 日生成并发送月报。"""
     from .scheduler import Scheduler
-    clock = (lambda: parse_now(now)) if now else (lambda: datetime.now())
+    fixed = now or os.environ.get("COMPLAINTDESK_NOW")
+    moment = parse_now(fixed) if fixed else None
+    clock = (lambda: moment) if moment else (lambda: datetime.now())
     scheduler = Scheduler(register, clock)
     if once:
-        done = scheduler.tick()
-        console.print(f"[green]✔ 调度完成[/]：{'、'.join(done) if done else '没有到期的任务'}", highlight=False)
+        scheduler.tick()
+        for note in scheduler.report.notes:
+            console.print(f"  [cyan]ⓘ[/] {note}", highlight=False)
+        if scheduler.report.deferred:
+            console.print("  [cyan]ⓘ[/] 到期时间、状态和预警表将在登记表关闭后的下一轮写入（预警邮件已按已保存的版本发出）",
+                          highlight=False)
+        console.print(f"[green]✔ 调度完成[/]：{scheduler.report.line()}", highlight=False)
+        if scheduler.report.failed:
+            raise typer.Exit(2)
         return
     console.print("调度器运行中（Ctrl+C 退出），日志：" + str(register.parent / "complaintdesk.log"), highlight=False)
     scheduler.run_forever()

@@ -8,15 +8,15 @@ box too, never a Python traceback dialog; details go to complaintdesk.log.
 from __future__ import annotations
 
 import logging
-import os
 import traceback
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import ComplaintDeskError
 from ..services.common import COUNT_LABELS
 from .actions import BY_TAG, ActionContext
+from .clock import now_from
 
 TITLE = "投诉管理"
 
@@ -31,8 +31,7 @@ def decode_argument(arg_hex: str) -> str:
 
 
 def now() -> datetime:
-    fixed = os.environ.get("COMPLAINTDESK_NOW")
-    return datetime.fromisoformat(fixed) if fixed else datetime.now().replace(microsecond=0)
+    return now_from()
 
 
 def message_for(title: str, summary) -> str:
@@ -60,7 +59,6 @@ def _selected_number(book, store) -> str:
 def dispatch(tag: str, arg_hex: str = "", active: bool = False) -> str:
     import xlwings as xw
 
-    from ..adapters.files import register_lock
     from ..adapters.xlwings_store import XlwingsStore
 
     book = xw.books.active if active else xw.Book.caller()
@@ -69,13 +67,15 @@ def dispatch(tag: str, arg_hex: str = "", active: bool = False) -> str:
         if action is None:
             raise ComplaintDeskError(f"未知的按钮“{tag}”，请重新安装投诉管理选项卡")
         store = XlwingsStore(book)
-        lock = register_lock(store.path) if store.path and store.path.parent.exists() else nullcontext()
-        with lock:
-            ctx = ActionContext(store, now(), decode_argument(arg_hex), _selected_number(book, store),
+        moment = now()
+        with _session(store, moment) as pending:
+            ctx = ActionContext(store, moment, decode_argument(arg_hex), _selected_number(book, store),
                                 store.path.parent if store.path else None,
                                 open_file=lambda p: book.app.books.open(str(p)),
                                 show_sheet=lambda role: store._sheet(role).activate())
-            text = message_for(action.zh, action.run(ctx))
+            summary = action.run(ctx)
+            summary.warnings[:0] = pending
+            text = message_for(action.zh, summary)
     except ComplaintDeskError as exc:
         text = f"未完成：{exc}"
     except Exception as exc:  # never a traceback dialog; the details go to the log
@@ -86,6 +86,18 @@ def dispatch(tag: str, arg_hex: str = "", active: bool = False) -> str:
     except Exception:
         pass
     return text
+
+
+@contextmanager
+def _session(store, moment: datetime):
+    """The book under the register lock, with the changes queued while it was held elsewhere (a
+    colleague's `log` from another PC) applied to it first; yields what to tell about them."""
+    if not (store.path and store.path.parent.exists()):
+        yield []
+        return
+    from ..services.held import open_live_session
+    with open_live_session(store.path, store, moment) as session:
+        yield session.pending.warnings
 
 
 def _log(book) -> logging.Logger:

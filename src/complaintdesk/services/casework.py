@@ -81,8 +81,23 @@ def make_documents(store, now: datetime, numbers: list[str] | None = None, all_d
             summary.add("documents")
             if kind == "survey" and all_due and store.fill_empty(row.row_id, "survey_sent_at", now):
                 audit.append(audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now))
+                summary.data.setdefault("surveys_sent", []).append(number)
     if audit:
         store.append_table("audit", audit)
+        save(store, summary)
+    return summary
+
+
+def mark_surveys_sent(store, numbers: list[str], now: datetime) -> Summary:
+    """Record 回访发送时间 of surveys issued at `now` (queued while the register was held)."""
+    summary = Summary("surveys_sent")
+    rows = _rows_by_number(store, set(numbers))
+    audit = [audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now)
+             for number, row in sorted(rows.items()) if store.fill_empty(row.row_id, "survey_sent_at", now)]
+    summary.messages += [f"找不到投诉编号 {n}，回访发送时间未记录" for n in numbers if n not in rows]
+    if audit:
+        store.append_table("audit", audit)
+        summary.add("surveys", len(audit))
         save(store, summary)
     return summary
 
@@ -114,8 +129,13 @@ SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
 
 
 def import_surveys(store, source: Path, now: datetime) -> Summary:
-    summary = Summary("surveys")
     headers, data = read_source(source)
+    return import_survey_table(store, headers, data, now)
+
+
+def import_survey_table(store, headers: list, data: list[list], now: datetime) -> Summary:
+    """Survey scores from a source already read: fill the empty score cells of each complaint."""
+    summary = Summary("surveys")
     lookup = header_lookup()
     lookup.update({normalise_header(k): v for k, v in SURVEY_HEADERS.items()})
     mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}

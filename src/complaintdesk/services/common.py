@@ -49,24 +49,28 @@ def save(store, summary: Summary) -> None:
 FAST_THRESHOLD = 256_000  # bytes (~600 rows): registers from this size use the streaming store
 
 
-def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False):
+def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False,
+               snapshot=None):
     """The file store for a register: streaming for large files, openpyxl otherwise.
 
-    `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one."""
+    `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one. With
+    `snapshot` (adapters.snapshot), the store reads that copy and never writes (see services.held)."""
     import os
 
+    size_of = snapshot.copy if snapshot is not None else Path(path)
     choice = kind or os.environ.get("COMPLAINTDESK_STORE") or \
-        ("fast" if Path(path).exists() and Path(path).stat().st_size >= FAST_THRESHOLD else "openpyxl")
+        ("fast" if size_of.exists() and size_of.stat().st_size >= FAST_THRESHOLD else "openpyxl")
     if choice == "fast":  # (openpyxl is not even imported for a large register)
         from ..adapters.fast_store import FastStore as store_class
     else:
         from ..adapters.xlsx_store import XlsxStore as store_class
-    return store_class(Path(path), source, read_only_check=read_only_check)
+    return store_class(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
 
 
 @contextmanager
 def register_session(path, source: str = "命令行", kind: str | None = None):
-    """Lock the register, open it with the right file store, and hand it over."""
+    """Lock the register, open it with the right file store, and hand it over (the register must
+    be free: sessions that work beside a held register are services.held.open_session)."""
     from ..adapters.files import register_lock
     from ..adapters.package_guard import require_register
 
@@ -76,9 +80,13 @@ def register_session(path, source: str = "命令行", kind: str | None = None):
         try:
             yield store
         finally:
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()
+            close_store(store)
+
+
+def close_store(store) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
 
 
 def build_calendar(store) -> WorkCalendar:

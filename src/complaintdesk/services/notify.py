@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..adapters.mailer import Mailer, mailer_for
+from ..adapters.pending import AlertLedger
 from ..domain.masking import mask_name
-from ..domain.parsing import text_of
+from ..domain.parsing import is_yes, text_of
 from ..errors import MailError
 from .common import Summary, display, save
+from .held import merge_ledger
 
 
 def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
@@ -36,20 +38,25 @@ def _line(alert: dict, row: dict) -> str:
 
 
 def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | None = None,
-                  digest: bool = False) -> Summary:
-    """Send new alerts (or, with digest=True, all current alerts) by e-mail."""
+                  digest: bool = False, ledger: AlertLedger | None = None) -> Summary:
+    """Send new alerts (or, with digest=True, all current alerts) by e-mail.
+
+    Each alert mailed is first written to `ledger` (durable, outside the workbook): a run that
+    dies after the mail went never mails it again, and a register held open still knows what
+    was sent. The records go into 通知记录 with the register's next save."""
     summary = Summary("notify")
     settings = store.settings()
     mailer = mailer or mailer_for(settings)
     if mailer is None:
         summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），未发送邮件")
         return summary
+    ledger = ledger or MemoryLedger()
     rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
-    sent_keys = {text_of(r.get("key")) for r in store.table("notified")}
+    sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | ledger.keys()
     outbox: dict[str, list[tuple[str, str]]] = {}
     for alert in alerts:
         row = rows.get(alert["complaint_no"], {})
-        escalated = text_of(row.get("escalated")) in ("是", "Yes")
+        escalated = is_yes(row.get("escalated"))
         for email in _recipients(alert, settings, escalated):
             key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
             if digest or key not in sent_keys:
@@ -61,16 +68,34 @@ def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | Non
         subject = f"【{title}】{len(items)} 条需要处理（{now:%Y-%m-%d %H:%M}）"
         body = "\n".join([f"您好，以下投诉需要您关注（{now:%Y-%m-%d %H:%M}）：", ""] + [line for _, line in items]
                          + ["", "请在客户投诉登记表中处理；本邮件由 complaintdesk 自动发送，客户信息已脱敏。"])
+        new = [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
+        ledger.add(new)
         try:
             mailer.send([email], subject, body)
-        except MailError as exc:
+        except MailError as exc:  # known not sent: free to go out next time
+            ledger.forget({r["key"] for r in new})
             failures.append(str(exc))
             continue
         summary.add("sent")
-        records += [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
-    if records:
-        store.append_table("notified", records)
+        records += new
+    if records and merge_ledger(store, records):
         save(store, summary)
     if failures:
         raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
     return summary
+
+
+class MemoryLedger:
+    """The ledger of a run with no register file behind it (tests, the in-memory store)."""
+
+    def __init__(self):
+        self.kept: list[dict] = []
+
+    def keys(self) -> set[str]:
+        return {r["key"] for r in self.kept}
+
+    def add(self, records: list[dict]) -> None:
+        self.kept += records
+
+    def forget(self, keys: set[str]) -> None:
+        self.kept = [r for r in self.kept if r["key"] not in keys]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..adapters.mailer import Mailer, mailer_for
+from ..adapters.pending import AlertLedger
 from ..domain import labels
 from ..domain.jobs import report_month
 from ..domain.parsing import parse_bool, text_of
@@ -13,19 +14,20 @@ from .register import alert_rows, check_sla
 from .report import monthly_report
 
 
-def sla_job(store, now: datetime, mailer: Mailer | None = None) -> Summary:
+def sla_job(store, now: datetime, mailer: Mailer | None = None, ledger: AlertLedger | None = None) -> Summary:
     summary = check_sla(store, now)
     if mailer or mailer_for(store.settings()):
-        sent = notify_alerts(store, now, summary.data["alerts"], mailer)
+        sent = notify_alerts(store, now, summary.data["alerts"], mailer, ledger=ledger)
         summary.add("sent", sent.counts.get("sent", 0))
     return summary
 
 
-def digest_job(store, now: datetime, mailer: Mailer | None = None) -> Summary:
-    return notify_alerts(store, now, alert_rows(store, now), mailer, digest=True)
+def digest_job(store, now: datetime, mailer: Mailer | None = None, ledger: AlertLedger | None = None) -> Summary:
+    return notify_alerts(store, now, alert_rows(store, now), mailer, digest=True, ledger=ledger)
 
 
-def survey_reminder_job(store, now: datetime, mailer: Mailer | None = None) -> Summary:
+def survey_reminder_job(store, now: datetime, mailer: Mailer | None = None,
+                        ledger: AlertLedger | None = None) -> Summary:
     """Tell each handler which confirmed complaints still wait for their satisfaction survey."""
     summary = Summary("survey_reminder")
     settings = store.settings()
@@ -52,7 +54,8 @@ def survey_reminder_job(store, now: datetime, mailer: Mailer | None = None) -> S
     return summary
 
 
-def monthly_report_job(store, now: datetime, mailer: Mailer | None = None) -> Summary:
+def monthly_report_job(store, now: datetime, mailer: Mailer | None = None,
+                       ledger: AlertLedger | None = None) -> Summary:
     """Produce last month's report and mail it to the report recipients in 设置."""
     month = report_month(now)
     summary = monthly_report(store, now, month)

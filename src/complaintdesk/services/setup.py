@@ -10,7 +10,8 @@ from ..adapters.files import atomic_write, list_backups, make_backup, register_l
 from ..adapters.workbook_builder import build_register
 from ..domain.intake import split_number
 from ..domain.parsing import text_of
-from ..errors import ComplaintDeskError
+from ..adapters.holder import holder_of
+from ..errors import ComplaintDeskError, WorkbookLockedError
 from .common import Summary, display
 
 
@@ -133,6 +134,10 @@ def restore(path: Path, which: int | None) -> Summary:
     if not 1 <= which <= len(backups):
         raise ComplaintDeskError(f"没有第 {which} 份备份（共 {len(backups)} 份，用 --list 查看）")
     chosen = backups[which - 1]
+    holder = holder_of(Path(path))
+    if holder is not None:  # the one action that cannot wait: it replaces the file the holder has open
+        raise WorkbookLockedError(f"恢复备份会替换整个登记表文件，而它正被 {holder.describe()}："
+                                  "请先在该程序中关闭登记表，再运行恢复")
     with register_lock(Path(path)):
         make_backup(Path(path), len(backups) + 1)
         atomic_write(Path(path), lambda tmp: shutil.copyfile(chosen, tmp))

@@ -43,8 +43,13 @@ def _clean(value, key: str, problems: list[str]):
 
 
 def import_rows(store, source: Path, now: datetime) -> Summary:
-    summary = Summary("import")
     headers, data = read_source(source)
+    return import_table(store, Path(source).name, headers, data, now)
+
+
+def import_table(store, name: str, headers: list, data: list[list], now: datetime) -> Summary:
+    """Append the rows of a source already read (`name` is its file name, for the audit)."""
+    summary = Summary("import")
     lookup = header_lookup()
     mapping: dict[int, str] = {}
     for i, header in enumerate(headers):
@@ -80,7 +85,7 @@ def import_rows(store, source: Path, now: datetime) -> Summary:
         for p in problems:
             summary.messages.append(f"源文件第 {line_no} 行：{p}")
         audit.append({"time": now, "source": store.source, "complaint_no": number,
-                      "column": "（新增行）", "old": "", "new": f"{Path(source).name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
+                      "column": "（新增行）", "old": "", "new": f"{name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
     if audit:
         store.append_table("audit", audit)
         save(store, summary)

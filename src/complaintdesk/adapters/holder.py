@@ -1,0 +1,77 @@
+"""Adapter — who holds a register open: the owner files Excel, WPS and LibreOffice leave beside it.
+
+Excel and WPS write `~$<name>` (165 bytes: the user's name as a length-prefixed ANSI string, then
+again as UTF-16 from byte 56); for names longer than 8 characters Excel replaces the first two
+characters by `~$`. LibreOffice writes `.~lock.<name>#`, one CSV line: full name, user, host,
+time, profile URL. A held register is the normal state of an office, not an error: readers take
+a snapshot, writers queue their changes (services/held.py) — this module only says who it is.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Holder:
+    program: str        # "Excel/WPS" or "LibreOffice"
+    user: str           # as the owner file names the person ("" when it does not)
+    owner_file: Path
+    since: datetime     # when the owner file was written (the file was opened then)
+
+    def describe(self) -> str:
+        """Who, in what, since when — to follow "登记表正被"."""
+        who = f"{self.user} " if self.user else ""
+        return f"{who}在 {self.program} 中打开（{self.since:%m-%d %H:%M} 起，{self.owner_file.name}）"
+
+
+def owner_files(path: Path) -> list[Path]:
+    """The names an owner file of `path` may have (Excel's short form first)."""
+    name = path.name
+    names = ["~$" + name[2:]] if len(name) > 8 else []
+    return [path.parent / n for n in names + ["~$" + name, f".~lock.{name}#"]]
+
+
+def _excel_user(data: bytes) -> str:
+    """The user named by an Excel/WPS owner file: the UTF-16 copy, else the ANSI one."""
+    if len(data) >= 57:
+        count = data[55] if data[54] == 0 else int.from_bytes(data[54:56], "little")
+        wide = data[56:56 + 2 * count]
+        if count and len(wide) == 2 * count:
+            with contextlib.suppress(UnicodeDecodeError):
+                return wide.decode("utf-16-le").strip()
+    if data:
+        raw = data[1:1 + min(data[0], 53)]
+        for encoding in ("utf-8", "gbk"):
+            with contextlib.suppress(UnicodeDecodeError):
+                return raw.decode(encoding).strip()
+    return ""
+
+
+def _libreoffice_user(data: bytes) -> str:
+    fields = data.decode("utf-8", errors="replace").split(",")
+    return next((f.strip() for f in fields[:2] if f.strip()), "")
+
+
+def holder_of(path: Path) -> Holder | None:
+    """Who holds `path` open, from its owner file; None when no owner file is there."""
+    for owner in owner_files(Path(path)):
+        try:
+            data = owner.read_bytes()[:4096]
+            since = datetime.fromtimestamp(owner.stat().st_mtime).replace(microsecond=0)
+        except OSError:  # not there (or vanished as we looked): not held by this name
+            continue
+        if owner.name.startswith(".~lock."):
+            return Holder("LibreOffice", _libreoffice_user(data), owner, since)
+        return Holder("Excel/WPS", _excel_user(data), owner, since)
+    return None
+
+
+def excel_owner_bytes(user: str) -> bytes:
+    """An owner file as Excel writes it for `user` (for tests and the benchmark)."""
+    ansi = user.encode("gbk", errors="replace")[:53]
+    wide = user[:54].encode("utf-16-le")
+    data = bytes([len(ansi)]) + ansi.ljust(53, b" ") + b"\x00" + bytes([len(user[:54])]) + wide
+    return data.ljust(165, b" ")[:165] if len(data) <= 165 else data
