@@ -10,6 +10,9 @@ in the shared strings table, rows with their spans), then measures in fresh proc
   rerun       `complaintdesk assign` again (nothing new, nothing changed)
   import      `complaintdesk import` of a channel export with 1 % new complaints
   cycle       `complaintdesk assign` + `complaintdesk sla` after that import: the daily cycle
+  held        `complaintdesk schedule --once` while Excel holds the register (an owner file beside
+              it): copy and check the saved version, sla + digest + survey reminder from it
+  freed       the next `schedule --once` once the file is free: the deferred writes
   report      `complaintdesk report --month <last full month>`
   export      `complaintdesk export --out …json`
   find        `complaintdesk find <a phone number>` (register and archives)
@@ -38,6 +41,8 @@ import time
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from complaintdesk.adapters.holder import excel_owner_bytes
 
 NOW = datetime(2026, 11, 20, 10, 0)
 CHILD = r"""
@@ -293,6 +298,14 @@ def main() -> None:
             added = new_rows_csv(folder / "new.csv", size)
             imported = cli(["import", work, folder / "new.csv", *now])
             cycle = cli(["assign", work, *now], ["sla", work, *now])
+            # the register open in Excel all day: the scheduler's tick reads the saved version and
+            # defers its writes; the first tick once the file is free writes them
+            owner = work.parent / ("~$" + work.name)
+            owner.write_bytes(excel_owner_bytes("王芳"))
+            tick = ["--now", (NOW + timedelta(minutes=40)).isoformat()]
+            held = cli(["schedule", work, "--once", *tick])
+            owner.unlink()
+            freed = cli(["schedule", work, "--once", "--now", (NOW + timedelta(minutes=41)).isoformat()])
             report = cli(["report", work, "--month", month, "--out", folder / "r.xlsx", *now])
             export = cli(["export", work, "--out", folder / "e.json"])
             phone = phone_of(folder / "new.csv")
@@ -311,6 +324,8 @@ def main() -> None:
                    "import_s": round(imported["seconds"], 1),
                    "cycle_s": round(cycle["seconds"], 1), "cycle_mb": round(cycle["rss_mb"]),
                    "ratio": round(base["seconds"] / cycle["seconds"], 1),
+                   "held_s": round(held["seconds"], 1), "held_mb": round(held["rss_mb"]),
+                   "freed_s": round(freed["seconds"], 1),
                    "report_s": round(report["seconds"], 1), "report_mb": round(report["rss_mb"]),
                    "export_s": round(export["seconds"], 1), "export_mb": round(export["rss_mb"]),
                    "find_s": round(found["seconds"], 1), "find_mb": round(found["rss_mb"]),
@@ -328,7 +343,7 @@ def main() -> None:
             print(f"{key} growth {results[0]['rows']:,} → {results[-1]['rows']:,} rows: ×{growth:.1f} "
                   f"(rows ×{results[-1]['rows'] / results[0]['rows']:.0f})")
     columns = ("rows", "baseline_s", "baseline_mb", "first_cycle_s", "first_cycle_mb", "first_ratio", "rerun_s",
-               "import_s", "cycle_s", "cycle_mb", "ratio", "report_s", "report_mb", "export_s", "find_s",
+               "import_s", "cycle_s", "cycle_mb", "ratio", "held_s", "held_mb", "freed_s", "report_s", "report_mb", "export_s", "find_s",
                "archive_s", "cycle_archived_s", "find_archived_s")
     print(" | ".join(columns))
     for r in results:

@@ -174,3 +174,22 @@ def test_errors_become_chinese_message_boxes(book, register, monkeypatch):
     message = excel.dispatch("assign")
     assert "意外错误" in message and "ZeroDivisionError" in message
     assert all(title == "投诉管理" for title, _ in book.app.alerts)
+
+
+def test_a_button_applies_what_colleagues_queued(book, register, cli):
+    """A supervisor on another PC logs a call while the register is open here; the next click here
+    writes it into the open workbook (once) and says so."""
+    from complaintdesk.adapters.holder import excel_owner_bytes
+    excel.dispatch("assign")
+    book.save()
+    owner = register.parent / ("~$" + register.name)
+    owner.write_bytes(excel_owner_bytes("李客服"))
+    cli("log", register, "20261009-CS-001", "--content", "主管回电", "--now", "2026-10-09T16:30")
+    fresh = FakeBook(register)
+    xw.Book.caller = staticmethod(lambda: fresh)
+    message = excel.dispatch("sla")
+    assert "已写入登记表打开期间排队的 1 项更改" in message
+    comms = [r for r in fresh.wb["沟通记录"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert [(r[0], r[4]) for r in comms] == [("20261009-CS-001", "主管回电")]
+    excel.dispatch("sla")
+    assert len([r for r in fresh.wb["沟通记录"].iter_rows(min_row=2, values_only=True) if r[0]]) == 1
