@@ -343,14 +343,16 @@ def main() -> None:
             print(f"{key} growth {results[0]['rows']:,} → {results[-1]['rows']:,} rows: ×{growth:.1f} "
                   f"(rows ×{results[-1]['rows'] / results[0]['rows']:.0f})")
     columns = ("rows", "baseline_s", "baseline_mb", "first_cycle_s", "first_cycle_mb", "first_ratio", "rerun_s",
-               "import_s", "cycle_s", "cycle_mb", "ratio", "held_s", "held_mb", "freed_s", "report_s", "report_mb", "export_s", "find_s",
+               "import_s", "cycle_s", "cycle_mb", "ratio", "held_s", "held_mb", "freed_s",
+               "report_s", "report_mb", "export_s", "find_s",
                "archive_s", "cycle_archived_s", "find_archived_s")
     print(" | ".join(columns))
     for r in results:
         print(" | ".join(str(r[k]) for k in columns))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                                               f"Python {platform.python_version()}", "measured": datetime.now().date().isoformat(),
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}")
+    args.out.write_text(json.dumps({"machine": machine, "measured": datetime.now().date().isoformat(),
                                     "results": results}, ensure_ascii=False, indent=1), encoding="utf-8")
 
 

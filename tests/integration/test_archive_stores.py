@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import zipfile
-
 from datetime import datetime
 
 import pytest

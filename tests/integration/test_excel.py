@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from complaintdesk.domain.schema import AUTOMATION_KEYS
 from complaintdesk.entrypoints import excel
 from complaintdesk.entrypoints.actions import ACTIONS, BY_TAG
-from complaintdesk.entrypoints.ribbon import vba_module
+from complaintdesk.entrypoints.ribbon import ribbon_source, vba_module
 from complaintdesk.services.frontend import generated_files
 from tests.conftest import complaint, convert, read_rows, type_rows
 from tests.fakebook import FakeBook
@@ -20,7 +20,7 @@ NS = {"c": "http://schemas.microsoft.com/office/2006/01/customui"}
 
 
 def test_every_button_has_an_action_and_back():
-    ui = ET.fromstring(generated_files()["workbook/customUI.xml"].encode("utf-8"))
+    ui = ET.fromstring(generated_files(ribbon_source())["workbook/customUI.xml"].encode("utf-8"))
     buttons = ui.findall(".//c:button", NS)
     assert {b.get("tag") for b in buttons} == set(BY_TAG)
     assert len({b.get("id") for b in buttons}) == len(buttons)
@@ -36,7 +36,7 @@ def test_every_button_has_an_action_and_back():
 
 
 def test_committed_files_match_the_registry():
-    for rel, text in generated_files().items():
+    for rel, text in generated_files(ribbon_source()).items():
         assert (ROOT / rel).read_bytes() == text.encode("utf-8"), f"{rel} is stale: run complaintdesk excel generate"
 
 

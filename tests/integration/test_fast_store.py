@@ -307,17 +307,17 @@ def _rewrite_part(path, part, change):
 
 
 def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_path, cli, monkeypatch):
-    import complaintdesk.services.casework as casework
+    import complaintdesk.services.case_library as case_library
     path = tmp_path / "big.xlsx"
     bench_module().build(path, 1500, shared_strings=False)
     run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T10:00")
     shown = sheet(path, "案例库")
     assert len(shown) > 20
-    built = casework.case_library_rows
+    built = case_library.case_library_rows
 
     def refuse(store):
         raise AssertionError("案例库 rebuilt although nothing it shows changed")
-    monkeypatch.setattr(casework, "case_library_rows", refuse)
+    monkeypatch.setattr(case_library, "case_library_rows", refuse)
     run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T11:00")  # nothing it shows changed
     assert sheet(path, "案例库") == shown
     # a marked (closed) complaint's description is edited; the 案例库 part stays byte for byte
@@ -332,7 +332,7 @@ def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_p
     _rewrite_part(path, "xl/worksheets/sheet1.xml", edit)
     with pytest.raises(AssertionError, match="rebuilt"):
         run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T12:00")
-    monkeypatch.setattr(casework, "case_library_rows", built)
+    monkeypatch.setattr(case_library, "case_library_rows", built)
     run(cli, monkeypatch, "fast", "sla", path, "--now", "2026-11-20T12:00")
     rows = sheet(path, "案例库")
     assert rows[at][0] == number and rows[at][3] == "客户改口：商品完好"

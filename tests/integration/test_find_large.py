@@ -6,9 +6,9 @@ import shutil
 import zipfile
 
 import pytest
-from typer.testing import CliRunner
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
+from typer.testing import CliRunner
 
 from complaintdesk.adapters import mention_scan
 from complaintdesk.adapters.fast_store import FastStore

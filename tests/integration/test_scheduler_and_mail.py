@@ -1,6 +1,5 @@
 """Scheduler with a fake clock and e-mail through a real local SMTP server (aiosmtpd)."""
 import socket
-import time
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 

@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complaintdesk.adapters import deflate_segments
-from complaintdesk.adapters.deflate_segments import (SegmentStream, SegmentWriter, compress_segment, crc32_combine,
-                                                     inflate_segment, member_data_offset, open_member, row_range)
+from complaintdesk.adapters.deflate_segments import (
+    SegmentStream,
+    SegmentWriter,
+    compress_segment,
+    crc32_combine,
+    inflate_segment,
+    member_data_offset,
+    open_member,
+    row_range,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -2,8 +2,7 @@ from datetime import datetime, time
 
 import pytest
 
-from complaintdesk.domain.intake import (Counter, RepeatIndex, cc_for, duty_supervisor, priority_for,
-                                         route, split_number)
+from complaintdesk.domain.intake import Counter, RepeatIndex, cc_for, duty_supervisor, priority_for, route, split_number
 from complaintdesk.domain.model import RegisterRow, parse_complaint
 from complaintdesk.domain.parsing import customer_key
 from complaintdesk.domain.settings import Shift

@@ -2,8 +2,15 @@ from datetime import datetime
 
 import pytest
 
-from complaintdesk.domain.parsing import (customer_key, normalise_phone, parse_bool, parse_datetime,
-                                          parse_money, parse_score, text_of)
+from complaintdesk.domain.parsing import (
+    customer_key,
+    normalise_phone,
+    parse_bool,
+    parse_datetime,
+    parse_money,
+    parse_score,
+    text_of,
+)
 
 
 @pytest.mark.parametrize("text", ["2026-10-08 14:30", "2026/10/8 14:30", "2026年10月8日 14:30",

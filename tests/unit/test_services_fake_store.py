@@ -1,7 +1,9 @@
 """Service tests on the in-memory store: numbering order, idempotence, audit, staff cells untouched."""
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from complaintdesk.adapters.store import MemoryStore
 from complaintdesk.domain.schema import AUTOMATION_KEYS

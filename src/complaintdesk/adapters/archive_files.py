@@ -25,8 +25,8 @@ from ..domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROW
 from ..errors import SchemaError
 from . import sheet_xml as sx
 from .fast_store import sheet_parts
-from .grid import tool_table
 from .files import atomic_write, atomic_write_bytes
+from .grid import tool_table
 from .mention_scan import MentionSearch, Unsearchable
 from .shared_formulas import Formulas
 from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, row_pieces, typed_row

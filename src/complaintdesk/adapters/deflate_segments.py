@@ -18,8 +18,8 @@ import queue
 import re
 import struct
 import threading
-import zlib
 import zipfile
+import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass

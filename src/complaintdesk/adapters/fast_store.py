@@ -19,8 +19,8 @@ import re
 import tempfile
 import zipfile
 from datetime import date
-from pathlib import Path, PurePosixPath
 from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from ..domain import labels
@@ -28,25 +28,53 @@ from ..domain.model import RegisterRow
 from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
 from ..domain.settings import Settings, build_settings
 from ..errors import ComplaintDeskError, SchemaError
-from . import register_index
+from . import register_index, strings_cache, styles_xml
 from . import sheet_xml as sx
-from . import strings_cache, styles_xml
-from .deflate_segments import CHUNK, Prefetch, SegmentStream, SegmentWriter, inflate_segment, member_data_offset, \
-    open_member
+from .deflate_segments import (
+    CHUNK,
+    Prefetch,
+    SegmentStream,
+    SegmentWriter,
+    inflate_segment,
+    member_data_offset,
+    open_member,
+)
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .mention_scan import MentionSearch, Unsearchable
 from .package_guard import checked_register
-from .snapshot import Snapshot
 from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
-from .shared_formulas import Formulas
-from .sheet_scan import LIGHT_KEYS, ROW_NUM, Keyed, converted_piece, feed_shadow, finish_converted, holds_value, \
-    joined, piece_rows, resolved, row_body, row_pieces, scan_chunk, typed_row
 from .row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from .row_shift import RowShift
+from .shared_formulas import Formulas
+from .sheet_scan import (
+    LIGHT_KEYS,
+    ROW_NUM,
+    Keyed,
+    converted_piece,
+    feed_shadow,
+    finish_converted,
+    holds_value,
+    joined,
+    piece_rows,
+    resolved,
+    row_body,
+    row_pieces,
+    scan_chunk,
+    typed_row,
+)
 from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
-from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, ClosedRows, StaffCellError, check_automation, \
-    check_rows_fit, row_is_closed, split_rows
+from .snapshot import Snapshot
+from .store import (
+    FILLABLE_PROCESS_KEYS,
+    REQUIRED_STAFF,
+    ClosedRows,
+    StaffCellError,
+    check_automation,
+    check_rows_fit,
+    row_is_closed,
+    split_rows,
+)
 
 EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -32,7 +32,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(target: Path, write: Callable[[Path], None], durable: bool = True) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object], durable: bool = True) -> None:
     """Call write(temp_path), then move the finished file over target.
 
     `durable=False` (caches that check themselves) skips the fsyncs."""

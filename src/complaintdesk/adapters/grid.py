@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-
 from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import TOOL_COLUMNS, normalise_header
 from ..domain.settings import LIST_TITLES, Person, Shift, _parse_hhmm, role_key
 from ..domain.workcalendar import kind_key
 from ..errors import RuleConflictError
-from .settings_layout import BLOCKS, BY_KEY as BLOCKS_BY_KEY
+from .settings_layout import BLOCKS
+from .settings_layout import BY_KEY as BLOCKS_BY_KEY
 from .sheet_xml import col_letter
 
 
@@ -100,7 +100,8 @@ def roster_from(rows: list[dict]) -> list[Shift]:
         when = when.date().isoformat() if isinstance(when, datetime) else \
             when.isoformat() if isinstance(when, date) else text_of(when)
         try:
-            shifts.append(Shift(when, _parse_hhmm(r.get("start"), "值班开始"), _parse_hhmm(r.get("end"), "值班结束"), who))
+            start, end = _parse_hhmm(r.get("start"), "值班开始"), _parse_hhmm(r.get("end"), "值班结束")
+            shifts.append(Shift(when, start, end, who))
         except RuleConflictError as exc:
             raise RuleConflictError(f"值班表：{exc}")
     return shifts

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
+from typing import Protocol
 
 from .files import atomic_write
 
@@ -118,6 +119,14 @@ class PendingQueue:
     def failed(self) -> list[Path]:
         folder = self.folder / "failed"
         return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+class Ledger(Protocol):
+    """Where mailed alerts are recorded before the mail goes (AlertLedger; notify's MemoryLedger)."""
+
+    def keys(self) -> set[str]: ...
+    def add(self, records: list[dict]) -> None: ...
+    def forget(self, keys: set[str]) -> None: ...
 
 
 class AlertLedger:

@@ -108,10 +108,12 @@ def _summary(wb, fmt, k, target):
     s = _Sheet(wb, "概览", fmt)
     s.title(f"月度投诉分析报告 {k['month']}")
     p = k["previous"]
-    lines = [("投诉总量", k["total"], p["total"], False), ("响应及时率", k["on_time_response_rate"], p["on_time_response_rate"], True),
+    lines = [("投诉总量", k["total"], p["total"], False),
+             ("响应及时率", k["on_time_response_rate"], p["on_time_response_rate"], True),
              ("处理及时率", k["on_time_resolution_rate"], p["on_time_resolution_rate"], True),
              ("满意度均分(1–5)", k["satisfaction_avg"], p["satisfaction_avg"], False),
-             ("CSAT(平均≥4分占比)", k["csat"], p["csat"], True), ("重复投诉率", k["repeat_rate"], p["repeat_rate"], True),
+             ("CSAT(平均≥4分占比)", k["csat"], p["csat"], True),
+             ("重复投诉率", k["repeat_rate"], p["repeat_rate"], True),
              ("升级率", k["escalation_rate"], p["escalation_rate"], True),
              ("首次解决率", k["first_contact_resolution_rate"], None, True), ("有效率", k["validity_rate"], None, True),
              ("平均响应时长(小时)", k["response_hours"]["avg"], None, False),
@@ -163,7 +165,8 @@ def _timeliness(wb, fmt, k):
     s.title("各项时效及时率")
     rows = [(CLOCK_ZH[c], k[f"on_time_{c}"]["met"], k[f"on_time_{c}"]["late"], k[f"on_time_{c}"]["breached"],
              k[f"on_time_{c}"]["rate"]) for c in CLOCKS]
-    s.table(["时效项", "按时完成", "超时完成", "已超时", "及时率"], rows, percent_cols=(4,), widths=[14, 10, 10, 10, 10])
+    s.table(["时效项", "按时完成", "超时完成", "已超时", "及时率"], rows, percent_cols=(4,),
+            widths=[14, 10, 10, 10, 10])
     for key, label in (("by_department_on_time", "处理部门"), ("by_handler_on_time", "受理人")):
         rows = [(name, v["total"], *[v[c] for c in CLOCKS]) for name, v in k[key].items()]
         s.table([label, "投诉数", *[f"{CLOCK_ZH[c]}及时率" for c in CLOCKS]], rows, percent_cols=(2, 3, 4, 5, 6))
@@ -186,7 +189,8 @@ def _hotspots(wb, fmt, k):
     s = _Sheet(wb, "高频问题", fmt)
     s.title("高频问题（供复盘会）")
     rows = [(h["product"], h["category"], h["count"], h["previous"], "、".join(h["examples"])) for h in k["hotspots"]]
-    s.table(["产品/服务", "类别", "本月", "上月", "示例投诉编号"], rows or [("本月没有达到阈值的问题", "", None, None, "")],
+    s.table(["产品/服务", "类别", "本月", "上月", "示例投诉编号"],
+            rows or [("本月没有达到阈值的问题", "", None, None, "")],
             widths=[20, 12, 8, 8, 60])
 
 

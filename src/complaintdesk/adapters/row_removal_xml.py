@@ -112,7 +112,8 @@ class SheetRemoval:
         s = xml.decode("utf-8")
         s = self._elements(s, "mergeCell", "ref", single_cell_goes=True)
         s = self._elements(s, "hyperlink", "ref")
-        s = re.sub(r'(<autoFilter\b[^>]*\bref=")([^"]*)"', lambda m: m.group(1) + (self.shift.ref(m.group(2)) or m.group(2)) + '"', s)
+        s = re.sub(r'(<autoFilter\b[^>]*\bref=")([^"]*)"',
+                   lambda m: m.group(1) + (self.shift.ref(m.group(2)) or m.group(2)) + '"', s)
         s = self._blocks(s, "conditionalFormatting", "formula")
         s = self._blocks(s, "dataValidation", "formula1|formula2")
         s = self._x14(s)

@@ -18,7 +18,8 @@ from ..errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import CHUNK, ROW_NUM, SegmentStream
 from .register_index import LightColumns
-from .shared_formulas import SHARED as SHARED_FORMULA, Formulas, masters_in
+from .shared_formulas import SHARED as SHARED_FORMULA
+from .shared_formulas import Formulas, masters_in
 
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")

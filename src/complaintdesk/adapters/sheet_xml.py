@@ -95,7 +95,8 @@ def cell_value(attrs: bytes, body: bytes | None, strings: list[str]):
         shared = shared_cell(attrs, formula.group(1))
         if shared is not None:
             return shared
-        if b'"dataTable"' in formula.group(1):  # a what-if table's cell: no formula of its own (as in the openpyxl store)
+        # a what-if table's cell: no formula of its own (as in the openpyxl store)
+        if b'"dataTable"' in formula.group(1):
             return None
     v = V_RE.search(body)
     return None if v is None else fast_value(kind, v.group(1), b"", strings)

@@ -10,14 +10,15 @@ from __future__ import annotations
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Iterator, Protocol
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol
 
 from ..domain import labels
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
 from ..domain.schema import AUTOMATION_KEYS, EXCEL_MAX_ROWS, EXCEL_ROWS_WARN_SHARE, SHEETS
-from ..errors import ComplaintDeskError
 from ..domain.settings import Settings
+from ..errors import ComplaintDeskError
 
 # process cells the tool may fill when empty, as the record of its own action:
 # issuing a survey, appending a log entry, importing returned survey scores
@@ -63,10 +64,16 @@ def rows_among(rows: Iterable[RegisterRow], row_ids) -> list[RegisterRow]:
 
 
 class RegisterStore(Protocol):
+    """What services may ask of a register — every store (openpyxl file, streaming file, Excel via
+    xlwings, memory) implements all of it; services are typed against it and never probe."""
     lang: str
     source: str  # what the audit sheet calls this writer
+    warnings: list[str]  # what opening the file had to say (external links, macros …)
+    columns: dict[str, int]  # field key -> column number in the register sheet
     row_notices: dict[str, str]  # sheets near Excel's row limit as last checked: role -> warning
 
+    @property
+    def path(self) -> Path | None: ...  # the register file (archives, documents, queues lie beside it)
     def rows(self, full=None) -> list[RegisterRow]: ...  # full: see FastStore.rows
     def full_rows(self) -> Iterator[RegisterRow]: ...  # every row in full, one at a time
     def converted_rows(self, convert) -> Iterator: ...  # convert(values) of every row in full (export)
@@ -82,7 +89,31 @@ class RegisterStore(Protocol):
     def remove_register(self, row_ids: list[int]) -> None: ...
     def append_table(self, role: str, rows: list[dict]) -> None: ...
     def replace_table(self, role: str, rows: list[dict]) -> None: ...
+    def ensure_formatting(self) -> bool: ...  # red/amber rules on the register; True when added
+    # derived tool sheets: a store that can tell what rows a sheet was built from answers with a key
+    # (None: it cannot tell, and the caller compares the sheet itself)
+    def rows_fingerprint(self, marked: Callable[[dict], bool], keys) -> str | None: ...
+    def built_from(self, role: str) -> str | None: ...
+    def remember_built(self, role: str, key: str) -> None: ...
     def save(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class PlainDerivedSheets:
+    """The derived-sheet answers of a store that remembers nothing (see RegisterStore), and its
+    no-op close: every store but the streaming one."""
+
+    def rows_fingerprint(self, marked: Callable[[dict], bool], keys) -> str | None:
+        return None
+
+    def built_from(self, role: str) -> str | None:
+        return None
+
+    def remember_built(self, role: str, key: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 # what `archive` takes out of a sheet, for the messages about its size
@@ -138,13 +169,16 @@ class WholeRowsReads:
         return self.rows(full=True)
 
 
-class MemoryStore(WholeRowsReads):
+class MemoryStore(WholeRowsReads, PlainDerivedSheets):
     """A register held in dicts; `saved` counts saves. Same contract as the file stores."""
 
     def __init__(self, settings: Settings, rows: list[dict] | None = None,
                  overrides: dict[date, str] | None = None, lang: str = "zh"):
         self.lang = lang
         self.source = "test"
+        self.path: Path | None = None
+        self.warnings: list[str] = []
+        self.columns: dict[str, int] = {}
         self._settings = settings
         self._overrides = dict(overrides or {})
         self._rows: dict[int, dict] = {}
@@ -198,6 +232,9 @@ class MemoryStore(WholeRowsReads):
     def replace_table(self, role: str, rows: list[dict]) -> None:
         check_rows_fit(role, 1 + len(rows), self.row_notices)
         self.tables[role] = deepcopy(rows)
+
+    def ensure_formatting(self) -> bool:
+        return False
 
     def save(self) -> None:
         self.saved += 1

@@ -18,7 +18,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..domain import labels
 from ..domain.schema import AUTOMATION, COLUMNS, TOOL_COLUMNS, sheet_name
-from ..domain.settings import DEMO_ROSTER, DEMO_STAFF, DEFAULT_LISTS, ROLES
+from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
 from .readme_text import readme_lines
 from .settings_layout import BLOCKS, LIST_ROWS, block_columns, list_source
 

@@ -15,18 +15,24 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..domain.model import RegisterRow
-from ..domain.schema import (BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup,
-                             normalise_header, sheet_name)
+from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header, sheet_name
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
+from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .snapshot import Snapshot
-from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .xlsx_row_removal import remove_rows
-from .store import FILLABLE_PROCESS_KEYS, REQUIRED_STAFF, StaffCellError, WholeRowsReads, check_automation, \
-    check_rows_fit
+from .store import (
+    FILLABLE_PROCESS_KEYS,
+    REQUIRED_STAFF,
+    PlainDerivedSheets,
+    StaffCellError,
+    WholeRowsReads,
+    check_automation,
+    check_rows_fit,
+)
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
+from .xlsx_row_removal import remove_rows
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,7 +58,7 @@ def _values(ws) -> list[list]:
     return [[plain(v) for v in r] for r in ws.iter_rows(values_only=True)]
 
 
-class XlsxStore(WholeRowsReads):
+class XlsxStore(WholeRowsReads, PlainDerivedSheets):
     def __init__(self, path: Path, source: str = "命令行", read_only_check: bool = False,
                  snapshot: Snapshot | None = None):
         self.path = Path(path)

@@ -16,10 +16,17 @@ from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS, header_lookup, normali
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .store import FILLABLE_PROCESS_KEYS, StaffCellError, check_automation, check_rows_fit
-from .store import REQUIRED_STAFF, WholeRowsReads
-from .xlsx_store import FORMULA_START
+from .store import (
+    FILLABLE_PROCESS_KEYS,
+    REQUIRED_STAFF,
+    PlainDerivedSheets,
+    StaffCellError,
+    WholeRowsReads,
+    check_automation,
+    check_rows_fit,
+)
 from .workbook_builder import DATETIME_FORMAT
+from .xlsx_store import FORMULA_START
 
 
 def excel_value(value):
@@ -38,11 +45,12 @@ def _block(sheet) -> list[list]:
     return [list(r) for r in value or []]
 
 
-class XlwingsStore(WholeRowsReads):
+class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
     def __init__(self, book, source: str = "按钮"):
         self.book = book
         self.source = source
         self.row_notices: dict[str, str] = {}
+        self.warnings: list[str] = []
         self.path = Path(book.fullname) if getattr(book, "fullname", None) else None
         names = [s.name for s in book.sheets]
         self._names = names

@@ -135,7 +135,7 @@ def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
 
 def to_cells(values: dict[str, object], lang: str = "zh") -> dict[str, object]:
     """Codes -> what the workbook cells show."""
-    out = {}
+    out: dict[str, object] = {}
     for key, value in values.items():
         table = labels.ENUMS.get(key)
         if table is not None and key != "priority":

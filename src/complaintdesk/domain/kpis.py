@@ -58,12 +58,12 @@ def _hours(a: str | None, b: str | None) -> float | None:
         return None
 
 
-def _stats(values: list[float]) -> dict:
-    values = sorted(v for v in values if v is not None and v >= 0)
-    if not values:
+def _stats(values: list[float | None]) -> dict:
+    kept = sorted(v for v in values if v is not None and v >= 0)
+    if not kept:
         return {"avg": None, "p90": None, "n": 0}
-    index = max(0, -(-len(values) * 9 // 10) - 1)  # nearest-rank P90
-    return {"avg": round(sum(values) / len(values), 2), "p90": round(values[index], 2), "n": len(values)}
+    index = max(0, -(-len(kept) * 9 // 10) - 1)  # nearest-rank P90
+    return {"avg": round(sum(kept) / len(kept), 2), "p90": round(kept[index], 2), "n": len(kept)}
 
 
 def _surveyed(r: dict) -> bool:
@@ -120,7 +120,7 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
     rows = counted(this, month)
     all_complaints = [r for r in this if is_complaint(r)]
     resolved = [r for r in rows if r.get("resolved_at")]
-    result = {"month": month, "total": len(rows), "received_all": len(this),
+    result: dict = {"month": month, "total": len(rows), "received_all": len(this),
               "non_complaints": sum(1 for r in this if not is_complaint(r))}
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or "—" for r in rows).most_common())

@@ -78,20 +78,20 @@ def parse_complaint(row: RegisterRow) -> Complaint:
         if msg:
             problems.append(f"{label(key)}：{msg}")
         times[key] = value
-    flags = {}
+    flags: dict[str, bool | None] = {}
     for key in ("safety_risk", "customer_agrees", "case_library"):
-        value, msg = parse_bool(v.get(key))
+        flag, msg = parse_bool(v.get(key))
         if msg:
             problems.append(f"{label(key)}：{msg}")
-        flags[key] = value
+        flags[key] = flag
     for key in ("escalated", "approval_required", "callback_required", "is_repeat"):
         flags["prev_" + key] = parse_bool(v.get(key))[0]
-    scores = {}
+    scores: dict[str, int | None] = {}
     for key in SCORE_KEYS:
-        value, msg = parse_score(v.get(key))
+        score, msg = parse_score(v.get(key))
         if msg:
             problems.append(f"{label(key)}：{msg}")
-        scores[key] = value
+        scores[key] = score
     cost, msg = parse_money(v.get("cost"))
     if msg:
         problems.append(f"{label('cost')}：{msg}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any
 
 from ..errors import RuleConflictError
 from .parsing import parse_bool, text_of
@@ -248,7 +249,8 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
             continue
         clock, prio, unit = _clock_key(text_of(row[0])), text_of(row[1]).upper(), _unit_key(text_of(row[3]))
         if clock is None:
-            raise RuleConflictError(f"设置!{addr}：未知的时效项“{text_of(row[0])}”（可用：响应/方案/进度反馈/处理完毕/满意度回访）")
+            raise RuleConflictError(f"设置!{addr}：未知的时效项“{text_of(row[0])}”"
+                                    "（可用：响应/方案/进度反馈/处理完毕/满意度回访）")
         if prio not in PRIORITIES:
             raise RuleConflictError(f"设置!{addr}：未知的优先级“{text_of(row[1])}”")
         if unit is None:
@@ -280,7 +282,7 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
         if name:
             emotions[name] = bool(parse_bool(row[1] if len(row) > 1 else None)[0])
 
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     given = {}
     for addr, row in raw.get("params", []):
         given[text_of(row[0])] = row[1] if len(row) > 1 else None

@@ -91,7 +91,7 @@ def evaluate_clocks(c: Complaint, priority: str, settings: Settings, cal: WorkCa
         if done and previous in ("met", "late"):
             plan.state = previous
         elif done or t["resolved_at"]:
-            stop = now if done else t["resolved_at"]
+            stop = now if done else (t["resolved_at"] or now)
             if t["resolved_at"] and t["resolved_at"] < stop:
                 stop = t["resolved_at"]
             plan.state = "met" if stop <= plan.due else "late"

@@ -101,10 +101,10 @@ def _readme(ctx):
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("assign", "登记编号", "Assign", "TableInsert", "登记", "为新投诉编号，判定优先级、重复投诉并分派部门与受理人",
-           "none", "", _assign),
-    Action("sla", "刷新时效", "SLA Check", "Refresh", "登记", "按中国工作日历重新计算时限，标记即将超时/已超时，更新预警表",
-           "none", "", _sla),
+    Action("assign", "登记编号", "Assign", "TableInsert", "登记",
+           "为新投诉编号，判定优先级、重复投诉并分派部门与受理人", "none", "", _assign),
+    Action("sla", "刷新时效", "SLA Check", "Refresh", "登记",
+           "按中国工作日历重新计算时限，标记即将超时/已超时，更新预警表", "none", "", _sla),
     Action("docs", "生成文档", "Documents", "FileSaveAsPdfOrXps", "处理",
            "为选中的投诉生成全部文档；未选中时生成所有到期文档", "none", "", _docs),
     Action("log", "记录沟通", "Log Contact", "NewComment", "处理", "为选中的投诉追加一条沟通记录并更新进度反馈时间",

@@ -21,6 +21,7 @@ from ..errors import ComplaintDeskError
 from ..services.common import COUNT_LABELS, Summary
 from ..services.held import open_session, submit
 from .clock import now_from
+from .ribbon import ribbon_source
 
 app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -253,6 +254,7 @@ def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="�
                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """生成月度投诉分析报告（概览、分布图、趋势、时效、满意度、高频问题、明细）。"""
     import json
+
     from ..services.report import monthly_report
     moment = parse_now(now)
     summary = in_register(register, lambda s: monthly_report(s, moment, month, out), moment, write=False,
@@ -268,7 +270,8 @@ def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="�
 
 
 @app.command("archive")
-def archive_cmd(register: Path, older_than: Optional[int] = typer.Option(None, "--older-than", help="关闭超过 N 天（默认取设置）"),
+def archive_cmd(register: Path,
+                older_than: Optional[int] = typer.Option(None, "--older-than", help="关闭超过 N 天（默认取设置）"),
                 purge_expired: bool = typer.Option(False, "--purge-expired", help="列出超过保留期的归档文件"),
                 yes: bool = typer.Option(False, "--yes", help="与 --purge-expired 一起使用：确认删除"),
                 now: Optional[str] = typer.Option(None, help=NOW_HELP)):
@@ -295,7 +298,8 @@ def find(register: Path, query: str = typer.Argument(..., help="投诉编号、�
 
 
 @app.command("schedule")
-def schedule_cmd(register: Path, once: bool = typer.Option(False, "--once", help="只运行一次到期任务后退出（供计划任务/cron 使用）"),
+def schedule_cmd(register: Path,
+                 once: bool = typer.Option(False, "--once", help="只运行一次到期任务后退出（供计划任务/cron 使用）"),
                  now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """定时运行：工作时间内定期检查时效并发预警邮件、每日汇总、回访提醒、每月 1–5 日生成并发送月报。"""
     from .scheduler import Scheduler
@@ -308,8 +312,8 @@ def schedule_cmd(register: Path, once: bool = typer.Option(False, "--once", help
         for note in scheduler.report.notes:
             console.print(f"  [cyan]ⓘ[/] {note}", highlight=False)
         if scheduler.report.deferred:
-            console.print("  [cyan]ⓘ[/] 到期时间、状态和预警表将在登记表关闭后的下一轮写入（预警邮件已按已保存的版本发出）",
-                          highlight=False)
+            console.print("  [cyan]ⓘ[/] 到期时间、状态和预警表将在登记表关闭后的下一轮写入"
+                          "（预警邮件已按已保存的版本发出）", highlight=False)
         console.print(f"[green]✔ 调度完成[/]：{scheduler.report.line()}", highlight=False)
         if scheduler.report.failed:
             raise typer.Exit(2)
@@ -329,14 +333,14 @@ def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 
                 addin: bool = typer.Option(False, "--addin", help="生成对当前工作簿生效的加载项 .xlam")):
     """生成带“投诉管理”选项卡和宏的工作簿（.xlsm）或加载项（.xlam）。"""
     from ..services.frontend import build
-    report(run(build, register, out, addin), "已生成")
+    report(run(build, register, out, ribbon_source(), addin), "已生成")
 
 
 @excel_app.command("check")
 def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .xlsm / .xlam（可选）")):
     """检查 xlwings 版本、Python 路径、程序包与登记表结构。"""
     from ..services.frontend import check_setup
-    summary = run(check_setup, path)
+    summary = run(check_setup, path, ribbon_source())
     for line in summary.warnings:
         console.print("  " + line, highlight=False)
     for line in summary.messages:
@@ -350,14 +354,14 @@ def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .
 def excel_install(register: Path, out: Path = typer.Option(..., "--out", help="输出的 .xlsm")):
     """（Windows）通过 Excel 导入宏模块并另存为 .xlsm。需开启“信任对 VBA 工程对象模型的访问”。"""
     from ..services.frontend import install_windows
-    report(run(install_windows, register, out), "已安装")
+    report(run(install_windows, register, out, ribbon_source()), "已安装")
 
 
 @excel_app.command("generate")
 def excel_generate(root: Path = typer.Option(Path("."), help="项目根目录")):
     """（开发）由按钮登记表重新生成 workbook/customUI.xml 与 macros/*.bas。"""
     from ..services.frontend import generate
-    report(run(generate, root), "已生成")
+    report(run(generate, root, ribbon_source()), "已生成")
 
 
 @app.command()

@@ -90,3 +90,9 @@ def vba_module(addin: bool = False) -> str:
         "",
     ]
     return "\r\n".join(body)
+
+
+def ribbon_source():
+    """The ribbon and its VBA module, as the front-end services take them."""
+    from ..services.frontend import RibbonSource
+    return RibbonSource(ribbon_xml(), MODULE_NAME, lambda addin: vba_module(addin=addin))

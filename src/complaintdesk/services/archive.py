@@ -12,15 +12,33 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ..adapters.archive_files import ARCHIVE_PREFIX, AUDIT_PREFIX, archive_path, archived_numbers, \
-    audit_archive_path, audit_rows_in, read_archive, read_audit_archive, write_archive, \
-    write_audit_archive
+from ..adapters.archive_files import (
+    ARCHIVE_PREFIX,
+    AUDIT_PREFIX,
+    archive_path,
+    archived_numbers,
+    audit_archive_path,
+    audit_rows_in,
+    read_archive,
+    read_audit_archive,
+    write_archive,
+    write_audit_archive,
+)
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.masking import mask_contact, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
-from .common import Summary, all_archived_numbers, archive_folder, archived_rows_mentioning, audit_row, display, save
+from .common import (
+    Summary,
+    all_archived_numbers,
+    archive_folder,
+    archived_rows_mentioning,
+    audit_row,
+    display,
+    save,
+)
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -29,7 +47,7 @@ def _closed_before(values: dict, cutoff: datetime) -> bool:
     return status == "closed" and closed is not None and closed < cutoff and bool(values.get("complaint_no"))
 
 
-def archive(store, now: datetime, older_than_days: int | None = None) -> Summary:
+def archive(store: RegisterStore, now: datetime, older_than_days: int | None = None) -> Summary:
     summary = Summary("archive")
     folder = archive_folder(store)
     if folder is None:
@@ -42,13 +60,13 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         return summary
     leaving = set(moving)
     staying = {text_of(r.values.get("complaint_no")) for r in register if r.row_id not in leaving}
-    moving = store.read_full(moving)  # every cell goes to the archive
+    leaving_rows = store.read_full(moving)  # every cell goes to the archive
     by_year: dict[int, list] = {}
-    for row in moving:
+    for row in leaving_rows:
         received, _ = parse_datetime(row.values.get("received_at"))
         by_year.setdefault(received.year if received else now.year, []).append(row)
     comms = store.table("comms")
-    numbers = {text_of(r.values["complaint_no"]) for r in moving}
+    numbers = {text_of(r.values["complaint_no"]) for r in leaving_rows}
     for year, rows in sorted(by_year.items()):
         path = archive_path(folder, year)
         existing, existing_comms = read_archive(path) if path.exists() else ([], [])
@@ -63,19 +81,19 @@ def archive(store, now: datetime, older_than_days: int | None = None) -> Summary
         summary.files.append(path)
     kept_audit, audit_file, moved = _move_audit(store, folder, now, by_year, numbers, staying)
     summary.files.append(audit_file)
-    store.remove_register([r.row_id for r in moving])
+    store.remove_register([r.row_id for r in leaving_rows])
     store.replace_table("comms", [c for c in comms if text_of(c.get("complaint_no")) not in numbers])
     store.replace_table("audit", kept_audit + [
         audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
         for year, rows in sorted(by_year.items())] + [
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
     save(store, summary)
-    summary.add("archived", len(moving))
+    summary.add("archived", len(leaving_rows))
     summary.add("audit_archived", moved)
     return summary
 
 
-def _move_audit(store, folder, now: datetime, by_year: dict[int, list], numbers: set[str],
+def _move_audit(store: RegisterStore, folder, now: datetime, by_year: dict[int, list], numbers: set[str],
                 staying: set[str]) -> tuple[list[dict], Path, int]:
     """Write the 变更记录 rows of the complaints leaving (and of complaints archived earlier that
     the register no longer holds), then a （归档） row per complaint, to this day's audit file, and
@@ -100,18 +118,19 @@ def _audit_key(entry: dict) -> tuple:
     return tuple(display(entry.get(key)) for key, _, _ in AUDIT_COLUMNS)
 
 
-def _audit_split(store, numbers: set[str], staying: set[str]) -> tuple[list[dict], list[dict]]:
+def _audit_split(store: RegisterStore, numbers: set[str], staying: set[str]) -> tuple[list[dict], list[dict]]:
     """The register's 变更记录 rows that stay, and those that leave with their complaints: of the
     complaints archived now and of those archived before (a register from before this rule, or
     whose run stopped half-way) — never of a number the register still holds."""
     gone = (numbers | all_archived_numbers(store)) - staying - {""}
-    kept, moved = [], []
+    kept: list[dict] = []
+    moved: list[dict] = []
     for entry in store.table("audit"):
         (moved if text_of(entry.get("complaint_no")) in gone else kept).append(entry)
     return kept, moved
 
 
-def expired_archives(store, now: datetime) -> list[Path]:
+def expired_archives(store: RegisterStore, now: datetime) -> list[Path]:
     """Yearly archives, and the audit archives of runs in that year, past the retention period."""
     folder = archive_folder(store)
     years = int(store.settings().param("retention_years"))
@@ -124,7 +143,7 @@ def expired_archives(store, now: datetime) -> list[Path]:
     return out
 
 
-def purge_expired(store, now: datetime, yes: bool) -> Summary:
+def purge_expired(store: RegisterStore, now: datetime, yes: bool) -> Summary:
     summary = Summary("purge")
     expired = expired_archives(store, now)
     retention = store.settings().param("retention_years")
@@ -143,7 +162,7 @@ def purge_expired(store, now: datetime, yes: bool) -> Summary:
 FIND_KEYS = ("complaint_no", "customer_id", "order_no", "customer_name", "product", "description", "demand")
 
 
-def find(store, query: str, unmasked: bool = False) -> Summary:
+def find(store: RegisterStore, query: str, unmasked: bool = False) -> Summary:
     """Search register and archives by number, phone, customer id, order no or text."""
     summary = Summary("find")
     q = query.strip().lower()

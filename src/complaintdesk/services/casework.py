@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ..adapters import documents
 from ..adapters.sources import read_source
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.masking import mask_record
-from ..domain.parsing import is_yes, parse_bool, parse_score, text_of
+from ..domain.model import SCORE_KEYS
+from ..domain.parsing import parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
 from .common import Summary, audit_row, display, save
@@ -37,7 +39,7 @@ def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
     return bool(v.get("resolved_at")) and not v.get("confirmed_at")
 
 
-def make_documents(store, now: datetime, numbers: list[str] | None = None, all_due: bool = False,
+def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | None = None, all_due: bool = False,
                    kinds: list[str] | None = None, fmt: str = "html", out_dir: Path | None = None,
                    unmasked: bool = False, lang: str | None = None) -> Summary:
     summary = Summary("docs")
@@ -49,7 +51,7 @@ def make_documents(store, now: datetime, numbers: list[str] | None = None, all_d
     if fmt not in ("html", "docx"):
         raise ComplaintDeskError("--format 只能是 html 或 docx")
     if out_dir is None:
-        base = Path(getattr(store, "path", Path.cwd() / "x")).parent
+        base = (store.path or Path.cwd() / "x").parent
         out_dir = base / ("文档" if lang == "zh" else "documents")
     wanted = list(numbers or [])
     asked = set(wanted)
@@ -88,7 +90,7 @@ def make_documents(store, now: datetime, numbers: list[str] | None = None, all_d
     return summary
 
 
-def mark_surveys_sent(store, numbers: list[str], now: datetime) -> Summary:
+def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -> Summary:
     """Record 回访发送时间 of surveys issued at `now` (queued while the register was held)."""
     summary = Summary("surveys_sent")
     rows = _rows_by_number(store, set(numbers))
@@ -102,7 +104,7 @@ def mark_surveys_sent(store, numbers: list[str], now: datetime) -> Summary:
     return summary
 
 
-def log_entry(store, number: str, now: datetime, channel: str, content: str, next_step: str = "",
+def log_entry(store: RegisterStore, number: str, now: datetime, channel: str, content: str, next_step: str = "",
               who: str = "") -> Summary:
     summary = Summary("log")
     row = next((r for r in store.rows() if text_of(r.values.get("complaint_no")) == number), None)
@@ -125,15 +127,14 @@ def log_entry(store, number: str, now: datetime, channel: str, content: str, nex
 SURVEY_HEADERS = {"处理效率": "score_efficiency", "服务态度": "score_attitude", "解决方案": "score_solution",
                   "效率": "score_efficiency", "态度": "score_attitude", "方案": "score_solution",
                   "意见": "survey_comment", "评价": "survey_comment", "编号": "complaint_no"}
-SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
 
 
-def import_surveys(store, source: Path, now: datetime) -> Summary:
+def import_surveys(store: RegisterStore, source: Path, now: datetime) -> Summary:
     headers, data = read_source(source)
     return import_survey_table(store, headers, data, now)
 
 
-def import_survey_table(store, headers: list, data: list[list], now: datetime) -> Summary:
+def import_survey_table(store: RegisterStore, headers: list, data: list[list], now: datetime) -> Summary:
     """Survey scores from a source already read: fill the empty score cells of each complaint."""
     summary = Summary("surveys")
     lookup = header_lookup()
@@ -158,12 +159,14 @@ def import_survey_table(store, headers: list, data: list[list], now: datetime) -
             summary.messages.append(f"{where}：投诉编号 {number} 重复，只取第一行")
             continue
         seen.add(number)
-        scores, problems = {}, []
+        scores: dict[str, int] = {}
+        problems: list[str] = []
         for key in SCORE_KEYS:
             score, msg = parse_score(values.get(key))
             if score is None:
                 problems.append(f"{BY_KEY[key].zh}{'：' + msg if msg else '为空'}")
-            scores[key] = score
+            else:
+                scores[key] = score
         if problems:
             summary.messages.append(f"{where}：" + "；".join(problems) + "，整行未导入")
             continue
@@ -185,7 +188,7 @@ def import_survey_table(store, headers: list, data: list[list], now: datetime) -
     return summary
 
 
-def _rows_by_number(store, numbers: set[str]) -> dict:
+def _rows_by_number(store: RegisterStore, numbers: set[str]) -> dict:
     """number -> the row holding it (the last one, where a number is held twice), read in full.
     The rows are found by the numbers alone, so a large register is not read in full for this."""
     open_rows, closed = store.split_rows(("complaint_no",))
@@ -197,30 +200,3 @@ def _rows_by_number(store, numbers: set[str]) -> dict:
             last[number] = r
     by_row = {row.row_id: row for row in store.read_full(list(last.values()))}
     return {number: by_row[r] for number, r in last.items() if r in by_row}
-
-
-CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measures", "resolution_type",
-             "responsibility", "customer_name")
-
-
-def _in_case_library(values: dict) -> bool:
-    return is_yes(values.get("case_library"))
-
-
-def case_library_rows(store) -> list[dict]:
-    """Rows marked 入案例库, masked, for the 案例库 sheet. Of the closed complaints only the
-    marked ones are read in full."""
-    open_rows, closed = store.split_rows(("case_library",))
-    marked = [r for r, value in zip(closed.rows, closed.columns["case_library"]) if is_yes(value)]
-    out = []
-    for row in sorted(open_rows + store.read_full(marked), key=lambda row: row.row_id):
-        v = row.values
-        if _in_case_library(v) and v.get("complaint_no"):
-            masked = mask_record({k: text_of(v.get(k)) for k in CASE_KEYS})
-            scores = "/".join(text_of(v.get(k)) or "-" for k in SCORE_KEYS)
-            out.append({"complaint_no": masked["complaint_no"], "category": masked["category"],
-                        "product": masked["product"], "description": masked["description"],
-                        "plan_measures": masked["plan_measures"], "resolution_type": masked["resolution_type"],
-                        "responsibility": masked["responsibility"], "scores": scores,
-                        "customer": masked["customer_name"]})
-    return out

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..adapters.calendar_cn import china_calendar
+from ..adapters.store import RegisterStore
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import BY_KEY
 from ..domain.workcalendar import WorkCalendar
-
 
 # what each Summary counter is called when the CLI or a message box reports it
 COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "cells": "写入单元格",
@@ -23,7 +23,8 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
                 "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录",
-                "logged": "沟通记录", "found": "找到", "complaints": "计入投诉", "sent": "邮件", "purged": "删除的过期归档"}
+                "logged": "沟通记录", "found": "找到", "complaints": "计入投诉", "sent": "邮件",
+                "purged": "删除的过期归档", "applied": "写入的排队更改"}
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Summary:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-def save(store, summary: Summary) -> None:
+def save(store: RegisterStore, summary: Summary) -> None:
     """Save the register; a sheet the save left near Excel's row limit is a warning of the action."""
     store.save()
     summary.warnings.extend(w for w in store.row_notices.values() if w not in summary.warnings)
@@ -50,7 +51,7 @@ FAST_THRESHOLD = 256_000  # bytes (~600 rows): registers from this size use the 
 
 
 def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False,
-               snapshot=None):
+               snapshot=None) -> RegisterStore:
     """The file store for a register: streaming for large files, openpyxl otherwise.
 
     `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one. With
@@ -60,11 +61,14 @@ def open_store(path, source: str = "命令行", kind: str | None = None, read_on
     size_of = snapshot.copy if snapshot is not None else Path(path)
     choice = kind or os.environ.get("COMPLAINTDESK_STORE") or \
         ("fast" if size_of.exists() and size_of.stat().st_size >= FAST_THRESHOLD else "openpyxl")
+    store: RegisterStore
     if choice == "fast":  # (openpyxl is not even imported for a large register)
-        from ..adapters.fast_store import FastStore as store_class
+        from ..adapters.fast_store import FastStore
+        store = FastStore(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
     else:
-        from ..adapters.xlsx_store import XlsxStore as store_class
-    return store_class(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
+        from ..adapters.xlsx_store import XlsxStore
+        store = XlsxStore(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
+    return store
 
 
 @contextmanager
@@ -83,13 +87,11 @@ def register_session(path, source: str = "命令行", kind: str | None = None):
             close_store(store)
 
 
-def close_store(store) -> None:
-    close = getattr(store, "close", None)
-    if close is not None:
-        close()
+def close_store(store: RegisterStore) -> None:
+    store.close()
 
 
-def build_calendar(store) -> WorkCalendar:
+def build_calendar(store: RegisterStore) -> WorkCalendar:
     return china_calendar(store.calendar_overrides())
 
 
@@ -113,7 +115,7 @@ def same(old, new) -> bool:
     return text_of(old) == text_of(new)
 
 
-def apply_changes(store, row: RegisterRow, new: dict[str, object], number: str,
+def apply_changes(store: RegisterStore, row: RegisterRow, new: dict[str, object], number: str,
                   now: datetime, audit: list[dict]) -> int:
     """Write the cells of `new` that differ from the row; return how many changed."""
     changed = {k: v for k, v in new.items() if not same(row.values.get(k), v)}
@@ -127,31 +129,30 @@ def apply_changes(store, row: RegisterRow, new: dict[str, object], number: str,
     return len(changed)
 
 
-def audit_row(store, now, number, column, old, new) -> dict:
+def audit_row(store: RegisterStore, now, number, column, old, new) -> dict:
     return {"time": now, "source": store.source, "complaint_no": number,
             "column": column, "old": display(old)[:200], "new": display(new)[:200]}
 
 
-def archive_folder(store) -> Path | None:
-    path = getattr(store, "path", None)
-    return Path(path).parent / "archive" if path else None
+def archive_folder(store: RegisterStore) -> Path | None:
+    return store.path.parent / "archive" if store.path else None
 
 
-def archive_files(store) -> list[Path]:
+def archive_files(store: RegisterStore) -> list[Path]:
     """The yearly archives beside the register."""
     from ..adapters.archive_files import ARCHIVE_PREFIX
     folder = archive_folder(store)
     return sorted(folder.glob(f"{ARCHIVE_PREFIX}*.xlsx")) if folder is not None and folder.exists() else []
 
 
-def archived_rows_mentioning(store, texts, phones, keys) -> list[RegisterRow]:
+def archived_rows_mentioning(store: RegisterStore, texts, phones, keys) -> list[RegisterRow]:
     """The archives' rows that may hold one of `texts` or `phones` in `keys` (see
     RegisterStore.rows_mentioning): the caller compares."""
     from ..adapters.archive_files import archive_rows_mentioning
     return [row for path in archive_files(store) for row in archive_rows_mentioning(path, texts, phones, keys)]
 
 
-def archived_rows(store) -> list[RegisterRow]:
+def archived_rows(store: RegisterStore) -> list[RegisterRow]:
     """Rows of every yearly archive beside the register, in full (read-only)."""
     from ..adapters.archive_files import read_archive_rows
     out: list[RegisterRow] = []
@@ -160,13 +161,13 @@ def archived_rows(store) -> list[RegisterRow]:
     return out
 
 
-def all_archived_numbers(store) -> set[str]:
+def all_archived_numbers(store: RegisterStore) -> set[str]:
     """The complaint numbers of every yearly archive beside the register (from their cached columns)."""
     from ..adapters.archive_files import archived_numbers as numbers_in
     return {n for path in archive_files(store) for n in numbers_in(path)}
 
 
-def archived_columns(store, keys) -> dict[str, list]:
+def archived_columns(store: RegisterStore, keys) -> dict[str, list]:
     """Per key (among the archive's cached columns), the values as stored of every archived row
     holding one of `keys` — all yearly archives in a row, a time as an Excel serial."""
     from ..adapters.archive_files import archive_columns

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Callable
 
 from ..adapters.files import atomic_write
+from ..adapters.store import RegisterStore
 from ..domain.parsing import text_of
 from ..domain.schema import BY_KEY, INTAKE
-from .common import Summary, register_session
 from .archive import archive
 from .casework import import_surveys, log_entry, make_documents
+from .common import Summary, register_session
 from .register import assign, check_sla
 from .report import monthly_report
 from .sample_data import sample_complaints
@@ -57,10 +58,10 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         summary.files.append(source)
         return summary
 
-    def do_export(store):
+    def do_export(store: RegisterStore):
         return export_to_file(store, folder / "导出_全部投诉.json")
 
-    def do_log(store):
+    def do_log(store: RegisterStore):
         open_rows = [r for r in store.rows() if r.values.get("first_response_at") and not r.values.get("resolved_at")
                      and r.values.get("complaint_no")]
         summary = Summary("log")
@@ -70,7 +71,7 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
             summary.add("logged", part.counts.get("logged", 0))
         return summary
 
-    def do_surveys(store):
+    def do_surveys(store: RegisterStore):
         surveyed = [r for r in store.rows() if r.values.get("survey_sent_at") and not r.values.get("score_solution")]
         path = folder / "回访结果_样例.csv"
         lines = ["投诉编号,处理效率,服务态度,解决方案,意见"]

@@ -5,42 +5,57 @@ import importlib
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from openpyxl import Workbook, load_workbook
 
-from ..adapters.excel_build import build_package, embedded_xlwings_version, xlwings_module
+from ..adapters.excel_build import (
+    build_package,
+    embedded_xlwings_version,
+    xlwings_module,
+)
 from ..adapters.files import atomic_write
 from ..adapters.ovba import Module, document_module, read_module_sources, vba_project
-from ..entrypoints.ribbon import MODULE_NAME, ribbon_xml, vba_module
 from ..errors import ComplaintDeskError
 from .common import Summary
 
 
-def generated_files() -> dict[str, str]:
+@dataclass(frozen=True)
+class RibbonSource:
+    """What the entry points generate from their action registry: the ribbon XML and the VBA
+    callback module (`module(addin)`), named `module_name`. Services are handed it."""
+    xml: str
+    module_name: str
+    module: Callable[[bool], str]
+
+
+def generated_files(ribbon: RibbonSource) -> dict[str, str]:
     """Repository-relative path -> content of every file generated from the action registry."""
-    return {"workbook/customUI.xml": ribbon_xml(),
-            f"macros/{MODULE_NAME}.bas": vba_module(),
-            f"macros/{MODULE_NAME}Addin.bas": vba_module(addin=True)}
+    return {"workbook/customUI.xml": ribbon.xml,
+            f"macros/{ribbon.module_name}.bas": ribbon.module(False),
+            f"macros/{ribbon.module_name}Addin.bas": ribbon.module(True)}
 
 
-def generate(root: Path) -> Summary:
+def generate(root: Path, ribbon: RibbonSource) -> Summary:
     summary = Summary("generate")
-    for rel, text in generated_files().items():
+    for rel, text in generated_files(ribbon).items():
         path = Path(root) / rel
-        atomic_write(path, lambda tmp, t=text: tmp.write_bytes(t.encode("utf-8")))
+        atomic_write(path, partial(Path.write_bytes, data=text.encode("utf-8")))
         summary.files.append(path)
     return summary
 
 
-def _modules(sheet_count: int, addin: bool) -> list[Module]:
+def _modules(ribbon: RibbonSource, sheet_count: int, addin: bool) -> list[Module]:
     _, xlwings_source = xlwings_module()
     return ([document_module("ThisWorkbook", True)]
             + [document_module(f"Sheet{i}", False) for i in range(1, sheet_count + 1)]
-            + [Module(MODULE_NAME, vba_module(addin)), Module("xlwings", xlwings_source)])
+            + [Module(ribbon.module_name, ribbon.module(addin)), Module("xlwings", xlwings_source)])
 
 
-def build(register: Path | None, out: Path, addin: bool = False) -> Summary:
+def build(register: Path | None, out: Path, ribbon: RibbonSource, addin: bool = False) -> Summary:
     """A macro-enabled register (.xlsm) with the ribbon, or the ribbon add-in (.xlam) when addin=True."""
     out = Path(out)
     wanted = ".xlam" if addin else ".xlsm"
@@ -60,13 +75,13 @@ def build(register: Path | None, out: Path, addin: bool = False) -> Summary:
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "staged.xlsx"
         wb.save(staged)
-        build_package(staged, out, ribbon_xml(), vba_project(_modules(len(wb.worksheets), addin)), addin)
+        build_package(staged, out, ribbon.xml, vba_project(_modules(ribbon, len(wb.worksheets), addin)), addin)
     summary = Summary("excel-build", files=[out])
     summary.messages.append("打开文件后如出现“宏已被禁用”，请在文件属性中勾选“解除锁定”，或把文件放在受信任位置")
     return summary
 
 
-def check_setup(path: Path | None) -> Summary:
+def check_setup(path: Path | None, ribbon: RibbonSource) -> Summary:
     """Diagnose: xlwings versions match, interpreter, package importable, register schema."""
     summary = Summary("excel-check")
     version, _ = xlwings_module()
@@ -100,8 +115,8 @@ def check_setup(path: Path | None) -> Summary:
     else:
         modules = read_module_sources(vba)
         embedded = embedded_xlwings_version(modules.get("xlwings", ""))
-        if MODULE_NAME not in modules:
-            problem(f"宏中缺少 {MODULE_NAME} 模块")
+        if ribbon.module_name not in modules:
+            problem(f"宏中缺少 {ribbon.module_name} 模块")
         if embedded is None:
             summary.warnings.append("宏中没有 xlwings 模块：需要安装 xlwings 加载项（xlwings addin install）")
         elif embedded != version:
@@ -118,10 +133,12 @@ def check_setup(path: Path | None) -> Summary:
     return summary
 
 
-def install_windows(register: Path, out: Path) -> Summary:  # pragma: no cover - needs Windows + Excel
+# needs Windows and Excel: not run by the tests
+def install_windows(register: Path, out: Path, ribbon: RibbonSource) -> Summary:  # pragma: no cover
     """Import the VBA modules through Excel itself (COM) and save a macro-enabled register."""
     if sys.platform != "win32":
-        raise ComplaintDeskError("excel install 需要在装有 Excel 的 Windows 电脑上运行；其他系统请用 complaintdesk excel build")
+        raise ComplaintDeskError("excel install 需要在装有 Excel 的 Windows 电脑上运行；"
+                                 "其他系统请用 complaintdesk excel build")
     import xlwings as xw
 
     out = Path(out).resolve()
@@ -129,9 +146,9 @@ def install_windows(register: Path, out: Path) -> Summary:  # pragma: no cover -
         staged = Path(tmp) / "staged.xlsm"
         wb = load_workbook(register)
         wb.save(Path(tmp) / "plain.xlsx")
-        build_package(Path(tmp) / "plain.xlsx", staged, ribbon_xml(), None)
-        bas = Path(tmp) / f"{MODULE_NAME}.bas"
-        bas.write_bytes(vba_module().encode("ascii"))
+        build_package(Path(tmp) / "plain.xlsx", staged, ribbon.xml, None)
+        bas = Path(tmp) / f"{ribbon.module_name}.bas"
+        bas.write_bytes(ribbon.module(False).encode("ascii"))
         _, xlwings_source = xlwings_module()
         xlw = Path(tmp) / "xlwings.bas"
         xlw.write_bytes(xlwings_source.replace("\r\n", "\n").replace("\n", "\r\n").encode("cp1252"))

@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, cast
 
 from ..adapters.files import register_lock
 from ..adapters.holder import Holder, holder_of
 from ..adapters.package_guard import require_register
 from ..adapters.pending import AlertLedger, Entry, PendingQueue
 from ..adapters.snapshot import Snapshot, take_snapshot
+from ..adapters.store import RegisterStore
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError
 from .common import Summary, close_store, display, open_store, save
@@ -87,7 +88,7 @@ PENDING_ACTIONS = {
 class _NoSave:
     """A store whose save() waits: the queued changes are saved together, once."""
 
-    def __init__(self, store):
+    def __init__(self, store: RegisterStore):
         self._store = store
 
     def __getattr__(self, name):
@@ -97,9 +98,13 @@ class _NoSave:
         pass
 
 
+def _no_save(store: RegisterStore) -> RegisterStore:
+    return cast(RegisterStore, _NoSave(store))
+
+
 @dataclass
 class Session:
-    store: object
+    store: RegisterStore
     queue: PendingQueue
     ledger: AlertLedger
     holder: Holder | None = None
@@ -113,7 +118,7 @@ class Session:
 
     def notice(self, now: datetime) -> str:
         """What the user is told about the register's state ("" when it is free)."""
-        if not self.held:
+        if self.holder is None or self.snapshot is None:
             return ""
         return (f"登记表正被 {self.holder.describe()}；本次读取的是 "
                 f"{self.snapshot.describe(now)} 保存的版本")
@@ -154,9 +159,9 @@ def submit(session: Session, action: str, args: dict, now: datetime) -> Summary:
     """Run a writing action now, or — the register being held — check it on the snapshot, show
     its result and queue it for the next write."""
     spec = PENDING_ACTIONS[action]
-    if not session.held:
+    if session.holder is None:
         return spec.apply(session.store, args, now, now)
-    summary = spec.apply(_NoSave(session.store), args, now, now) if spec.preview else Summary(action)
+    summary = spec.apply(_no_save(session.store), args, now, now) if spec.preview else Summary(action)
     session.queue.add(action, args, now, session.store.source)
     summary.warnings.append(f"登记表正被 {session.holder.describe()}：此{spec.label}已排队，"
                             "文件关闭后由下一次命令、调度器或按钮自动写入（只写一次）")
@@ -174,7 +179,7 @@ def preview_pending(session: Session, now: datetime) -> Summary:
     """Show the queued changes in memory (reads see them), save nothing, remove nothing."""
     summary = Summary("pending")
     entries = session.queue.entries()
-    store = _NoSave(session.store)
+    store = _no_save(session.store)
     for entry in entries:
         spec = PENDING_ACTIONS.get(entry.action)
         if spec is None or not spec.preview:
@@ -210,7 +215,7 @@ def apply_pending(session: Session, now: datetime) -> Summary:
         try:
             if spec is None:
                 raise ComplaintDeskError(f"未知的更改类型“{entry.action}”")
-            result = spec.apply(_NoSave(store), entry.args, entry.made_at, now)
+            result = spec.apply(_no_save(store), entry.args, entry.made_at, now)
         except ComplaintDeskError as exc:
             kept = queue.fail(entry, str(exc))
             summary.warnings.append(f"待写入的{spec.label if spec else entry.action}（{display(entry.made_at)} 提交，"
@@ -232,7 +237,7 @@ def apply_pending(session: Session, now: datetime) -> Summary:
     return summary
 
 
-def merge_ledger(store, records: list[dict]) -> bool:
+def merge_ledger(store: RegisterStore, records: list[dict]) -> bool:
     """Add to 通知记录 the mailed alerts it does not hold yet; True when there were any."""
     if not records:
         return False
@@ -243,12 +248,12 @@ def merge_ledger(store, records: list[dict]) -> bool:
     return bool(new)
 
 
-def _applied_ids(store) -> set[str]:
+def _applied_ids(store: RegisterStore) -> set[str]:
     return {m.group(1) for line in store.table("audit") if text_of(line.get("column")) == AUDIT_COLUMN
             for m in [ENTRY_ID.search(text_of(line.get("new")))] if m}
 
 
-def _audit_line(store, entry: Entry, label: str, now: datetime, result: Summary) -> dict:
+def _audit_line(store: RegisterStore, entry: Entry, label: str, now: datetime, result: Summary) -> dict:
     number = entry.args.get("number") or "、".join(entry.args.get("numbers", []))[:60]
     return {"time": now, "source": f"{entry.source}（排队）", "complaint_no": number, "column": AUDIT_COLUMN,
             "old": f"{display(entry.made_at)} 提交：{label}",

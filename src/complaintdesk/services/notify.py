@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..adapters.mailer import Mailer, mailer_for
-from ..adapters.pending import AlertLedger
+from ..adapters.pending import Ledger
+from ..adapters.store import RegisterStore
 from ..domain.masking import mask_name
 from ..domain.parsing import is_yes, text_of
 from ..errors import MailError
@@ -37,8 +38,8 @@ def _line(alert: dict, row: dict) -> str:
             f"客户 {customer}：{alert['clock']}{alert['state']}{due}{over}（受理人 {alert.get('handler', '')}）")
 
 
-def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | None = None,
-                  digest: bool = False, ledger: AlertLedger | None = None) -> Summary:
+def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], mailer: Mailer | None = None,
+                  digest: bool = False, ledger: Ledger | None = None) -> Summary:
     """Send new alerts (or, with digest=True, all current alerts) by e-mail.
 
     Each alert mailed is first written to `ledger` (durable, outside the workbook): a run that
@@ -48,11 +49,12 @@ def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | Non
     settings = store.settings()
     mailer = mailer or mailer_for(settings)
     if mailer is None:
-        summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），未发送邮件")
+        summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），"
+                                "未发送邮件")
         return summary
-    ledger = ledger or MemoryLedger()
+    record: Ledger = ledger or MemoryLedger()
     rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
-    sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | ledger.keys()
+    sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | record.keys()
     outbox: dict[str, list[tuple[str, str]]] = {}
     for alert in alerts:
         row = rows.get(alert["complaint_no"], {})
@@ -69,11 +71,11 @@ def notify_alerts(store, now: datetime, alerts: list[dict], mailer: Mailer | Non
         body = "\n".join([f"您好，以下投诉需要您关注（{now:%Y-%m-%d %H:%M}）：", ""] + [line for _, line in items]
                          + ["", "请在客户投诉登记表中处理；本邮件由 complaintdesk 自动发送，客户信息已脱敏。"])
         new = [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
-        ledger.add(new)
+        record.add(new)
         try:
             mailer.send([email], subject, body)
         except MailError as exc:  # known not sent: free to go out next time
-            ledger.forget({r["key"] for r in new})
+            record.forget({str(r["key"]) for r in new})
             failures.append(str(exc))
             continue
         summary.add("sent")

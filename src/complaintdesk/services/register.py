@@ -10,18 +10,26 @@ import hashlib
 from datetime import datetime, timedelta
 from itertools import chain
 
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
-from ..domain.parsing import customer_key, parse_datetime, text_of
+from ..domain.parsing import customer_key, excel_serial, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
-from ..domain.parsing import excel_serial
-from .common import Summary, apply_changes, archived_columns, build_calendar, display, save
+from . import case_library
+from .common import (
+    Summary,
+    apply_changes,
+    archived_columns,
+    build_calendar,
+    display,
+    save,
+)
 
 
-def _counter(store, numbers) -> Counter:
+def _counter(store: RegisterStore, numbers) -> Counter:
     """The numbering counter: the 编号计数 sheet, raised past every number the register holds."""
     counter = Counter()
     for entry in store.table("counter"):
@@ -33,7 +41,7 @@ def _counter(store, numbers) -> Counter:
     return counter
 
 
-def _last_contacts(store) -> dict[str, datetime]:
+def _last_contacts(store: RegisterStore) -> dict[str, datetime]:
     out: dict[str, datetime] = {}
     for entry in store.table("comms"):
         number = text_of(entry.get("complaint_no"))
@@ -48,7 +56,7 @@ def _last_contacts(store) -> dict[str, datetime]:
 CLOSED_KEYS = ("complaint_no", "received_at", "customer_id", "contact", "category")
 
 
-def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
+def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -> Summary:
     """Number new rows (when `numbering`) and recompute every row that is not closed."""
     summary = Summary(action)
     settings = store.settings()
@@ -129,14 +137,14 @@ def refresh(store, now: datetime, numbering: bool, action: str) -> Summary:
     return summary
 
 
-def assign(store, now: datetime) -> Summary:
+def assign(store: RegisterStore, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=True, action="assign")
     if summary.data["changed"]:
         save(store, summary)
     return summary
 
 
-def alert_rows(store, now: datetime) -> list[dict]:
+def alert_rows(store: RegisterStore, now: datetime) -> list[dict]:
     """Every at-risk / breached clock and every pending callback, soonest due first."""
     settings = store.settings()
     managers = "、".join(p.name for p in settings.people("manager"))
@@ -171,10 +179,10 @@ def alert_rows(store, now: datetime) -> list[dict]:
     return out
 
 
-def check_sla(store, now: datetime) -> Summary:
+def check_sla(store: RegisterStore, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=False, action="sla")
     alerts = alert_rows(store, now)
-    formatting_added = store.ensure_formatting() if hasattr(store, "ensure_formatting") else False
+    formatting_added = store.ensure_formatting()
     # the same alerts give the same repr (values in the order alert_rows puts them): no text per cell
     key = hashlib.sha1(repr(alerts).encode("utf-8")).hexdigest()
     if _replace_if_changed(store, "alerts", lambda: alerts, key):
@@ -189,22 +197,19 @@ def check_sla(store, now: datetime) -> Summary:
     return summary
 
 
-def _refresh_case_library(store) -> bool:
+def _refresh_case_library(store: RegisterStore) -> bool:
     """Rewrite 案例库 when what it shows changed. A store that can tell keys it by the rows it is
     built from, so nothing is built while they are as they were when it was last written."""
-    from .casework import CASE_KEYS, SCORE_KEYS, _in_case_library, case_library_rows
-    key = store.rows_fingerprint(_in_case_library, CASE_KEYS + tuple(SCORE_KEYS)) \
-        if hasattr(store, "rows_fingerprint") else None
-    return _replace_if_changed(store, "cases", lambda: case_library_rows(store), key)
+    key = store.rows_fingerprint(case_library.in_case_library, case_library.BUILT_FROM)
+    return _replace_if_changed(store, "cases", lambda: case_library.case_library_rows(store), key)
 
 
-def _replace_if_changed(store, role: str, build, key: str | None) -> bool:
+def _replace_if_changed(store: RegisterStore, role: str, build, key: str | None) -> bool:
     """Rewrite the tool sheet `role` with build()'s rows unless it holds them already. A store that
     remembers what its derived sheets were built from (the fast store, by `key`) answers without
     building when the key matches, and without reading the sheet when it does not; otherwise the
     sheet is read and compared as the user sees it (`_comparable`)."""
-    remembers = key is not None and hasattr(store, "built_from")
-    built = store.built_from(role) if remembers else None
+    built = store.built_from(role) if key is not None else None
     if built is not None and built == key:
         return False
     rows = build()
@@ -215,7 +220,7 @@ def _replace_if_changed(store, role: str, build, key: str | None) -> bool:
         changed = len(shown) != len(rows) or [_comparable(r) for r in shown] != [_comparable(r) for r in rows]
     if changed:
         store.replace_table(role, rows)
-    if remembers:
+    if key is not None:
         store.remember_built(role, key)
     return changed
 

@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..adapters.report_writer import write_report
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
-from ..domain.parsing import excel_serial, parse_datetime
 from ..domain.masking import mask_record
+from ..domain.parsing import excel_serial, parse_datetime
 from ..errors import ComplaintDeskError
 from .common import Summary, archive_files
 from .transfer import CONVERTERS, record
@@ -49,7 +50,7 @@ def _received_between(start: datetime, end: datetime):
     return inside
 
 
-def _archive_records(store, in_trend, in_report) -> list[dict]:
+def _archive_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     """The same of the archives: the trend's columns of every archived complaint, and in full only
     those received in the report's two months."""
     from ..adapters.archive_files import read_archive, read_archive_columns
@@ -66,14 +67,13 @@ def _archive_records(store, in_trend, in_report) -> list[dict]:
     return out
 
 
-def _register_records(store, in_trend, in_report) -> list[dict]:
+def _register_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     """Export records of the register's complaints in the trend's months, in row order: in full for
     the report's two months, trend values only for the others. Closed complaints come as columns,
     so only those of the two months are read in full."""
     keys = ("received_at", *TREND_KEYS)
     open_rows, closed = store.split_rows(keys)
-    received = closed.columns["received_at"]
-    in_full = [r for r, value in zip(closed.rows, received) if in_report(value)]
+    in_full = [r for r, value in zip(closed.rows, closed.columns["received_at"]) if in_report(value)]
     out = [(row.row_id, record(row.values)) for row in store.read_full(in_full)]
     for row in open_rows:
         received = row.values.get("received_at")
@@ -87,7 +87,7 @@ def _register_records(store, in_trend, in_report) -> list[dict]:
     return [rec for _, rec in out]
 
 
-def monthly_report(store, now: datetime, month: str | None = None, out: Path | None = None,
+def monthly_report(store: RegisterStore, now: datetime, month: str | None = None, out: Path | None = None,
                    write: bool = True) -> Summary:
     month = month or default_month(now)
     try:
@@ -105,7 +105,7 @@ def monthly_report(store, now: datetime, month: str | None = None, out: Path | N
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})
     if write:
-        base = Path(getattr(store, "path", Path.cwd() / "x")).parent
+        base = (store.path or Path.cwd() / "x").parent
         path = Path(out) if out else base / f"月度投诉分析报告_{month}.xlsx"
         details = [_label_record(mask_record(r)) for r in counted(records, month)]
         del records  # a year of records is not needed while the workbook is written

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from ..adapters.mailer import Mailer, mailer_for
 from ..adapters.pending import AlertLedger
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.jobs import report_month
 from ..domain.parsing import parse_bool, text_of
@@ -14,7 +15,8 @@ from .register import alert_rows, check_sla
 from .report import monthly_report
 
 
-def sla_job(store, now: datetime, mailer: Mailer | None = None, ledger: AlertLedger | None = None) -> Summary:
+def sla_job(store: RegisterStore, now: datetime, mailer: Mailer | None = None,
+            ledger: AlertLedger | None = None) -> Summary:
     summary = check_sla(store, now)
     if mailer or mailer_for(store.settings()):
         sent = notify_alerts(store, now, summary.data["alerts"], mailer, ledger=ledger)
@@ -22,11 +24,12 @@ def sla_job(store, now: datetime, mailer: Mailer | None = None, ledger: AlertLed
     return summary
 
 
-def digest_job(store, now: datetime, mailer: Mailer | None = None, ledger: AlertLedger | None = None) -> Summary:
+def digest_job(store: RegisterStore, now: datetime, mailer: Mailer | None = None,
+               ledger: AlertLedger | None = None) -> Summary:
     return notify_alerts(store, now, alert_rows(store, now), mailer, digest=True, ledger=ledger)
 
 
-def survey_reminder_job(store, now: datetime, mailer: Mailer | None = None,
+def survey_reminder_job(store: RegisterStore, now: datetime, mailer: Mailer | None = None,
                         ledger: AlertLedger | None = None) -> Summary:
     """Tell each handler which confirmed complaints still wait for their satisfaction survey."""
     summary = Summary("survey_reminder")
@@ -54,7 +57,7 @@ def survey_reminder_job(store, now: datetime, mailer: Mailer | None = None,
     return summary
 
 
-def monthly_report_job(store, now: datetime, mailer: Mailer | None = None,
+def monthly_report_job(store: RegisterStore, now: datetime, mailer: Mailer | None = None,
                        ledger: AlertLedger | None = None) -> Summary:
     """Produce last month's report and mail it to the report recipients in 设置."""
     month = report_month(now)

@@ -7,10 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from ..adapters.files import atomic_write, list_backups, make_backup, register_lock
+from ..adapters.holder import holder_of
+from ..adapters.store import RegisterStore
 from ..adapters.workbook_builder import build_register
 from ..domain.intake import split_number
 from ..domain.parsing import text_of
-from ..adapters.holder import holder_of
 from ..errors import ComplaintDeskError, WorkbookLockedError
 from .common import Summary, display
 
@@ -39,7 +40,7 @@ STABLE_KEYS = ("complaint_no", "urgency", "priority", "is_repeat", "related_nos"
 class _DryRun:
     """Reads through to a store, records automation writes, writes nothing."""
 
-    def __init__(self, store):
+    def __init__(self, store: RegisterStore):
         self._store = store
         self.lang, self.source = store.lang, store.source
         self.writes: dict[int, dict] = {}
@@ -63,7 +64,7 @@ class _DryRun:
         pass
 
 
-def _recomputation_problems(store, now, letter_of) -> list[str]:
+def _recomputation_problems(store: RegisterStore, now, letter_of) -> list[str]:
     from ..domain.schema import BY_KEY
     from .register import refresh
 
@@ -83,22 +84,22 @@ def _recomputation_problems(store, now, letter_of) -> list[str]:
     return problems
 
 
-def check_register(store, now: datetime | None = None) -> Summary:
+def check_register(store: RegisterStore, now: datetime | None = None) -> Summary:
     """File-level and row-level integrity problems, with cell addresses."""
     from openpyxl.utils import get_column_letter
 
     summary = Summary("check")
-    summary.warnings += getattr(store, "warnings", [])
+    summary.warnings += store.warnings
     settings_ok = True
     try:
         store.settings()
     except ComplaintDeskError as exc:
         summary.messages.append(str(exc))
         settings_ok = False
-    numbers = Tally()
+    numbers: Tally[str] = Tally()
     where: dict[str, list[int]] = {}
     rows = store.rows()
-    col = getattr(store, "columns", {}).get("complaint_no", 1)
+    col = store.columns.get("complaint_no", 1)
     letter = get_column_letter(col)
     for row in rows:
         number = text_of(row.values.get("complaint_no"))
@@ -106,7 +107,8 @@ def check_register(store, now: datetime | None = None) -> Summary:
             numbers[number] += 1
             where.setdefault(number, []).append(row.row_id)
             if split_number(number) is None:
-                summary.messages.append(f"{letter}{row.row_id}：投诉编号“{number}”格式不符（应为 日期-部门代码-流水号）")
+                summary.messages.append(f"{letter}{row.row_id}：投诉编号“{number}”格式不符"
+                                        "（应为 日期-部门代码-流水号）")
     for number, count in numbers.items():
         if count > 1:
             cells = "、".join(f"{letter}{r}" for r in where[number])
@@ -116,7 +118,7 @@ def check_register(store, now: datetime | None = None) -> Summary:
         parts = split_number(number)
         if parts and counter and float(counter.get(parts[0]) or 0) < parts[1]:
             summary.messages.append(f"编号计数表中 {parts[0]} 的最大流水号小于已有编号 {number}（下次登记会自动修正）")
-    columns = getattr(store, "columns", {})
+    columns = store.columns
     if settings_ok and not any("重复" in m for m in summary.messages):
         summary.messages += _recomputation_problems(
             store, now or datetime.now(), lambda key: get_column_letter(columns.get(key, 1)))

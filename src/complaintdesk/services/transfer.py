@@ -11,6 +11,7 @@ from itertools import chain
 from pathlib import Path
 
 from ..adapters.sources import read_source
+from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.masking import mask_record
 from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
@@ -42,12 +43,12 @@ def _clean(value, key: str, problems: list[str]):
     return value
 
 
-def import_rows(store, source: Path, now: datetime) -> Summary:
+def import_rows(store: RegisterStore, source: Path, now: datetime) -> Summary:
     headers, data = read_source(source)
     return import_table(store, Path(source).name, headers, data, now)
 
 
-def import_table(store, name: str, headers: list, data: list[list], now: datetime) -> Summary:
+def import_table(store: RegisterStore, name: str, headers: list, data: list[list], now: datetime) -> Summary:
     """Append the rows of a source already read (`name` is its file name, for the audit)."""
     summary = Summary("import")
     lookup = header_lookup()
@@ -132,14 +133,15 @@ CONVERTERS = {column.key: _converter(column) for column in COLUMNS}
 _CONVERTER_ITEMS = tuple(CONVERTERS.items())
 
 
-def export_rows(store, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> tuple[str, int]:
+def export_rows(store: RegisterStore, fmt: str = "json", include_archive: bool = False,
+                masked: bool = False) -> tuple[str, int]:
     """The export as one text (for small registers and tests); see write_export."""
     buffer = io.StringIO()
     count = write_export(store, buffer, fmt, include_archive, masked)
     return buffer.getvalue(), count
 
 
-def export_to_file(store, path: Path, fmt: str = "json", include_archive: bool = False,
+def export_to_file(store: RegisterStore, path: Path, fmt: str = "json", include_archive: bool = False,
                    masked: bool = False) -> Summary:
     """`export` into a file, written atomically (CSV with a BOM, so Excel reads it as UTF-8)."""
     from ..adapters.files import atomic_write
@@ -152,7 +154,8 @@ def export_to_file(store, path: Path, fmt: str = "json", include_archive: bool =
     return Summary("export", counts={"exported": counted[0]}, files=[Path(path)])
 
 
-def write_export(store, out, fmt: str = "json", include_archive: bool = False, masked: bool = False) -> int:
+def write_export(store: RegisterStore, out, fmt: str = "json", include_archive: bool = False,
+                 masked: bool = False) -> int:
     """Write every complaint to the text stream `out` as JSON (a list of records, as json.dumps
     with indent 2 writes it) or CSV, one record at a time; return how many. The store turns its
     rows into text (a large register does it on two cores)."""
