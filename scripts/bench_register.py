@@ -119,7 +119,7 @@ class SharedStrings:
     """Texts as Excel saves them: each text once in xl/sharedStrings.xml, a cell holding its number."""
 
     def __init__(self) -> None:
-        from complaintdesk.adapters import sheet_xml
+        from complaintdesk.adapters.xlsxstream import sheet_xml
         self.sx = sheet_xml
         self.index: dict[str, int] = {}
         self.count = 0
@@ -150,9 +150,9 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
     """A register of `size` rows with automation filled in, written straight as sheet XML the way
     Excel saves it (shared strings, row spans); with `shared_strings` False, texts inline in the
     cells as complaintdesk's own writer puts them (the sheet is then ~45 % larger)."""
-    from complaintdesk.adapters import sheet_xml as sx
     from complaintdesk.adapters.calendar_cn import china_calendar
     from complaintdesk.adapters.workbook_builder import build_register
+    from complaintdesk.adapters.xlsxstream import sheet_xml as sx
     from complaintdesk.domain.engine import Context, evaluate, to_cells
     from complaintdesk.domain.intake import Counter, RepeatIndex
     from complaintdesk.domain.model import RegisterRow, parse_complaint

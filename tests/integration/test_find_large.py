@@ -10,11 +10,11 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from typer.testing import CliRunner
 
-from complaintdesk.adapters import mention_scan
 from complaintdesk.adapters.fast_store import FastStore
-from complaintdesk.adapters.sheet_xml import col_letter
 from complaintdesk.adapters.xlsx_store import XlsxStore
-from complaintdesk.domain.parsing import PHONE_SEPARATOR
+from complaintdesk.adapters.xlsxstream import mention_scan
+from complaintdesk.adapters.xlsxstream.sheet_xml import col_letter
+from complaintdesk.domain.parsing import PHONE_SEPARATOR, normalise_phone
 from complaintdesk.entrypoints.cli import app
 from complaintdesk.services.archive import FIND_KEYS, find
 from tests.conftest import complaint, type_rows
@@ -164,7 +164,7 @@ def test_the_unicode_facts_the_search_relies_on():
     uncased = {part for part in lower_sources if not part.isascii() and part.upper() == part}
     assert uncased == set(mention_scan.FOLDED_WITHOUT_CASE)
     assert not any(PHONE_SEPARATOR.fullmatch(chr(c)) for c in range(0x10000, 0x110000))
-    separator = re.compile(mention_scan.separator())
+    separator = re.compile(mention_scan.separator(PHONE_SEPARATOR))
     for code in range(0x10000):
         encoded = chr(code).encode("utf-8", "surrogatepass")
         assert bool(separator.fullmatch(encoded)) == bool(PHONE_SEPARATOR.fullmatch(chr(code))), hex(code)
@@ -185,8 +185,8 @@ def test_the_sheets_tail_is_not_taken_for_a_row():
              '<row r="3"><c r="A3" t="inlineStr"><is><t>李娜</t></is></c></row></sheetData>'
              '<rowBreaks count="1" manualBreakCount="1"><brk id="2" max="16383" man="1"/></rowBreaks>'
              '<extLst><ext><x14:dataValidation><xm:f>"张伟,李娜"</xm:f></x14:dataValidation></ext></extLst>').encode()
-    search = mention_scan.MentionSearch.of(["张伟"], [], [], {b"A"})
+    search = mention_scan.MentionSearch.of(["张伟"], [], [], {b"A"}, PHONE_SEPARATOR, normalise_phone)
     assert search.rows_in(piece) == {2}
-    assert mention_scan.MentionSearch.of([], [], [], {b"A"}).rows_in(piece) == set()
+    assert mention_scan.MentionSearch.of([], [], [], {b"A"}, PHONE_SEPARATOR, normalise_phone).rows_in(piece) == set()
     with pytest.raises(mention_scan.Unsearchable):
         search.rows_in(piece.replace(b'<row r="2">', b'<row spans="1:1" r="2">'))

@@ -10,12 +10,13 @@ import zipfile
 from openpyxl import load_workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
-from complaintdesk.adapters import fast_store, parallel_scan
+from complaintdesk.adapters import fast_store
 from complaintdesk.adapters.archive_files import archive_columns, read_archive_columns, read_archive_rows
 from complaintdesk.adapters.fast_store import FastStore
 from complaintdesk.adapters.register_index import index_path
-from complaintdesk.adapters.sheet_xml import col_index
 from complaintdesk.adapters.xlsx_store import XlsxStore
+from complaintdesk.adapters.xlsxstream import parallel_scan
+from complaintdesk.adapters.xlsxstream.sheet_xml import col_index
 from tests.integration.test_fast_store import bench_module, full_read, indexed_read, run, split_and_full
 
 SHEET = "xl/worksheets/sheet1.xml"

@@ -3,8 +3,8 @@ from concurrent.futures import Future
 
 import pytest
 
-from complaintdesk.adapters import parallel_scan
-from complaintdesk.adapters.parallel_scan import scan_pieces
+from complaintdesk.adapters.sheet_scan import scan_pieces
+from complaintdesk.adapters.xlsxstream import parallel_scan
 from complaintdesk.errors import SchemaError
 
 from .test_sheet_scan import LETTERS, STRINGS, inline

@@ -150,3 +150,12 @@ def test_a_save_near_excel_row_limit_warns_from_eighty_percent(settings):
                              "80%，到达上限后将无法保存：请尽快运行“归档”，已关闭投诉的变更记录随之移到归档文件夹"]
     store.replace_table("audit", store.tables["audit"][-5:])   # as an archive leaves it
     assert store.row_notices == {}                             # the warning is taken back
+
+
+def test_a_survey_line_without_a_number_fills_no_row(settings):
+    from complaintdesk.services.casework import import_survey_table
+    store = MemoryStore(settings, [complaint()])           # not numbered yet: its number cell is empty
+    headers = ["投诉编号", "处理效率", "服务态度", "解决方案"]
+    summary = import_survey_table(store, headers, [["", 5, 5, 5], ["20261001-CS-999", 4, 4, 4]], NOW)
+    assert summary.messages == ["回访文件第 2 行：投诉编号“”不存在", "回访文件第 3 行：投诉编号“20261001-CS-999”不存在"]
+    assert all(store.rows()[0].values.get(k) in (None, "") for k in ("score_efficiency", "score_attitude"))

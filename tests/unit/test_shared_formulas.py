@@ -5,10 +5,10 @@ import pytest
 from openpyxl.formula.translate import Translator
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from complaintdesk.adapters import sheet_xml as sx
-from complaintdesk.adapters.shared_formulas import Formulas, masters_in
 from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, scan_chunk
 from complaintdesk.adapters.xlsx_store import plain
+from complaintdesk.adapters.xlsxstream import sheet_xml as sx
+from complaintdesk.adapters.xlsxstream.shared_formulas import Formulas, masters_in
 
 FORMULAS = ['LEN(L2)', 'IF($L2="","",LEN(L2)+SUM(BC$2:BC2))', "'人员'!A1&L2", 'Sheet2!$B2*C$1',
             'SUM(A:A)+COUNT(2:2)', 'A2&"L2 stays"&B2', 'VLOOKUP(H2,客户!A:D,2,FALSE)', 'TEXT(NOW()-B2,"0.0")']

@@ -3,8 +3,9 @@ import marshal
 
 import pytest
 
-from complaintdesk.adapters import sheet_xml as sx
-from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, row_body, scan_chunk
+from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, scan_chunk
+from complaintdesk.adapters.xlsxstream import sheet_xml as sx
+from complaintdesk.adapters.xlsxstream.pieces import row_body
 from complaintdesk.errors import SchemaError
 
 LETTERS = {b"A": "complaint_no", b"B": "received_at", b"D": "request_type", b"F": "contact", b"H": "customer_id",

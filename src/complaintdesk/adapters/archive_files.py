@@ -20,17 +20,25 @@ from pathlib import Path
 
 from .. import __version__
 from ..domain.model import RegisterRow
-from ..domain.parsing import text_of
+from ..domain.parsing import PHONE_SEPARATOR, normalise_phone, text_of
 from ..domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
 from ..errors import SchemaError
-from . import sheet_xml as sx
-from .fast_store import sheet_parts
 from .files import atomic_write, atomic_write_bytes
 from .grid import tool_table
-from .mention_scan import MentionSearch, Unsearchable
-from .shared_formulas import Formulas
-from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, row_pieces, typed_row
-from .sheet_writer import table_rows_xml
+from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
+from .xlsxstream import (
+    ROW_RE,
+    Formulas,
+    MentionSearch,
+    Unsearchable,
+    cell_value,
+    col_letter,
+    row_cells,
+    row_pieces,
+    shared_strings,
+    sheet_parts,
+    table_rows_xml,
+)
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
@@ -61,7 +69,7 @@ class _Sheet:
     def __init__(self, zf: zipfile.ZipFile):
         self.zf = zf
         self.parts = sheet_parts(zf)
-        self.strings = sx.shared_strings(zf.read("xl/sharedStrings.xml")) \
+        self.strings = shared_strings(zf.read("xl/sharedStrings.xml")) \
             if "xl/sharedStrings.xml" in zf.namelist() else []
         self.main = self.parts.get(ARCHIVE_SHEET) or next(iter(self.parts.values()))
         self.columns: dict[str, int] | None = None
@@ -70,8 +78,8 @@ class _Sheet:
     def pieces(self):
         for buf in _pieces(self.zf, self.main):
             if self.columns is None:
-                first = sx.ROW_RE.search(buf)
-                header = sx.row_cells(first.group(2) or b"", self.strings) \
+                first = ROW_RE.search(buf)
+                header = row_cells(first.group(2) or b"", self.strings) \
                     if first and first.group(1) == b"1" else {}
                 lookup = header_lookup()
                 self.columns = {lookup[normalise_header(v)]: c for c, v in sorted(header.items(), reverse=True)
@@ -102,8 +110,8 @@ def archive_rows_mentioning(path: Path, texts, phones, keys) -> list[RegisterRow
         try:
             for buf in sheet.pieces():
                 if search is None:
-                    letters = {sx.col_letter(c).encode() for k, c in sheet.columns.items() if k in keys}
-                    search = MentionSearch.of(texts, phones, sheet.strings, letters)
+                    letters = {col_letter(c).encode() for k, c in sheet.columns.items() if k in keys}
+                    search = MentionSearch.of(texts, phones, sheet.strings, letters, PHONE_SEPARATOR, normalise_phone)
                     if search is None:
                         raise Unsearchable("the query cannot be searched as bytes")
                 rows.extend(RegisterRow(-r, values) for r, values
@@ -156,7 +164,7 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
     keyed = Keyed.of({})
     for buf in sheet.pieces():
         if pattern is None:
-            by_letter = {sx.col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
+            by_letter = {col_letter(c).encode(): c for k, c in sheet.columns.items() if k in keys}
             keyed = Keyed.of({k: c for k, c in sheet.columns.items() if k in keys})
             if not by_letter:
                 return [], keyed
@@ -166,7 +174,7 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
         for m in pattern.finditer(buf):
             # a cell of a shared formula needs its reference to read as one
             attrs = b' r="%s%s"' % m.group(1, 2) + m.group(3) if shared else m.group(3)
-            value = sx.cell_value(attrs, m.group(4), sheet.strings)
+            value = cell_value(attrs, m.group(4), sheet.strings)
             if type(value) is tuple:
                 value = sheet.formulas.value(value)
             if value is not None and value != "" and m.group(2) != b"1":
@@ -209,8 +217,8 @@ def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) 
     grid, formulas = [], Formulas()
     for buf in _pieces(zf, part) if part else ():
         shared = formulas.learn(buf)
-        for m in sx.ROW_RE.finditer(buf):
-            cells = sx.row_cells(m.group(2) or b"", strings)
+        for m in ROW_RE.finditer(buf):
+            cells = row_cells(m.group(2) or b"", strings)
             if shared:
                 formulas.cells(cells)
             grid.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
@@ -300,7 +308,7 @@ def _write_package(path: Path, sheets: dict[str, tuple[list[dict], dict[str, int
                 head, rest = data.split(b"<sheetData>", 1)
                 header = rest[:rest.find(b"</row>") + 6]
                 tail = rest[rest.find(b"</sheetData>"):]
-                last = f"{sx.col_letter(len(cols))}{len(lines) + 1}"
+                last = f"{col_letter(len(cols))}{len(lines) + 1}"
                 head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
                 with dst.open(info.filename, "w", force_zip64=True) as out:
                     out.write(head + b"<sheetData>" + header)

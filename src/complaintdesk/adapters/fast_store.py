@@ -18,19 +18,51 @@ import marshal
 import re
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterator
 
 from ..domain import labels
 from ..domain.model import RegisterRow
-from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
+from ..domain.parsing import PHONE_SEPARATOR, normalise_phone
+from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS
 from ..domain.settings import Settings, build_settings
-from ..errors import ComplaintDeskError, SchemaError
-from . import register_index, strings_cache, styles_xml
-from . import sheet_xml as sx
-from .deflate_segments import (
+from ..errors import ComplaintDeskError
+from . import register_index
+from .files import atomic_write, make_backup, refuse_if_open_in_excel
+from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
+from .package_guard import checked_register
+from .sheet_scan import (
+    LIGHT_KEYS,
+    ROW_NUM,
+    Keyed,
+    converted_piece,
+    finish_converted,
+    holds_value,
+    joined,
+    piece_rows,
+    resolved,
+    scan_chunk,
+    scan_pieces,
+    typed_row,
+)
+from .snapshot import Snapshot
+from .store import (
+    FILLABLE_PROCESS_KEYS,
+    ClosedRows,
+    StaffCellError,
+    check_automation,
+    check_rows_fit,
+    map_headers,
+    missing_sheet,
+    row_is_closed,
+    split_rows,
+)
+from .xlsxstream import sheet_xml as sx
+from .xlsxstream import strings_cache, styles_xml
+from .xlsxstream.deflate_segments import (
     CHUNK,
     Prefetch,
     SegmentStream,
@@ -39,68 +71,29 @@ from .deflate_segments import (
     member_data_offset,
     open_member,
 )
-from .files import atomic_write, make_backup, refuse_if_open_in_excel
-from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
-from .mention_scan import MentionSearch, Unsearchable
-from .package_guard import checked_register
-from .parallel_scan import map_pieces, scan_pieces, worth_a_worker
-from .row_removal_xml import SheetRemoval, related_parts, shifted_parts
-from .row_shift import RowShift
-from .shared_formulas import Formulas
-from .sheet_scan import (
-    LIGHT_KEYS,
-    ROW_NUM,
-    Keyed,
-    converted_piece,
-    feed_shadow,
-    finish_converted,
-    holds_value,
-    joined,
-    piece_rows,
-    resolved,
-    row_body,
-    row_pieces,
-    scan_chunk,
-    typed_row,
-)
-from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
-from .snapshot import Snapshot
-from .store import (
-    FILLABLE_PROCESS_KEYS,
-    REQUIRED_STAFF,
-    ClosedRows,
-    StaffCellError,
-    check_automation,
-    check_rows_fit,
-    row_is_closed,
-    split_rows,
-)
+from .xlsxstream.mention_scan import MentionSearch, Unsearchable
+from .xlsxstream.package import sheet_parts
+from .xlsxstream.parallel_scan import map_pieces, worth_a_worker
+from .xlsxstream.pieces import feed_shadow, row_body, row_pieces
+from .xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
+from .xlsxstream.row_shift import RowShift
+from .xlsxstream.shared_formulas import Formulas
+from .xlsxstream.sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
 
 EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
 
 
-def _attrs(xml: str) -> dict[str, str]:
-    return dict(re.findall(r'\b([\w:]+)="([^"]*)"', xml))
-
-
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """The package's worksheets: sheet name -> part name."""
-    workbook = zf.read("xl/workbook.xml").decode("utf-8")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {}
-    for rel in re.findall(r"<Relationship\b[^>]*>", rels):
-        a = _attrs(rel)
-        target = a.get("Target", "")
-        targets[a.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    out = {}
-    for sheet in re.findall(r"<sheet\b[^>]*>", workbook):
-        name = sx._text(re.search(r'\bname="([^"]*)"', sheet).group(1).encode())
-        rid = re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', sheet)
-        rid = rid.group(1) or rid.group(2)
-        out[name] = str(PurePosixPath(targets[rid]))
-    return out
+@dataclass
+class SavePlan:
+    """What a save writes besides the copied parts: tool sheets (part -> role and its plan), the
+    Table whose range grows, the register sheet's changes, rows taken out."""
+    tools: dict
+    table_part: str | None
+    formatting: bytes
+    register_changes: bool
+    removal: SheetRemoval | None = None
 
 
 class FastStore:
@@ -120,7 +113,7 @@ class FastStore:
         self.register_part = self._part("register", required=True)
         self.strings = strings_cache.read(self.path, self.zip)
         self.head, self.header_row = self._head()
-        self.columns = self._map_headers()
+        self.columns = map_headers(self.header_row.items(), self.lang)
         self.col_styles = self._col_styles()
         self._by_col = {c: k for k, c in self.columns.items()}
         self._settings: Settings | None = None
@@ -162,7 +155,7 @@ class FastStore:
             if name in self.parts:
                 return self.parts[name]
         if required:
-            raise SchemaError(f"工作簿缺少“{SHEETS[role][0]}”工作表（英文名 {SHEETS[role][1]}）")
+            raise missing_sheet(role)
         return None
 
     def _head(self) -> tuple[bytes, dict[int, object]]:
@@ -177,22 +170,6 @@ class FastStore:
                     break
         head = buf[:buf.find(b"<sheetData")] if b"<sheetData" in buf else buf
         return head, sx.row_cells(m.group(2), self.strings) if m and m.group(1) == b"1" else {}
-
-    def _map_headers(self) -> dict[str, int]:
-        lookup = header_lookup()
-        found: dict[str, int] = {}
-        for col, value in sorted(self.header_row.items()):
-            key = lookup.get(normalise_header(value))
-            if key and key in found:
-                raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{sx.col_letter(found[key])}1 和 "
-                                  f"{sx.col_letter(col)}1），请删除或改名其中一列")
-            if key:
-                found[key] = col
-        missing = [c.label(self.lang) for c in COLUMNS if c.key not in found
-                   and (c.group == "automation" or c.key in REQUIRED_STAFF)]
-        if missing:
-            raise SchemaError("投诉登记表缺少列：" + "、".join(missing) + "（可运行 complaintdesk check 查看详情）")
-        return found
 
     def _col_styles(self) -> dict[int, int]:
         styles = {}
@@ -254,7 +231,7 @@ class FastStore:
         case-insensitively) or of `phones` (separators allowed between characters): a byte search
         picks the rows that can (see mention_scan) and only those are parsed — the caller compares."""
         letters = {sx.col_letter(self.columns[k]).encode() for k in keys if k in self.columns}
-        search = MentionSearch.of(texts, phones, self.strings, letters)
+        search = MentionSearch.of(texts, phones, self.strings, letters, PHONE_SEPARATOR, normalise_phone)
         if search is not None:
             try:
                 return list(self.full_rows(search))
@@ -286,11 +263,11 @@ class FastStore:
         self._read_light()
         source = self._light_source
         if source is None:
-            return split_rows(self.rows(), keys, self.lang)
+            return split_rows(self.rows(), keys)
         open_rows, closed = [], []
         for r, v in sorted(self._values.items()):
             if self._shown(r, v):
-                (closed if row_is_closed(v, self.lang) else open_rows).append(RegisterRow(r, v))
+                (closed if row_is_closed(v) else open_rows).append(RegisterRow(r, v))
         return open_rows, ClosedRows(source.rows + [row.row_id for row in closed],
                                      {k: source.column(k) + [row.values.get(k) for row in closed] for k in keys})
 
@@ -654,80 +631,94 @@ class FastStore:
         return related_parts(self.zip, self.register_part).get("table")
 
     def save(self) -> None:
+        """Write every change into the register at once (atomically, after a backup): the plan of
+        what each part becomes, the package streamed part by part, then the row index."""
         if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):
             return
         if self.snapshot is not None:
             self.deferred = True
             return
+        plan = self._save_plan()
+        make_backup(self.path, self._backup_count())
+        atomic_write(self.path, partial(self._write_package, plan))
+        self._after_save(plan)
+
+    def _backup_count(self) -> int:
+        try:
+            return int(self.settings().param("backup_count"))
+        except (ComplaintDeskError, ValueError, TypeError):  # a broken 设置 does not stop a save
+            return 5
+
+    def _save_plan(self) -> SavePlan:
         missing = [role for role in self._table_ops if self._part(role) is None]
         if missing:
             raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
-        plans = {role: self._tool_plan(role) for role in self._table_ops}
-        try:
-            keep = int(self.settings().param("backup_count"))
-        except Exception:
-            keep = 5
-        table_part = self._table_part() if self._appended else None
         formatting = self._formatting_xml() if self._add_formatting else b""
-        tool_parts = {self._part(role): role for role in self._table_ops}
+        plan = SavePlan(tools={self._part(role): (role, self._tool_plan(role)) for role in self._table_ops},
+                        table_part=self._table_part() if self._appended else None, formatting=formatting,
+                        register_changes=bool(self._patches or self._appended or formatting or self._removed))
         if any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
                for v in row.values()):
             self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
-        register_changes = bool(self._patches or self._appended or formatting or self._removed)
         self._written.clear()
-        removal = None
         if self._removed:
             name = next(n for n, part in self.parts.items() if part == self.register_part)
-            removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
-            self._extra_parts.update(shifted_parts(self.zip, self.register_part, removal.shift))
+            plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
+            self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
+        return plan
 
-        def write(tmp: Path) -> None:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-                for info in self.zip.infolist():
-                    name = info.filename
-                    target = zipfile.ZipInfo(name, date_time=info.date_time)
-                    target.compress_type = zipfile.ZIP_DEFLATED
-                    target._compresslevel = 1  # speed over size for the parts we rewrite
-                    if name == self.register_part and removal is not None:
-                        out = SegmentWriter(dst, name, info.date_time)
-                        stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
-                                     max(self.columns.values()), removal=removal)
-                        out.close()
-                        self._segments = out.segments
-                    elif name == self.register_part and register_changes:
-                        out = SegmentWriter(dst, name, info.date_time)
-                        self._register_xml(out, info, formatting)
-                        out.close()
-                        self._segments = out.segments
-                    elif name in tool_parts:
-                        with dst.open(target, "w", force_zip64=True) as out:
-                            self._tool_xml(tool_parts[name], plans[tool_parts[name]], out)
-                    elif name == table_part:
-                        xml = self.zip.read(name).decode("utf-8")
-                        xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)
-                        dst.writestr(target, xml.encode("utf-8"))
-                    elif name in self._extra_parts:
-                        dst.writestr(target, self._extra_parts[name])
-                    else:
-                        copy_member(self.zip, info, dst)
-        make_backup(self.path, keep)
-        atomic_write(self.path, write)
-        if removal is not None:  # every later row has a new number: the index follows them
-            index = self._next_index(True)
-            index = index and not removal.shared and \
-                index.renumbered(removal.shift, self._segments, self._last_row - len(self._removed))
-            self._forget_rows()
-            self._reopen()
-            if index:
-                register_index.save(self.path, self.zip, self.register_part, index)
+    def _write_package(self, plan: SavePlan, tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+            for info in self.zip.infolist():
+                self._write_part(plan, info, dst)
+
+    def _write_part(self, plan: SavePlan, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+        """One part of the new package: the register sheet rewritten (rows taken out, or patched and
+        appended) in segments, a tool sheet rewritten, the Table's range, a part moved with the
+        rows; every other part copied compressed as it is."""
+        name = info.filename
+        target = zipfile.ZipInfo(name, date_time=info.date_time)
+        target.compress_type = zipfile.ZIP_DEFLATED
+        target._compresslevel = 1  # type: ignore[attr-defined]  # speed over size for the parts we rewrite
+        if name == self.register_part and (plan.removal is not None or plan.register_changes):
+            out = SegmentWriter(dst, name, info.date_time)
+            if plan.removal is not None:
+                stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
+                             max(self.columns.values()), removal=plan.removal)
             else:
-                register_index.drop(self.path)
+                self._register_xml(out, info, plan.formatting)
+            out.close()
+            self._segments = out.segments
+        elif name in plan.tools:
+            with dst.open(target, "w", force_zip64=True) as out:
+                self._tool_xml(*plan.tools[name], out)
+        elif name == plan.table_part:
+            xml = self.zip.read(name).decode("utf-8")
+            xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)
+            dst.writestr(target, xml.encode("utf-8"))
+        elif name in self._extra_parts:
+            dst.writestr(target, self._extra_parts[name])
+        else:
+            copy_member(self.zip, info, dst)
+
+    def _after_save(self, plan: SavePlan) -> None:
+        """Read the new file from now on, and keep its row index (renumbered after rows went out)."""
+        if plan.removal is None:
+            index = self._next_index(plan.register_changes)
+            self._reopen()
+            self._save_index(index)
             return
-        index = self._next_index(register_changes)
+        index = self._next_index(True)  # every later row has a new number: the index follows them
+        index = index and not plan.removal.shared and \
+            index.renumbered(plan.removal.shift, self._segments, self._last_row - len(self._removed))
+        self._forget_rows()
         self._reopen()
-        self._save_index(index)
+        if index:
+            register_index.save(self.path, self.zip, self.register_part, index)
+        else:
+            register_index.drop(self.path)
 
     def _forget_rows(self) -> None:
         self._removed.clear()

@@ -14,7 +14,7 @@ from ..domain.workcalendar import kind_key
 from ..errors import RuleConflictError
 from .settings_layout import BLOCKS
 from .settings_layout import BY_KEY as BLOCKS_BY_KEY
-from .sheet_xml import col_letter
+from .xlsxstream.sheet_xml import col_letter
 
 
 def _at(line, i):

@@ -13,6 +13,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from ..domain.parsing import is_yes
 from ..errors import MailError
 
 
@@ -37,7 +38,7 @@ class SmtpConfig:
             return None
         port = int(env.get("COMPLAINTDESK_SMTP_PORT") or settings.param("smtp_port") or 25)
         starttls_env = env.get("COMPLAINTDESK_SMTP_STARTTLS")
-        starttls = starttls_env.lower() in ("1", "true", "yes", "是") if starttls_env else \
+        starttls = is_yes(starttls_env) if starttls_env else \
             bool(settings.param("smtp_starttls"))
         user = env.get("COMPLAINTDESK_SMTP_USER") or str(settings.param("smtp_user") or "")
         sender = env.get("COMPLAINTDESK_SMTP_FROM") or str(settings.param("smtp_from") or "") or user \

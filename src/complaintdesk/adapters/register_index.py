@@ -28,7 +28,7 @@ from itertools import compress, repeat
 from pathlib import Path
 
 from .. import __version__
-from .deflate_segments import FINAL_BLOCK, Segment
+from .xlsxstream.deflate_segments import FINAL_BLOCK, Segment
 
 FORMAT = 7
 

@@ -8,42 +8,23 @@ from __future__ import annotations
 
 import marshal
 import re
-from datetime import datetime, timedelta
-from typing import Callable, Iterator, NamedTuple
+from functools import partial
+from typing import NamedTuple
 
-from ..domain import labels
 from ..domain.parsing import is_yes
 from ..domain.schema import DATETIME_KEYS
+from ..domain.transitions import row_closed
 from ..errors import SchemaError
-from . import sheet_xml as sx
-from .deflate_segments import CHUNK, ROW_NUM, SegmentStream
 from .register_index import LightColumns
-from .shared_formulas import SHARED as SHARED_FORMULA
-from .shared_formulas import Formulas, masters_in
+from .xlsxstream import sheet_xml as sx
+from .xlsxstream.deflate_segments import ROW_NUM
+from .xlsxstream.parallel_scan import map_pieces
+from .xlsxstream.pieces import row_body, serial_datetime
+from .xlsxstream.shared_formulas import SHARED as SHARED_FORMULA
+from .xlsxstream.shared_formulas import Formulas, masters_in
 
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")
-CLOSED = {labels.STATUS["closed"][0], labels.STATUS["closed"][1], "closed"}
-
-
-def row_pieces(f, on_tail: Callable[[bytes], None] | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
-    """A sheet's XML (a file object) in pieces that end on a </row> boundary; the last piece is
-    what follows the last row (</sheetData> and the rest), also given to `on_tail`."""
-    carry = b""
-    while True:
-        data = f.read(chunk)
-        buf = carry + data
-        if not data:
-            if on_tail is not None:
-                on_tail(buf)
-            yield buf
-            return
-        cut = buf.rfind(b"</row>")
-        if cut < 0:
-            carry = buf
-            continue
-        yield buf[:cut + 6]
-        carry = buf[cut + 6:]
 
 
 def _letters_re(letters) -> bytes:
@@ -125,7 +106,7 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
         return list(map(cells.get, map(letter.__add__, rows))) if letter else [None] * len(rows)
 
     closed = [r for r, status, closed_at in zip(all_rows, column("status", all_rows), column("closed_at", all_rows))
-              if status in CLOSED and closed_at not in (None, "")]
+              if row_closed(status, closed_at)]
     columns = [column(k, closed) for k in keys]
     marked = {r for r, v in zip(closed, column("case_library", closed)) if v is not None and is_yes(v)}
     wanted = set(all_rows).difference(closed) | marked
@@ -143,6 +124,11 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
     shared = SHARED_FORMULA in buf
     return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0),
                    masters_in(buf) if shared else {}, shared)
+
+
+def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:
+    """scan_chunk of every piece, in order; with `parallel`, partly in a worker process."""
+    return list(map_pieces(pieces, partial(scan_chunk, spec=spec), parallel))
 
 
 def resolved(piece: Scanned, formulas: Formulas) -> Scanned:
@@ -276,40 +262,3 @@ def finish_converted(pieces, convert):
 def holds_value(values: dict) -> bool:
     """A row that is not empty: a full read and an export leave empty rows out."""
     return any(v not in (None, "") for v in values.values())
-
-
-def feed_shadow(shadow: SegmentStream, piece: bytes) -> SegmentStream | None:
-    """Add a piece of sheet XML to the shadow copy, cutting after the sheet head and before its tail
-    (as a save cuts them); None when the sheet has a shape the shadow does not handle."""
-    if not shadow.segments and not shadow.size and not getattr(shadow, "head_done", False):
-        shadow.head_done = True  # the first piece holds the head
-        start = piece.find(b"<sheetData")
-        if start < 0 or piece.startswith(b"<sheetData/>", start):
-            shadow.fp.close()
-            return None
-        open_end = piece.find(b">", start) + 1
-        shadow.write(piece[:open_end])
-        shadow.cut()
-        piece = piece[open_end:]
-    end = piece.find(b"</sheetData>")
-    if end >= 0:
-        shadow.write(piece[:end])
-        shadow.cut()
-        piece = piece[end:]
-    shadow.write(piece)
-    return shadow
-
-
-def serial_datetime(value: float) -> datetime:
-    """Excel serial -> datetime, rounded to the second (as parse_datetime does, but faster)."""
-    days = int(value)
-    return sx.EPOCH + timedelta(days=days, seconds=round((value - days) * 86400))
-
-
-def row_body(buf: bytes, r: int, start: int) -> bytes:
-    """The cells of row r, whose <row> element starts at `start`."""
-    head_end = buf.find(b">", start)
-    if buf[head_end - 1:head_end] == b"/":
-        return b""
-    end = buf.find(b"</row>", head_end)
-    return buf[head_end + 1:end]

@@ -13,12 +13,22 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
-from ..domain import labels
 from ..domain.model import RegisterRow
 from ..domain.parsing import text_of
-from ..domain.schema import AUTOMATION_KEYS, EXCEL_MAX_ROWS, EXCEL_ROWS_WARN_SHARE, SHEETS
+from ..domain.schema import (
+    AUTOMATION_KEYS,
+    BY_KEY,
+    COLUMNS,
+    EXCEL_MAX_ROWS,
+    EXCEL_ROWS_WARN_SHARE,
+    SHEETS,
+    header_lookup,
+    normalise_header,
+)
 from ..domain.settings import Settings
-from ..errors import ComplaintDeskError
+from ..domain.transitions import row_closed
+from ..errors import ComplaintDeskError, SchemaError
+from .xlsxstream.sheet_xml import col_letter
 
 # process cells the tool may fill when empty, as the record of its own action:
 # issuing a survey, appending a log entry, importing returned survey scores
@@ -42,19 +52,44 @@ class ClosedRows:
     columns: dict[str, list]
 
 
-def row_is_closed(values: dict, lang: str) -> bool:
+def map_headers(header: Iterable[tuple[int, object]], lang: str) -> dict[str, int]:
+    """The register's header row — (column number, text) pairs — as column key -> column number.
+    A column that appears twice, or a missing automation or required staff column, stops the run
+    with the same message whichever store read the row."""
+    lookup = header_lookup()
+    found: dict[str, int] = {}
+    for col, value in sorted(header, key=lambda cv: cv[0]):
+        key = lookup.get(normalise_header(value))
+        if key is None:
+            continue
+        if key in found:
+            raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{col_letter(found[key])}1 和 "
+                              f"{col_letter(col)}1），请删除或改名其中一列")
+        found[key] = col
+    missing = [c.label(lang) for c in COLUMNS if c.key not in found
+               and (c.group == "automation" or c.key in REQUIRED_STAFF)]
+    if missing:
+        raise SchemaError("投诉登记表缺少列：" + "、".join(missing) + "（可运行 complaintdesk check 查看详情）")
+    return found
+
+
+def missing_sheet(role: str) -> SchemaError:
+    """The error for a workbook without one of its sheets (either language's name would do)."""
+    return SchemaError(f"工作簿缺少“{SHEETS[role][0]}”工作表（英文名 {SHEETS[role][1]}）")
+
+
+def row_is_closed(values: dict) -> bool:
     """Closed — 已关闭 with a closing time — or read light by the fast store (closed rows only)."""
     if values.get("_light"):
         return True
-    return text_of(values.get("status")) in (labels.label(labels.STATUS, "closed", lang), "closed") \
-        and bool(values.get("closed_at"))
+    return row_closed(text_of(values.get("status")), values.get("closed_at"))
 
 
-def split_rows(rows: Iterable[RegisterRow], keys, lang: str) -> tuple[list[RegisterRow], ClosedRows]:
+def split_rows(rows: Iterable[RegisterRow], keys) -> tuple[list[RegisterRow], ClosedRows]:
     """Rows not closed (in row order), and the closed ones as columns of `keys`."""
     open_rows, closed = [], []
     for row in rows:
-        (closed if row_is_closed(row.values, lang) else open_rows).append(row)
+        (closed if row_is_closed(row.values) else open_rows).append(row)
     return open_rows, ClosedRows([r.row_id for r in closed], {k: [r.values.get(k) for r in closed] for k in keys})
 
 
@@ -159,7 +194,7 @@ class WholeRowsReads:
         return (convert(row.values) for row in self.full_rows())
 
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]:
-        return split_rows(self.rows(), keys, self.lang)
+        return split_rows(self.rows(), keys)
 
     def read_full(self, row_ids) -> list[RegisterRow]:
         return rows_among(self.rows(), row_ids)

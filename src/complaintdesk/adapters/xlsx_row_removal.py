@@ -13,7 +13,7 @@ from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.formula import ArrayFormula
 
-from .row_shift import RowShift
+from .xlsxstream.row_shift import RowShift
 
 
 def remove_rows(wb, ws, removed, last_row: int) -> None:

@@ -11,11 +11,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..domain.model import RegisterRow
-from ..domain.schema import BY_KEY, COLUMNS, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header, sheet_name
+from ..domain.schema import SHEETS, TOOL_COLUMNS, sheet_name
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
@@ -24,12 +23,13 @@ from .package_guard import checked_register
 from .snapshot import Snapshot
 from .store import (
     FILLABLE_PROCESS_KEYS,
-    REQUIRED_STAFF,
     PlainDerivedSheets,
     StaffCellError,
     WholeRowsReads,
     check_automation,
     check_rows_fit,
+    map_headers,
+    missing_sheet,
 )
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 from .xlsx_row_removal import remove_rows
@@ -76,7 +76,8 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         self.ws = self._sheet("register", required=True)
         if self.ws.title == SHEETS["register"][1]:
             self.lang = "en"
-        self.columns = self._map_headers()
+        header = next(self.ws.iter_rows(min_row=1, max_row=1), ())
+        self.columns = map_headers(((c.column, c.value) for c in header), self.lang)
         self._settings: Settings | None = None
         self._last: int | None = None
 
@@ -86,7 +87,7 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
             if name in self.wb.sheetnames:
                 return self.wb[name]
         if required:
-            raise SchemaError(f"工作簿缺少“{SHEETS[role][0]}”工作表（英文名 {SHEETS[role][1]}）")
+            raise missing_sheet(role)
         if create:
             ws = self.wb.create_sheet(sheet_name(role, self.lang))
             tool_sheet_header(ws, TOOL_COLUMNS[role], self.lang)
@@ -94,23 +95,6 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
                 ws.sheet_state = "hidden"
             return ws
         return None
-
-    def _map_headers(self) -> dict[str, int]:
-        lookup = header_lookup()
-        found: dict[str, int] = {}
-        for cell in next(self.ws.iter_rows(min_row=1, max_row=1), ()):
-            key = lookup.get(normalise_header(cell.value))
-            if key is None:
-                continue
-            if key in found:
-                raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{get_column_letter(found[key])}1 和 "
-                                  f"{cell.coordinate}），请删除或改名其中一列")
-            found[key] = cell.column
-        missing = [c.label(self.lang) for c in COLUMNS if c.key not in found
-                   and (c.group == "automation" or c.key in REQUIRED_STAFF)]
-        if missing:
-            raise SchemaError("投诉登记表缺少列：" + "、".join(missing) + "（可运行 complaintdesk check 查看详情）")
-        return found
 
     # ---- reading ---------------------------------------------------------------------
     def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store

@@ -12,18 +12,19 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..domain.model import RegisterRow
-from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS, header_lookup, normalise_header
+from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .store import (
     FILLABLE_PROCESS_KEYS,
-    REQUIRED_STAFF,
     PlainDerivedSheets,
     StaffCellError,
     WholeRowsReads,
     check_automation,
     check_rows_fit,
+    map_headers,
+    missing_sheet,
 )
 from .workbook_builder import DATETIME_FORMAT
 from .xlsx_store import FORMULA_START
@@ -59,18 +60,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
         self.grid = _block(self.ws)
         if not self.grid:
             raise SchemaError("投诉登记表是空的（缺少表头行）")
-        lookup = header_lookup()
-        self.columns: dict[str, int] = {}
-        for i, value in enumerate(self.grid[0], 1):
-            key = lookup.get(normalise_header(value))
-            if key and key in self.columns:
-                raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次，请删除或改名其中一列")
-            if key:
-                self.columns[key] = i
-        missing = [c.zh for c in BY_KEY.values() if c.key not in self.columns
-                   and (c.group == "automation" or c.key in REQUIRED_STAFF)]
-        if missing:
-            raise SchemaError("投诉登记表缺少列：" + "、".join(missing))
+        self.columns: dict[str, int] = map_headers(enumerate(self.grid[0], 1), self.lang)
         self._dirty: set[str] = set()
         self._tables: dict[str, list[list]] = {}
         self._dirty_tables: set[str] = set()
@@ -81,7 +71,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
             if name in self._names:
                 return self.book.sheets[name]
         if required:
-            raise SchemaError(f"工作簿缺少“{SHEETS[role][0]}”工作表")
+            raise missing_sheet(role)
         return None
 
     # ---- reading ---------------------------------------------------------------------

@@ -35,11 +35,18 @@ class Context:
 
 
 def input_problems(c: Complaint, s: Settings) -> list[str]:
+    """What is wrong with what staff typed: cells that cannot be read, a missing description or
+    contact, a value outside its dropdown list, a reviewer or approver without the role."""
     problems = list(c.problems)
     if not c.description:
         problems.append("缺少问题描述")
     if not c.contact and not c.customer_id:
         problems.append("缺少联系方式或客户ID，无法联系客户")
+    return problems + _choice_problems(c, s) + _signer_problems(c, s)
+
+
+def _choice_problems(c: Complaint, s: Settings) -> list[str]:
+    problems = []
     for key, list_name, zh in CHOICE_CHECKS:
         value = c.text.get(key) if key in c.text else getattr(c, key, "")
         if value and value not in s.choices(list_name):
@@ -48,16 +55,23 @@ def input_problems(c: Complaint, s: Settings) -> list[str]:
         problems.append(f"会员等级“{c.member_level[:20]}”不在设置的选项中")
     if c.emotion and c.emotion not in s.emotions:
         problems.append(f"情绪状态“{c.emotion[:20]}”不在设置的选项中")
-    reviewer = c.text["plan_reviewed_by"]
-    if reviewer and s.staff:
-        person = s.person(reviewer)
-        if person is None or person.role not in ("supervisor", "manager"):
-            problems.append(f"方案审核人“{reviewer[:20]}”不是人员表中的客服主管")
-    approver = c.text["approved_by"]
-    if approver and s.staff:
-        person = s.person(approver)
-        if person is None or person.role != "manager":
-            problems.append(f"审批人“{approver[:20]}”不是人员表中的客服经理")
+    return problems
+
+
+# who may sign what: the plan's reviewer, the approver of a plan beyond authority
+SIGNERS = (("plan_reviewed_by", ("supervisor", "manager"), "方案审核人“{}”不是人员表中的客服主管"),
+           ("approved_by", ("manager",), "审批人“{}”不是人员表中的客服经理"))
+
+
+def _signer_problems(c: Complaint, s: Settings) -> list[str]:
+    """A reviewer or approver not in the 人员 table with that role (checked when the table has people)."""
+    problems = []
+    for key, roles, message in SIGNERS:
+        name = c.text[key]
+        if name and s.staff:
+            person = s.person(name)
+            if person is None or person.role not in roles:
+                problems.append(message.format(name[:20]))
     return problems
 
 
@@ -71,43 +85,38 @@ def approval_needed(c: Complaint, s: Settings) -> bool:
 
 def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
     """Automation values (codes) for the row, or None when it must be left alone."""
-    s, cal = ctx.settings, ctx.calendar
-    problems = input_problems(c, s)
+    problems = input_problems(c, ctx.settings)
     if c.received_at is None:
         if not c.number:
             problems.insert(0, "接收时间为空或无法识别，暂不编号")
         return {"validation": "；".join(problems)}
     if not c.number and not ctx.numbering:
         return None
+    return _evaluated(c, c.received_at, ctx, problems)
+
+
+def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[str]) -> dict[str, object]:
+    """The steps of a row received at a known time: number, repeats, priority, routing, duty
+    supervisor, approval, clocks, escalation, closing, status."""
+    s, cal = ctx.settings, ctx.calendar
     cal.uncovered_used = set()
-    number = c.number
-    dept_code, msg = number_dept(c, s)
-    if msg:
-        problems.append(msg)
-    if not number:
-        number = ctx.counter.issue(c.received_at, dept_code)
-        c.number = number
+    number = _number(c, received, ctx, problems)
     earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
     computed, _reason = priority_for(c, bool(earlier), s)
     priority = c.priority_override or computed
     code, dept_name, msg = route(c, s)
     if msg:
         problems.append(msg)
-    handler = duty_supervisor(c.received_at, s)
+    handler = duty_supervisor(received, s)
     approval = approval_needed(c, s)
     clocks = evaluate_clocks(c, priority, s, cal, ctx.now, approval, ctx.last_contact.get(number))
     by_key = {r.key: r for r in clocks}
     callback = any(v is not None and v <= 3 for v in c.scores.values())
-    escalated = bool(c.flags.get("prev_escalated")) or by_key["resolve"].state == "breached" \
-        or bool(c.text["objection"])
+    escalated = bool(c.flags.get("prev_escalated") or by_key["resolve"].state == "breached" or c.text["objection"])
     if approval and not c.text["approved_by"]:
         problems.append("方案超出授权（成本或跨部门），需客服经理审批")
-    sent = c.times["survey_sent_at"]
-    reply_deadline = add_duration(sent, s.sla[("survey", priority)], cal, s) if sent else None
-    closed = is_closed(c, ctx.now, reply_deadline, callback) and not c.invalid
+    closed = _closed(c, ctx, priority, callback)
     status = derive_status(c, {"closed": closed, "escalated": escalated})
-    states = [r.state for r in clocks if r.state != "na"]
-    worst = min(states, key=labels.STATE_SEVERITY.index) if states else "na"
     if cal.uncovered_used:
         problems.append(uncovered_message(cal.uncovered_used))
     values: dict[str, object] = {
@@ -119,7 +128,7 @@ def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
         "department": dept_name,
         "handler": handler,
         "cc": cc_for(code, s),
-        "sla_status": worst,
+        "sla_status": _worst_state(clocks),
         "status": status,
         "escalated": escalated,
         "approval_required": approval,
@@ -131,6 +140,30 @@ def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
         values[spec.due_col] = by_key[spec.key].due
         values[spec.status_col] = by_key[spec.key].state
     return values
+
+
+def _number(c: Complaint, received: datetime, ctx: Context, problems: list[str]) -> str:
+    """The complaint's number: the one it has, or the next of its prefix (received date and the
+    department code numbering uses), which it keeps from now on."""
+    dept_code, msg = number_dept(c, ctx.settings)
+    if msg:
+        problems.append(msg)
+    if not c.number:
+        c.number = ctx.counter.issue(received, dept_code)
+    return c.number
+
+
+def _closed(c: Complaint, ctx: Context, priority: str, callback: bool) -> bool:
+    """Closed: confirmed and surveyed (or the survey's reply window passed) and, if needed, called back."""
+    s, sent = ctx.settings, c.times["survey_sent_at"]
+    reply_deadline = add_duration(sent, s.sla[("survey", priority)], ctx.calendar, s) if sent else None
+    return is_closed(c, ctx.now, reply_deadline, callback) and not c.invalid
+
+
+def _worst_state(clocks) -> str:
+    """The most severe state among the clocks that apply (na when none does)."""
+    states = [r.state for r in clocks if r.state != "na"]
+    return min(states, key=labels.STATE_SEVERITY.index) if states else "na"
 
 
 def to_cells(values: dict[str, object], lang: str = "zh") -> dict[str, object]:

@@ -112,20 +112,45 @@ def hotspots(records: list[dict], month: str, threshold: int) -> list[dict]:
 
 
 def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) -> dict:
-    """Every KPI of the report for `month` ('YYYY-MM'), plus the previous month's headline values."""
+    """Every KPI of the report for `month` ('YYYY-MM'), plus the previous month's headline values:
+    one function per family below (volume, timeliness, satisfaction and quality, durations, trend)."""
     monthly = defaultdict(list)  # month -> its records: every figure below looks at one or two months
     for r in records:
         monthly[month_of(r)].append(r)
     this, prev = monthly.get(month, []), previous_month(month)
     rows = counted(this, month)
-    all_complaints = [r for r in this if is_complaint(r)]
-    resolved = [r for r in rows if r.get("resolved_at")]
-    result: dict = {"month": month, "total": len(rows), "received_all": len(this),
-              "non_complaints": sum(1 for r in this if not is_complaint(r))}
+    result: dict = {"month": month}
+    result |= _volume(this, rows)
+    result |= _timeliness(rows)
+    result |= satisfaction(rows)
+    result |= _quality(rows, this)
+    result |= _durations(rows)
+    result |= _by_day_and_week(rows)
+    result["trend_12_months"] = {m: sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
+                                 for m in last_months(month)}
+    result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
+    result["previous"] = _headline(counted(monthly.get(prev, []), prev), prev)
+    return result
+
+
+def _volume(this: list[dict], rows: list[dict]) -> dict:
+    """How many complaints, split by every dimension."""
+    result: dict = {"total": len(rows), "received_all": len(this),
+                    "non_complaints": sum(1 for r in this if not is_complaint(r))}
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or "—" for r in rows).most_common())
-    for clock in CLOCKS:
-        result[f"on_time_{clock}"] = on_time(rows, clock)
+    return result
+
+
+def _by_day_and_week(rows: list[dict]) -> dict:
+    weeks = Counter(date.fromisoformat(r["received_at"][:10]).isocalendar()[1] for r in rows)
+    return {"daily": dict(sorted(Counter(r["received_at"][:10] for r in rows).items())),
+            "weekly": {f"W{w:02d}": n for w, n in sorted(weeks.items())}}
+
+
+def _timeliness(rows: list[dict]) -> dict:
+    """On-time rates of every clock, overall and by department and by handler."""
+    result: dict = {f"on_time_{clock}": on_time(rows, clock) for clock in CLOCKS}
     result["on_time_response_rate"] = result["on_time_response"]["rate"]
     result["on_time_resolution_rate"] = result["on_time_resolve"]["rate"]
     for group, key in (("by_department_on_time", "department"), ("by_handler_on_time", "handler")):
@@ -134,29 +159,29 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
             grouped[r.get(key) or "—"].append(r)
         result[group] = {name: {clock: on_time(items, clock)["rate"] for clock in CLOCKS} | {"total": len(items)}
                          for name, items in sorted(grouped.items())}
-    sat = satisfaction(rows)
-    result.update(sat)
-    result["repeat_rate"] = rate(sum(1 for r in rows if r.get("is_repeat")), len(rows))
-    result["escalation_rate"] = rate(sum(1 for r in rows if r.get("escalated")), len(rows))
-    result["first_contact_resolution_rate"] = rate(sum(1 for r in resolved if _first_contact(r)), len(resolved))
-    result["validity_rate"] = rate(len(rows), len(all_complaints))
-    result["response_hours"] = _stats([_hours(r.get("received_at"), r.get("first_response_at")) for r in rows])
-    result["resolve_hours"] = _stats([_hours(r.get("received_at"), r.get("resolved_at")) for r in rows])
-    days = Counter(r["received_at"][:10] for r in rows)
-    result["daily"] = dict(sorted(days.items()))
-    weeks = Counter(date.fromisoformat(r["received_at"][:10]).isocalendar()[1] for r in rows)
-    result["weekly"] = {f"W{w:02d}": n for w, n in sorted(weeks.items())}
-    result["trend_12_months"] = {m: sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
-                                 for m in last_months(month)}
-    result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
-    prev_rows = counted(monthly.get(prev, []), prev)
-    prev_sat = satisfaction(prev_rows)
-    result["previous"] = {
-        "month": prev, "total": len(prev_rows),
-        "on_time_response_rate": on_time(prev_rows, "response")["rate"],
-        "on_time_resolution_rate": on_time(prev_rows, "resolve")["rate"],
-        "satisfaction_avg": prev_sat["satisfaction_avg"], "csat": prev_sat["csat"],
-        "repeat_rate": rate(sum(1 for r in prev_rows if r.get("is_repeat")), len(prev_rows)),
-        "escalation_rate": rate(sum(1 for r in prev_rows if r.get("escalated")), len(prev_rows)),
-    }
     return result
+
+
+def _quality(rows: list[dict], this: list[dict]) -> dict:
+    """Repeats, escalations, first-contact resolution and the share of complaints found valid."""
+    resolved = [r for r in rows if r.get("resolved_at")]
+    return {"repeat_rate": rate(sum(1 for r in rows if r.get("is_repeat")), len(rows)),
+            "escalation_rate": rate(sum(1 for r in rows if r.get("escalated")), len(rows)),
+            "first_contact_resolution_rate": rate(sum(1 for r in resolved if _first_contact(r)), len(resolved)),
+            "validity_rate": rate(len(rows), sum(1 for r in this if is_complaint(r)))}
+
+
+def _durations(rows: list[dict]) -> dict:
+    return {"response_hours": _stats([_hours(r.get("received_at"), r.get("first_response_at")) for r in rows]),
+            "resolve_hours": _stats([_hours(r.get("received_at"), r.get("resolved_at")) for r in rows])}
+
+
+def _headline(rows: list[dict], month: str) -> dict:
+    """The previous month's figures the report compares with."""
+    sat = satisfaction(rows)
+    return {"month": month, "total": len(rows),
+            "on_time_response_rate": on_time(rows, "response")["rate"],
+            "on_time_resolution_rate": on_time(rows, "resolve")["rate"],
+            "satisfaction_avg": sat["satisfaction_avg"], "csat": sat["csat"],
+            "repeat_rate": rate(sum(1 for r in rows if r.get("is_repeat")), len(rows)),
+            "escalation_rate": rate(sum(1 for r in rows if r.get("escalated")), len(rows))}

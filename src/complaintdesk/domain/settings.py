@@ -215,9 +215,18 @@ def _parse_hhmm(raw, key) -> time:
 
 def build_settings(raw: dict, staff: list[Person] | None = None,
                    roster: list[Shift] | None = None) -> Settings:
-    """Parse raw 设置 blocks; raise RuleConflictError naming the cell of the first problem."""
+    """Parse raw 设置 blocks, one parser per block; raise RuleConflictError naming the cell of the
+    first problem."""
+    departments = _departments(raw.get("departments", []))
+    return Settings(departments, _routes(raw.get("routes", []), departments), _sla_rules(raw.get("sla", [])),
+                    _member_levels(raw.get("member_levels", [])), _emotions(raw.get("emotions", [])),
+                    _lists(raw.get("lists") or {}), _params(raw.get("params", []), departments),
+                    list(staff or []), list(roster or []))
+
+
+def _departments(rows) -> dict[str, str]:
     departments: dict[str, str] = {}
-    for addr, row in raw.get("departments", []):
+    for addr, row in rows:
         code, name = text_of(row[0]), text_of(row[1] if len(row) > 1 else "")
         if not code:
             continue
@@ -226,9 +235,12 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
         departments[code] = name or code
     if not departments:
         raise RuleConflictError("设置：部门表为空，至少需要一个部门代码")
+    return departments
 
+
+def _routes(rows, departments: dict[str, str]) -> dict[str, str]:
     routes: dict[str, str] = {}
-    for addr, row in raw.get("routes", []):
+    for addr, row in rows:
         category, code = text_of(row[0]), text_of(row[1] if len(row) > 1 else "")
         if not category and not code:
             continue
@@ -241,69 +253,89 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
         routes[category] = code
     if not routes:
         raise RuleConflictError("设置：分类路由表为空")
+    return routes
 
+
+def _sla_rules(rows) -> dict[tuple[str, str], SlaRule]:
+    """The 时效 block: one rule for every clock and priority, each given once."""
     sla: dict[tuple[str, str], SlaRule] = {}
-    for addr, row in raw.get("sla", []):
+    for addr, row in rows:
         row = tuple(row) + (None,) * 4
         if not any(text_of(v) for v in row[:4]):
             continue
-        clock, prio, unit = _clock_key(text_of(row[0])), text_of(row[1]).upper(), _unit_key(text_of(row[3]))
-        if clock is None:
-            raise RuleConflictError(f"设置!{addr}：未知的时效项“{text_of(row[0])}”"
-                                    "（可用：响应/方案/进度反馈/处理完毕/满意度回访）")
-        if prio not in PRIORITIES:
-            raise RuleConflictError(f"设置!{addr}：未知的优先级“{text_of(row[1])}”")
-        if unit is None:
-            raise RuleConflictError(f"设置!{addr}：未知的时限单位“{text_of(row[3])}”（可用：日历小时/工作小时/工作日）")
-        try:
-            amount = float(text_of(row[2]))
-        except ValueError:
-            raise RuleConflictError(f"设置!{addr}：时限“{text_of(row[2])}”应为正数")
-        if amount <= 0:
-            raise RuleConflictError(f"设置!{addr}：时限应为正数")
+        clock, prio = _sla_row(addr, row)
         if (clock, prio) in sla:
             raise RuleConflictError(f"设置!{addr}：{CLOCK_LABELS[clock][0]} {prio} 的时限重复")
-        sla[(clock, prio)] = SlaRule(amount, unit)
+        sla[(clock, prio)] = SlaRule(_sla_amount(addr, row[2]), _unit_key(text_of(row[3])) or "")
     for clock in CLOCKS:
         for prio in PRIORITIES:
             if (clock, prio) not in sla:
                 raise RuleConflictError(f"设置：时效表缺少“{CLOCK_LABELS[clock][0]} {prio}”一行")
+    return sla
 
+
+def _sla_row(addr: str, row: tuple) -> tuple[str, str]:
+    """The clock and priority of one 时效 row (its unit checked too)."""
+    clock, prio = _clock_key(text_of(row[0])), text_of(row[1]).upper()
+    if clock is None:
+        raise RuleConflictError(f"设置!{addr}：未知的时效项“{text_of(row[0])}”"
+                                "（可用：响应/方案/进度反馈/处理完毕/满意度回访）")
+    if prio not in PRIORITIES:
+        raise RuleConflictError(f"设置!{addr}：未知的优先级“{text_of(row[1])}”")
+    if _unit_key(text_of(row[3])) is None:
+        raise RuleConflictError(f"设置!{addr}：未知的时限单位“{text_of(row[3])}”（可用：日历小时/工作小时/工作日）")
+    return clock, prio
+
+
+def _sla_amount(addr: str, raw) -> float:
+    try:
+        amount = float(text_of(raw))
+    except ValueError:
+        raise RuleConflictError(f"设置!{addr}：时限“{text_of(raw)}”应为正数")
+    if amount <= 0:
+        raise RuleConflictError(f"设置!{addr}：时限应为正数")
+    return amount
+
+
+def _member_levels(rows) -> dict[str, str]:
     member_levels = {}
-    for addr, row in raw.get("member_levels", []):
+    for addr, row in rows:
         level, prio = text_of(row[0]), text_of(row[1] if len(row) > 1 else "").upper() or "P2"
         if level:
             if prio not in PRIORITIES:
                 raise RuleConflictError(f"设置!{addr}：会员等级“{level}”的最低优先级“{prio}”无效")
             member_levels[level] = prio
-    emotions = {}
-    for addr, row in raw.get("emotions", []):
-        name = text_of(row[0])
-        if name:
-            emotions[name] = bool(parse_bool(row[1] if len(row) > 1 else None)[0])
+    return member_levels
 
-    params: dict[str, Any] = {}
-    given = {}
-    for addr, row in raw.get("params", []):
-        given[text_of(row[0])] = row[1] if len(row) > 1 else None
-    for key, zh, default, _ in DEFAULT_PARAMS:
-        value = given.get(zh, given.get(key, default))
-        params[key] = _param_value(key, zh, default, value)
+
+def _emotions(rows) -> dict[str, bool]:
+    return {text_of(row[0]): bool(parse_bool(row[1] if len(row) > 1 else None)[0])
+            for _, row in rows if text_of(row[0])}
+
+
+def _params(rows, departments: dict[str, str]) -> dict[str, Any]:
+    """The 参数 block: every parameter (its default where not given), checked against each other."""
+    given = {text_of(row[0]): row[1] if len(row) > 1 else None for _, row in rows}
+    params: dict[str, Any] = {key: _param_value(key, zh, default, given.get(zh, given.get(key, default)))
+                              for key, zh, default, _ in DEFAULT_PARAMS}
     if params["default_dept_code"] not in departments:
         raise RuleConflictError(f"设置：默认部门代码“{params['default_dept_code']}”不在部门表中")
     if not 0 < params["at_risk_share"] < 1:
         raise RuleConflictError("设置：即将超时阈值应在 0 和 1 之间（例如 25%）")
     if params["work_start"] >= params["work_end"]:
         raise RuleConflictError("设置：工作时间开始应早于结束")
+    return params
 
+
+def _lists(given: dict) -> dict[str, tuple]:
+    """The dropdown lists: the defaults, each replaced by the 设置 list of that name when it has values."""
     lists = {k: tuple(v) for k, v in DEFAULT_LISTS.items()}
-    for name, values in (raw.get("lists") or {}).items():
+    for name, values in given.items():
         cleaned = tuple(text_of(v) for v in values if text_of(v))
         if cleaned:
             lists[name] = cleaned
     lists["priority"] = PRIORITIES
-    return Settings(departments, routes, sla, member_levels, emotions, lists, params,
-                    list(staff or []), list(roster or []))
+    return lists
 
 
 def role_key(text: str) -> str | None:

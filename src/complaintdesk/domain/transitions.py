@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from . import labels
 from .model import Complaint
+
+# what a register row's 状态 reads when the complaint is closed (in either language of the workbook)
+CLOSED_STATUS = frozenset({*labels.STATUS["closed"], "closed"})
+
+
+def row_closed(status, closed_at) -> bool:
+    """A register row counts as closed — for numbering, repeats, archives, the light read of a large
+    register — when its status reads closed and it has a closing time."""
+    return status in CLOSED_STATUS and closed_at not in (None, "")
 
 
 def is_closed(c: Complaint, now: datetime, reply_deadline: datetime | None, callback_required: bool) -> bool:

@@ -61,24 +61,11 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
     leaving = set(moving)
     staying = {text_of(r.values.get("complaint_no")) for r in register if r.row_id not in leaving}
     leaving_rows = store.read_full(moving)  # every cell goes to the archive
-    by_year: dict[int, list] = {}
-    for row in leaving_rows:
-        received, _ = parse_datetime(row.values.get("received_at"))
-        by_year.setdefault(received.year if received else now.year, []).append(row)
+    by_year = _by_year(leaving_rows, now)
     comms = store.table("comms")
     numbers = {text_of(r.values["complaint_no"]) for r in leaving_rows}
     for year, rows in sorted(by_year.items()):
-        path = archive_path(folder, year)
-        existing, existing_comms = read_archive(path) if path.exists() else ([], [])
-        have = {text_of(r.values.get("complaint_no")) for r in existing}
-        year_numbers = {text_of(r.values["complaint_no"]) for r in rows}
-        new_rows = [r.values for r in rows if text_of(r.values["complaint_no"]) not in have]
-        new_comms = [c for c in comms if text_of(c.get("complaint_no")) in year_numbers - have]
-        if new_rows:
-            write_archive(path, [r.values for r in existing] + new_rows, existing_comms + new_comms)
-            if not year_numbers <= archived_numbers(path):
-                raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
-        summary.files.append(path)
+        summary.files.append(_write_year_archive(archive_path(folder, year), rows, comms))
     kept_audit, audit_file, moved = _move_audit(store, folder, now, by_year, numbers, staying)
     summary.files.append(audit_file)
     store.remove_register([r.row_id for r in leaving_rows])
@@ -91,6 +78,30 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
     summary.add("archived", len(leaving_rows))
     summary.add("audit_archived", moved)
     return summary
+
+
+def _by_year(rows: list, now: datetime) -> dict[int, list]:
+    """The rows by the year they were received (this year where the time cannot be read)."""
+    by_year: dict[int, list] = {}
+    for row in rows:
+        received, _ = parse_datetime(row.values.get("received_at"))
+        by_year.setdefault(received.year if received else now.year, []).append(row)
+    return by_year
+
+
+def _write_year_archive(path: Path, rows: list, comms: list[dict]) -> Path:
+    """Add a year's leaving complaints (and their 沟通记录) to its archive file, those it does not
+    hold yet (a run that stopped half-way wrote some), and check the file holds every one."""
+    existing, existing_comms = read_archive(path) if path.exists() else ([], [])
+    have = {text_of(r.values.get("complaint_no")) for r in existing}
+    year_numbers = {text_of(r.values["complaint_no"]) for r in rows}
+    new_rows = [r.values for r in rows if text_of(r.values["complaint_no"]) not in have]
+    new_comms = [c for c in comms if text_of(c.get("complaint_no")) in year_numbers - have]
+    if new_rows:
+        write_archive(path, [r.values for r in existing] + new_rows, existing_comms + new_comms)
+        if not year_numbers <= archived_numbers(path):
+            raise ComplaintDeskError(f"归档文件 {path.name} 校验失败，登记表未做任何更改")
+    return path
 
 
 def _move_audit(store: RegisterStore, folder, now: datetime, by_year: dict[int, list], numbers: set[str],
@@ -172,18 +183,24 @@ def find(store: RegisterStore, query: str, unmasked: bool = False) -> Summary:
     asked = ([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
     hits = []
     for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archived_rows_mentioning(store, *asked))):
-        for row in rows:
-            v = row.values
-            fields = [text_of(v.get(k)).lower() for k in FIND_KEYS]
-            contact = text_of(v.get("contact"))
-            if any(q and q in f for f in fields) or (phone and phone in normalise_phone(contact)) \
-                    or (q and q in contact.lower()):
-                name = text_of(v.get("customer_name"))
-                hits.append({"source": source, "complaint_no": text_of(v.get("complaint_no")),
-                             "received_at": display(v.get("received_at")), "category": text_of(v.get("category")),
-                             "customer": name if unmasked else mask_name(name),
-                             "contact": contact if unmasked else mask_contact(contact),
-                             "status": text_of(v.get("status")), "description": text_of(v.get("description"))[:40]})
+        hits += [_hit(source, row.values, unmasked) for row in rows if _mentions(row.values, q, phone)]
     summary.data["hits"] = hits
     summary.add("found", len(hits))
     return summary
+
+
+def _mentions(v: dict, q: str, phone: str) -> bool:
+    """Whether a row holds the text (in a searched field or its contact) or the phone number."""
+    contact = text_of(v.get("contact"))
+    if phone and phone in normalise_phone(contact):
+        return True
+    return bool(q) and (q in contact.lower() or any(q in text_of(v.get(k)).lower() for k in FIND_KEYS))
+
+
+def _hit(source: str, v: dict, unmasked: bool) -> dict:
+    name, contact = text_of(v.get("customer_name")), text_of(v.get("contact"))
+    return {"source": source, "complaint_no": text_of(v.get("complaint_no")),
+            "received_at": display(v.get("received_at")), "category": text_of(v.get("category")),
+            "customer": name if unmasked else mask_name(name),
+            "contact": contact if unmasked else mask_contact(contact),
+            "status": text_of(v.get("status")), "description": text_of(v.get("description"))[:40]}

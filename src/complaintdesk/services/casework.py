@@ -42,52 +42,72 @@ def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
 def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | None = None, all_due: bool = False,
                    kinds: list[str] | None = None, fmt: str = "html", out_dir: Path | None = None,
                    unmasked: bool = False, lang: str | None = None) -> Summary:
+    """The documents of the complaints asked for (or of every one a document is due for, with
+    `all_due`); a survey issued that way records 回访发送时间."""
     summary = Summary("docs")
     lang = lang or store.lang
+    kinds = _document_kinds(kinds, fmt)
+    out_dir = Path(out_dir) if out_dir is not None else \
+        (store.path or Path.cwd() / "x").parent / ("文档" if lang == "zh" else "documents")
+    wanted = list(numbers or [])
+    audit = []
+    for number, row in _rows_asked(store, wanted, summary).items():
+        for kind in kinds:
+            path = out_dir / f"{number}_{documents.prepare(kind, {}, lang).file_name}.{fmt}"
+            if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
+                continue
+            _write_document(kind, row.values, path, now, lang, unmasked)
+            summary.files.append(path)
+            summary.add("documents")
+            if kind == "survey" and all_due:
+                audit += _survey_sent(store, row, number, now, summary)
+    if audit:
+        store.append_table("audit", audit)
+        save(store, summary)
+    return summary
+
+
+def _rows_asked(store: RegisterStore, wanted: list[str], summary: Summary) -> dict:
+    """Number -> row of the complaints asked for (every numbered one when none is), read in full
+    only for those asked; a number not found is said in the summary."""
+    asked = set(wanted)
+    rows = {text_of(r.values.get("complaint_no")): r
+            for r in store.rows(full=lambda v: text_of(v.get("complaint_no")) in asked) if r.values.get("complaint_no")}
+    summary.messages += [f"找不到投诉编号 {number}" for number in wanted if number not in rows]
+    return {n: r for n, r in rows.items() if not asked or n in asked}
+
+
+def _survey_sent(store: RegisterStore, row, number: str, now: datetime, summary: Summary) -> list[dict]:
+    """Record 回访发送时间 of a survey issued now (when the cell is empty): its audit line."""
+    if not store.fill_empty(row.row_id, "survey_sent_at", now):
+        return []
+    summary.data.setdefault("surveys_sent", []).append(number)
+    return [audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now)]
+
+
+def _document_kinds(kinds: list[str] | None, fmt: str) -> list[str]:
+    """The kinds asked for by any of their names (every kind when none), checked with the format."""
     kinds = [KIND_ALIASES.get(k, k) for k in (kinds or documents.KINDS)]
     for kind in kinds:
         if kind not in documents.KINDS:
             raise ComplaintDeskError(f"未知的文档类型“{kind}”（可用：assignment / plan / confirmation / survey）")
     if fmt not in ("html", "docx"):
         raise ComplaintDeskError("--format 只能是 html 或 docx")
-    if out_dir is None:
-        base = (store.path or Path.cwd() / "x").parent
-        out_dir = base / ("文档" if lang == "zh" else "documents")
-    wanted = list(numbers or [])
-    asked = set(wanted)
-    rows = {text_of(r.values.get("complaint_no")): r
-            for r in store.rows(full=lambda v: text_of(v.get("complaint_no")) in asked) if r.values.get("complaint_no")}
-    for number in wanted:
-        if number not in rows:
-            summary.messages.append(f"找不到投诉编号 {number}")
-    audit = []
+    return kinds
+
+
+def _write_document(kind: str, values: dict, path: Path, now: datetime, lang: str, unmasked: bool) -> None:
+    """One document of one complaint, the customer masked where the document leaves customer service."""
+    record = _record(values)
+    masked = documents.prepare(kind, {}, lang).masked and not unmasked
+    if masked:
+        record = mask_record(record)
+    doc = documents.prepare(kind, record, lang)
     generated = now.strftime("%Y-%m-%d %H:%M")
-    for number, row in rows.items():
-        if wanted and number not in wanted:
-            continue
-        for kind in kinds:
-            spec = documents.prepare(kind, {}, lang)
-            path = Path(out_dir) / f"{number}_{spec.file_name}.{fmt}"
-            if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
-                continue
-            record = _record(row.values)
-            masked = spec.masked and not unmasked
-            if masked:
-                record = mask_record(record)
-            doc = documents.prepare(kind, record, lang)
-            if fmt == "html":
-                documents.write_html(path, documents.render_html(doc, record, generated, lang, masked))
-            else:
-                documents.write_docx(path, doc, record, generated, masked)
-            summary.files.append(path)
-            summary.add("documents")
-            if kind == "survey" and all_due and store.fill_empty(row.row_id, "survey_sent_at", now):
-                audit.append(audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now))
-                summary.data.setdefault("surveys_sent", []).append(number)
-    if audit:
-        store.append_table("audit", audit)
-        save(store, summary)
-    return summary
+    if path.suffix == ".html":
+        documents.write_html(path, documents.render_html(doc, record, generated, lang, masked))
+    else:
+        documents.write_docx(path, doc, record, generated, masked)
 
 
 def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -> Summary:
@@ -137,55 +157,69 @@ def import_surveys(store: RegisterStore, source: Path, now: datetime) -> Summary
 def import_survey_table(store: RegisterStore, headers: list, data: list[list], now: datetime) -> Summary:
     """Survey scores from a source already read: fill the empty score cells of each complaint."""
     summary = Summary("surveys")
-    lookup = header_lookup()
-    lookup.update({normalise_header(k): v for k, v in SURVEY_HEADERS.items()})
-    mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}
-    if "complaint_no" not in mapping.values() or not set(SCORE_KEYS) <= set(mapping.values()):
-        raise ComplaintDeskError("回访文件需要“投诉编号”和三项评分列（处理效率、服务态度、解决方案）")
-    rows = _rows_by_number(store, {text_of(raw[i]) for raw in data for i, key in mapping.items()
-                                   if key == "complaint_no" and i < len(raw)})
+    mapping = _survey_columns(headers)
+    lines = [(line_no, {key: raw[i] if i < len(raw) else None for i, key in mapping.items() if key})
+             for line_no, raw in enumerate(data, 2)]
+    rows = _rows_by_number(store, {text_of(values.get("complaint_no")) for _, values in lines} - {""})
     seen: set[str] = set()
-    audit = []
-    for line_no, raw in enumerate(data, 2):
-        values = {key: raw[i] if i < len(raw) else None for i, key in mapping.items() if key}
+    audit: list[dict] = []
+    for line_no, values in lines:
         number = text_of(values.get("complaint_no"))
         if not number and not any(text_of(v) for v in values.values()):
             continue
-        where = f"回访文件第 {line_no} 行"
-        if number not in rows:
-            summary.messages.append(f"{where}：投诉编号“{number[:30]}”不存在")
-            continue
-        if number in seen:
-            summary.messages.append(f"{where}：投诉编号 {number} 重复，只取第一行")
+        problem = _survey_line_problem(number, values, rows, seen)
+        if problem:
+            summary.messages.append(f"回访文件第 {line_no} 行：{problem}")
             continue
         seen.add(number)
-        scores: dict[str, int] = {}
-        problems: list[str] = []
-        for key in SCORE_KEYS:
-            score, msg = parse_score(values.get(key))
-            if score is None:
-                problems.append(f"{BY_KEY[key].zh}{'：' + msg if msg else '为空'}")
-            else:
-                scores[key] = score
-        if problems:
-            summary.messages.append(f"{where}：" + "；".join(problems) + "，整行未导入")
-            continue
-        row = rows[number]
-        if any(row.values.get(k) not in (None, "") for k in SCORE_KEYS):
-            summary.messages.append(f"{where}：{number} 已有评分，未覆盖")
-            continue
-        comment = text_of(values.get("survey_comment"))[:2000]
-        for key, value in list(scores.items()) + ([("survey_comment", comment)] if comment else []):
-            if store.fill_empty(row.row_id, key, value):
-                audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang), None, value))
-        summary.add("surveys")
-        if min(scores.values()) <= 3:
-            summary.add("callbacks")
+        audit += _fill_survey(store, rows[number], number, values, now, summary)
     if audit:
         store.append_table("audit", audit)
         refresh(store, now, numbering=False, action="surveys")
         save(store, summary)
     return summary
+
+
+def _fill_survey(store: RegisterStore, row, number: str, values: dict, now: datetime,
+                 summary: Summary) -> list[dict]:
+    """Write one checked survey line's scores and comment into its complaint: the audit lines."""
+    scores = {key: parse_score(values.get(key))[0] for key in SCORE_KEYS}
+    comment = text_of(values.get("survey_comment"))[:2000]
+    filled = dict(scores, survey_comment=comment) if comment else scores
+    summary.add("surveys")
+    if min(s for s in scores.values() if s is not None) <= 3:
+        summary.add("callbacks")
+    return [audit_row(store, now, number, BY_KEY[key].label(store.lang), None, value)
+            for key, value in filled.items() if store.fill_empty(row.row_id, key, value)]
+
+
+def _survey_columns(headers: list) -> dict[int, str | None]:
+    """Column index -> key, by the register's headers and the survey forms' own names."""
+    lookup = header_lookup()
+    lookup.update({normalise_header(k): v for k, v in SURVEY_HEADERS.items()})
+    mapping = {i: lookup.get(normalise_header(h)) for i, h in enumerate(headers)}
+    if "complaint_no" not in mapping.values() or not set(SCORE_KEYS) <= set(mapping.values()):
+        raise ComplaintDeskError("回访文件需要“投诉编号”和三项评分列（处理效率、服务态度、解决方案）")
+    return mapping
+
+
+def _survey_line_problem(number: str, values: dict, rows: dict, seen: set[str]) -> str | None:
+    """Why a survey line is not imported (None: it is): an unknown or repeated number, a missing
+    or invalid score (the whole line is left out), a complaint already scored (never overwritten)."""
+    if number not in rows:
+        return f"投诉编号“{number[:30]}”不存在"
+    if number in seen:
+        return f"投诉编号 {number} 重复，只取第一行"
+    problems = []
+    for key in SCORE_KEYS:
+        score, msg = parse_score(values.get(key))
+        if score is None:
+            problems.append(f"{BY_KEY[key].zh}{'：' + msg if msg else '为空'}")
+    if problems:
+        return "；".join(problems) + "，整行未导入"
+    if any(rows[number].values.get(k) not in (None, "") for k in SCORE_KEYS):
+        return f"{number} 已有评分，未覆盖"
+    return None
 
 
 def _rows_by_number(store: RegisterStore, numbers: set[str]) -> dict:

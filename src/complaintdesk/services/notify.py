@@ -53,27 +53,14 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
                                 "未发送邮件")
         return summary
     record: Ledger = ledger or MemoryLedger()
-    rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
     sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | record.keys()
-    outbox: dict[str, list[tuple[str, str]]] = {}
-    for alert in alerts:
-        row = rows.get(alert["complaint_no"], {})
-        escalated = is_yes(row.get("escalated"))
-        for email in _recipients(alert, settings, escalated):
-            key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
-            if digest or key not in sent_keys:
-                outbox.setdefault(email, []).append((key, _line(alert, row)))
     records = []
     failures = []
-    for email, items in sorted(outbox.items()):
-        title = "每日投诉预警汇总" if digest else "投诉时效预警"
-        subject = f"【{title}】{len(items)} 条需要处理（{now:%Y-%m-%d %H:%M}）"
-        body = "\n".join([f"您好，以下投诉需要您关注（{now:%Y-%m-%d %H:%M}）：", ""] + [line for _, line in items]
-                         + ["", "请在客户投诉登记表中处理；本邮件由 complaintdesk 自动发送，客户信息已脱敏。"])
+    for email, items in sorted(_outbox(store, settings, alerts, sent_keys, digest).items()):
         new = [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
         record.add(new)
         try:
-            mailer.send([email], subject, body)
+            mailer.send([email], *_mail(items, now, digest))
         except MailError as exc:  # known not sent: free to go out next time
             record.forget({str(r["key"]) for r in new})
             failures.append(str(exc))
@@ -85,6 +72,30 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
     if failures:
         raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
     return summary
+
+
+def _outbox(store: RegisterStore, settings, alerts: list[dict], sent_keys: set[str],
+            digest: bool) -> dict[str, list[tuple[str, str]]]:
+    """Recipient -> (key, line) of every alert to mail them: the ones not mailed yet (every one
+    for a digest); a key names the complaint, the clock, its state and the recipient."""
+    rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
+    outbox: dict[str, list[tuple[str, str]]] = {}
+    for alert in alerts:
+        row = rows.get(alert["complaint_no"], {})
+        for email in _recipients(alert, settings, is_yes(row.get("escalated"))):
+            key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
+            if digest or key not in sent_keys:
+                outbox.setdefault(email, []).append((key, _line(alert, row)))
+    return outbox
+
+
+def _mail(items: list[tuple[str, str]], now: datetime, digest: bool) -> tuple[str, str]:
+    """The subject and body of one recipient's mail."""
+    title = "每日投诉预警汇总" if digest else "投诉时效预警"
+    subject = f"【{title}】{len(items)} 条需要处理（{now:%Y-%m-%d %H:%M}）"
+    body = "\n".join([f"您好，以下投诉需要您关注（{now:%Y-%m-%d %H:%M}）：", ""] + [line for _, line in items]
+                     + ["", "请在客户投诉登记表中处理；本邮件由 complaintdesk 自动发送，客户信息已脱敏。"])
+    return subject, body
 
 
 class MemoryLedger:

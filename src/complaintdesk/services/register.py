@@ -7,6 +7,7 @@ the 预警 sheet and makes sure the red/amber formatting is there.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter as Tally
 from datetime import datetime, timedelta
 from itertools import chain
 
@@ -15,7 +16,7 @@ from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
-from ..domain.parsing import customer_key, excel_serial, parse_datetime, text_of
+from ..domain.parsing import customer_key, excel_serial, is_yes, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS
 from ..domain.sla import CLOCK_TABLE
 from . import case_library
@@ -57,75 +58,21 @@ CLOSED_KEYS = ("complaint_no", "received_at", "customer_id", "contact", "categor
 
 
 def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -> Summary:
-    """Number new rows (when `numbering`) and recompute every row that is not closed."""
+    """Number new rows (when `numbering`) and recompute every row that is not closed: the steps
+    below, in order — read, repeat index, evaluate each row, record what changed."""
     summary = Summary(action)
     settings = store.settings()
-    calendar = build_calendar(store)
     open_rows, closed = store.split_rows(CLOSED_KEYS)
     archived = archived_columns(store, CLOSED_KEYS)  # as stored, like the closed rows' columns
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)
-    repeats = RepeatIndex()
-    complaints = {}
-    for row in open_rows:
-        c = complaints[row.row_id] = parse_complaint(row)
-        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
-    # closed and archived complaints only feed the repeat index, and only those recent enough
-    # to be "earlier within the window" of a complaint that is evaluated now: no full parse
-    earliest = min((c.received_at for c in complaints.values() if c.received_at), default=None)
-    wanted = {customer_key(c.customer_id, c.contact) for c in complaints.values()} - {None}
-    if earliest is not None and wanted:
-        cutoff = earliest - timedelta(days=int(settings.param("repeat_days")) + 1)
-        cutoff_serial = excel_serial(cutoff)
-        earlier = chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)), zip(*(archived[k] for k in CLOSED_KEYS)))
-        for number, received, customer_id, contact, category in earlier:
-            if isinstance(received, (int, float)) and not isinstance(received, bool):
-                if received < cutoff_serial:
-                    continue
-            key = customer_key(customer_id, contact)
-            if key not in wanted:  # no complaint evaluated now is from this customer
-                continue
-            received = parse_datetime(received)[0]
-            if received is None or received < cutoff:
-                continue
-            repeats.add(key, text_of(category), received, text_of(number))
-    ctx = Context(settings, calendar, now, counter, repeats, _last_contacts(store), numbering)
-    audit: list[dict] = []
-    seen: dict[str, int] = {}  # number -> the first row holding it, among the closed rows
-    for r, number in zip(closed.rows, closed.columns["complaint_no"]):
-        if number:
-            number = number.strip() if number.__class__ is str else text_of(number)
-            if number and (number not in seen or r < seen[number]):
-                seen[number] = r
-    new_rows = sorted((r for r in open_rows if not complaints[r.row_id].number),
-                      key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
-    old_rows = [r for r in open_rows if complaints[r.row_id].number]
-    for row in old_rows + new_rows:
-        c = complaints[row.row_id]
-        if c.number:
-            if c.number in seen and seen[c.number] != row.row_id:
-                message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
-                apply_changes(store, row, {"validation": message}, c.number, now, audit)
-                summary.messages.append(f"第 {row.row_id} 行：{message}")
-                continue
-            seen[c.number] = row.row_id
-        was_new = not c.number
-        values = evaluate(c, ctx)
-        if values is None:
-            continue
-        if was_new and c.number:
-            summary.add("numbered")
-            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
-        changed = apply_changes(store, row, to_cells(values, store.lang), c.number, now, audit)
-        if changed and not was_new:
-            summary.add("updated")
-        if values.get("validation"):
-            summary.messages.append(f"第 {row.row_id} 行 {c.number or ''}：{values['validation']}".replace(" ：", "："))
-        if values.get("is_repeat") and was_new:
-            summary.add("repeats")
-        if values.get("priority") == "P0" and was_new:
-            summary.add("urgent")
+    complaints = {row.row_id: parse_complaint(row) for row in open_rows}
+    repeats = _repeat_index(complaints.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
+                                                       zip(*(archived[k] for k in CLOSED_KEYS))),
+                            int(settings.param("repeat_days")))
+    ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering)
+    audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
     summary.add("cells", len(audit))
     if audit:
         store.append_table("audit", audit)
@@ -137,6 +84,84 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     return summary
 
 
+def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
+    """Every open complaint, and the closed and archived ones (`earlier`: tuples of CLOSED_KEYS as
+    stored) recent enough to be "earlier within the window" of a complaint evaluated now, from a
+    customer evaluated now — those are not parsed in full."""
+    repeats = RepeatIndex()
+    for c in complaints:
+        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    earliest = min((c.received_at for c in complaints if c.received_at), default=None)
+    wanted = {customer_key(c.customer_id, c.contact) for c in complaints} - {None}
+    if earliest is None or not wanted:
+        return repeats
+    cutoff = earliest - timedelta(days=repeat_days + 1)
+    cutoff_serial = excel_serial(cutoff)
+    for number, received, customer_id, contact, category in earlier:
+        if isinstance(received, (int, float)) and not isinstance(received, bool) and received < cutoff_serial:
+            continue
+        key = customer_key(customer_id, contact)
+        if key not in wanted:  # no complaint evaluated now is from this customer
+            continue
+        received = parse_datetime(received)[0]
+        if received is None or received < cutoff:
+            continue
+        repeats.add(key, text_of(category), received, text_of(number))
+    return repeats
+
+
+def _first_rows(closed) -> dict[str, int]:
+    """Number -> the first closed row holding it (a later row with that number is a duplicate)."""
+    seen: dict[str, int] = {}
+    for r, number in zip(closed.rows, closed.columns["complaint_no"]):
+        if number:
+            number = number.strip() if number.__class__ is str else text_of(number)
+            if number and (number not in seen or r < seen[number]):
+                seen[number] = r
+    return seen
+
+
+def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, seen: dict[str, int],
+                   summary: Summary) -> list[dict]:
+    """Evaluate the numbered rows, then the new ones in order of receipt (so numbers follow it);
+    write what changed into the store and return the audit lines."""
+    audit: list[dict] = []
+    new_rows = sorted((r for r in open_rows if not complaints[r.row_id].number),
+                      key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
+    old_rows = [r for r in open_rows if complaints[r.row_id].number]
+    for row in old_rows + new_rows:
+        c = complaints[row.row_id]
+        if c.number:
+            if c.number in seen and seen[c.number] != row.row_id:
+                message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
+                apply_changes(store, row, {"validation": message}, c.number, ctx.now, audit)
+                summary.messages.append(f"第 {row.row_id} 行：{message}")
+                continue
+            seen[c.number] = row.row_id
+        was_new = not c.number
+        values = evaluate(c, ctx)
+        if values is None:
+            continue
+        if was_new and c.number:
+            ctx.repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+        changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
+        _count(summary, row.row_id, c.number, values, was_new, changed)
+    return audit
+
+
+def _count(summary: Summary, row_id: int, number: str | None, values: dict, was_new: bool, changed) -> None:
+    if was_new and number:
+        summary.add("numbered")
+    if changed and not was_new:
+        summary.add("updated")
+    if values.get("validation"):
+        summary.messages.append(f"第 {row_id} 行 {number or ''}：{values['validation']}".replace(" ：", "："))
+    if values.get("is_repeat") and was_new:
+        summary.add("repeats")
+    if values.get("priority") == "P0" and was_new:
+        summary.add("urgent")
+
+
 def assign(store: RegisterStore, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=True, action="assign")
     if summary.data["changed"]:
@@ -146,36 +171,42 @@ def assign(store: RegisterStore, now: datetime) -> Summary:
 
 def alert_rows(store: RegisterStore, now: datetime) -> list[dict]:
     """Every at-risk / breached clock and every pending callback, soonest due first."""
-    settings = store.settings()
-    managers = "、".join(p.name for p in settings.people("manager"))
-    out = []
-    state_labels = {labels.label(labels.CLOCK_STATE, k, store.lang): k for k in ("at_risk", "breached")}
-    state_labels.update({"at_risk": "at_risk", "breached": "breached"})
+    managers = "、".join(p.name for p in store.settings().people("manager"))
+    state_labels = _alert_states(store.lang)
     open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
-    for row in open_rows:
-        v = row.values
-        number = text_of(v.get("complaint_no"))
-        if not number:
-            continue
-        escalated = text_of(v.get("escalated")) in ("是", "Yes", "True", "1")
-        cc = text_of(v.get("cc")) + (f"；升级：{managers}" if escalated and managers else "")
-        common = {"complaint_no": number, "priority": text_of(v.get("priority")),
-                  "handler": text_of(v.get("handler")), "department": text_of(v.get("department")),
-                  "cc": cc}
-        for spec in CLOCK_TABLE:
-            state = state_labels.get(text_of(v.get(spec.status_col)))
-            if not state:
-                continue
-            due, _ = parse_datetime(v.get(spec.due_col))
-            over = round((now - due).total_seconds() / 3600, 1) if due and now > due else 0
-            out.append(dict(common, clock=CLOCK_LABELS[spec.key][0 if store.lang == "zh" else 1],
-                            state=labels.label(labels.CLOCK_STATE, state, store.lang), due=due,
-                            hours_over=over))
-        callback = text_of(v.get("callback_required")) in ("是", "Yes")
-        if callback and not v.get("callback_done_at"):
-            out.append(dict(common, clock="主管回访" if store.lang == "zh" else "Callback",
-                            state="待回访" if store.lang == "zh" else "Pending", due=None, hours_over=0))
+    out = [a for row in open_rows for a in _row_alerts(row.values, state_labels, managers, store.lang, now)]
     out.sort(key=lambda a: (a["due"] is None, a["due"] or now, a["complaint_no"]))
+    return out
+
+
+def _alert_states(lang: str) -> dict[str, str]:
+    """A clock status cell's text -> the alert state it is (at_risk, breached), from the label table."""
+    states = {labels.label(labels.CLOCK_STATE, k, lang): k for k in ("at_risk", "breached")}
+    return states | {"at_risk": "at_risk", "breached": "breached"}
+
+
+def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str, now: datetime) -> list[dict]:
+    """The alerts of one open row: its clocks at risk or breached (as the row shows them), and its
+    supervisor callback when one is required and not done."""
+    number = text_of(v.get("complaint_no"))
+    if not number:
+        return []
+    escalated = is_yes(v.get("escalated"))
+    cc = text_of(v.get("cc")) + (f"；升级：{managers}" if escalated and managers else "")
+    common = {"complaint_no": number, "priority": text_of(v.get("priority")),
+              "handler": text_of(v.get("handler")), "department": text_of(v.get("department")), "cc": cc}
+    out = []
+    for spec in CLOCK_TABLE:
+        state = state_labels.get(text_of(v.get(spec.status_col)))
+        if not state:
+            continue
+        due, _ = parse_datetime(v.get(spec.due_col))
+        over = round((now - due).total_seconds() / 3600, 1) if due and now > due else 0
+        out.append(dict(common, clock=CLOCK_LABELS[spec.key][0 if lang == "zh" else 1],
+                        state=labels.label(labels.CLOCK_STATE, state, lang), due=due, hours_over=over))
+    if is_yes(v.get("callback_required")) and not v.get("callback_done_at"):
+        out.append(dict(common, clock="主管回访" if lang == "zh" else "Callback",
+                        state="待回访" if lang == "zh" else "Pending", due=None, hours_over=0))
     return out
 
 
@@ -190,8 +221,8 @@ def check_sla(store: RegisterStore, now: datetime) -> Summary:
     summary.data["alerts"] = alerts
     if _refresh_case_library(store):
         summary.data["changed"] = True
-    summary.counts["breached"] = sum(1 for a in alerts if a["state"] in ("已超时", "Breached"))
-    summary.counts["at_risk"] = sum(1 for a in alerts if a["state"] in ("即将超时", "At risk"))
+    states = Tally(map(_alert_states(store.lang).get, (a["state"] for a in alerts)))
+    summary.counts["breached"], summary.counts["at_risk"] = states["breached"], states["at_risk"]
     if summary.data["changed"] or formatting_added:
         save(store, summary)
     return summary

@@ -1,4 +1,4 @@
-"""Adapter — shared formulas (a formula filled down a column in Excel) read as openpyxl reads them.
+"""xlsxstream — shared formulas (a formula filled down a column in Excel) read as openpyxl reads them.
 
 Excel saves a filled-down formula once, in the first cell of the block (the master:
 `<f t="shared" ref="BP2:BP900" si="0">LEN(L2)</f>`), and every other cell as

@@ -1,4 +1,4 @@
-"""Adapter — the rows of a register sheet that may mention a text, found by byte search.
+"""xlsxstream — the rows of a sheet that may mention a text, found by byte search.
 
 `find` compares a few cells of every row with what the user typed: as lower-case text, and as a
 phone number whose characters may be split by separators. On a large register nearly every row
@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from ..domain.parsing import PHONE_SEPARATOR, normalise_phone
+from typing import Callable
 
 XML_ESCAPED = frozenset("&<>\"'")
 NUMBER_TEXT = frozenset("0123456789.-+e")  # what text_of(number) is made of
@@ -38,9 +37,9 @@ ROW_AT = re.compile(rb'<row r="(\d+)"')
 
 
 @lru_cache(maxsize=None)
-def separator() -> bytes:
-    """A pattern for any one phone separator as UTF-8 (\\s holds nothing beyond the BMP)."""
-    return literal_trie(chr(c).encode("utf-8") for c in range(0x10000) if PHONE_SEPARATOR.fullmatch(chr(c)))
+def separator(between: re.Pattern) -> bytes:
+    """A pattern for any one character `between` matches, as UTF-8 (\\s holds nothing beyond the BMP)."""
+    return literal_trie(chr(c).encode("utf-8") for c in range(0x10000) if between.fullmatch(chr(c)))
 
 
 def searchable(text: str) -> bool:
@@ -83,18 +82,20 @@ class MentionSearch:
         self.fold = any(re.search(rb"[a-z]", t) for t in texts)
 
     @classmethod
-    def of(cls, texts, phones, strings: list[str], letters) -> "MentionSearch | None":
+    def of(cls, texts, phones, strings: list[str], letters, between: re.Pattern,
+           normalise: Callable[[str], str]) -> "MentionSearch | None":
         """The search for cells holding one of `texts` (lower case; compared case-insensitively)
-        or one of `phones` (separators allowed between their characters), in the columns
-        `letters` — None when a byte search cannot be trusted to find them."""
+        or one of `phones` (any one character `between` matches allowed between their characters;
+        a shared string holds a phone when `normalise` of it does), in the columns `letters` —
+        None when a byte search cannot be trusted to find them."""
         texts, phones = [t for t in texts if t], [p for p in phones if p]
         if not all(searchable(t) for t in texts + phones):
             return None
-        wanted = [i for i, s in enumerate(strings) if _holds(s, texts, phones)]
+        wanted = [i for i, s in enumerate(strings) if _holds(s, texts, phones, normalise)]
         if len(wanted) > MAX_SHARED:
             return None
-        between = b"(?:" + separator() + b")*"
-        patterns = [re.compile(between.join(re.escape(c.encode("utf-8")) for c in p)) for p in phones]
+        gap = b"(?:" + separator(between) + b")*"
+        patterns = [re.compile(gap.join(re.escape(c.encode("utf-8")) for c in p)) for p in phones]
         if wanted:  # cells showing a shared string that holds the text (or with an index in another form)
             patterns.append(re.compile(rb't="s"[^>]*><v>(?:' + literal_trie(str(i).encode() for i in wanted)
                                        + rb"</v>|(?!" + PLAIN_INDEX + rb"))"))
@@ -141,9 +142,9 @@ def _odd_cells(needles: list[str], letters) -> re.Pattern | None:
     return re.compile(rb'<c r="(?:' + column + rb')\d+"(?:' + b"|".join(shapes) + rb")")
 
 
-def _holds(text: str, texts: list[str], phones: list[str]) -> bool:
+def _holds(text: str, texts: list[str], phones: list[str], normalise: Callable[[str], str]) -> bool:
     """Whether a shared string holds a text or a phone number, as find compares a cell."""
-    return any(t in text.lower() for t in texts) or any(p in normalise_phone(text) for p in phones)
+    return any(t in text.lower() for t in texts) or any(p in normalise(text) for p in phones)
 
 
 def _positions(buf: bytes, needle: bytes) -> list[int]:

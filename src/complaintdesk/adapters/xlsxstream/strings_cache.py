@@ -1,4 +1,4 @@
-"""Adapter — the shared strings of a large register, kept beside it so a command need not parse them.
+"""xlsxstream — the shared strings of a large register, kept beside it so a command need not parse them.
 
 A register Excel saved holds every text of its cells once, in `xl/sharedStrings.xml`: for a
 200,000-row register half a million strings, 15 MB of XML, about 0.6 s to parse — in every
@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .. import __version__
+from ... import __version__
 
 PART = "xl/sharedStrings.xml"
 MAGIC = b"complaintdesk-shared-strings\n"
@@ -78,7 +78,7 @@ def save(register: Path, zf: zipfile.ZipFile, strings: list[str]) -> None:
     fingerprint = _fingerprint(zf)
     if fingerprint is None or fingerprint[2] < WORTH_CACHING:
         return
-    from .files import atomic_write
+    from ..files import atomic_write
     body = marshal.dumps(strings, 4)
     head = json.dumps({"fingerprint": fingerprint, "crc": zlib.crc32(body), "count": len(strings)}).encode("utf-8")
     data = MAGIC + body + head + len(head).to_bytes(8, "little")

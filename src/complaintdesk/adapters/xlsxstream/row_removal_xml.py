@@ -1,4 +1,4 @@
-"""Adapter — taking rows out of a register package as XML, for the fast store's `archive`.
+"""xlsxstream — taking rows out of a register package as XML, for the fast store's `archive`.
 
 `SheetRemoval` rewrites the register sheet while it streams through
 `sheet_writer.stream_patch`: removed rows are dropped, later rows renumbered,

@@ -1,7 +1,7 @@
 """What removing rows does to references: cells, ranges, formulas, validations' anchors, tables."""
 import pytest
 
-from complaintdesk.adapters.row_shift import RowShift, moved
+from complaintdesk.adapters.xlsxstream.row_shift import RowShift, moved
 
 # rows 3, 4 and 7 leave a sheet whose data ends on row 10
 SHIFT = RowShift([3, 4, 7], 10, "投诉登记")

@@ -1,4 +1,4 @@
-"""Adapter — small edits of a workbook's styles.xml as text, for the fast store's saves:
+"""xlsxstream — small edits of a workbook's styles.xml as text, for the fast store's saves:
 a cell style with a date-time number format, a fill for conditional formatting.
 """
 from __future__ import annotations

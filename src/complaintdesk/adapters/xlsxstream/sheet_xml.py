@@ -1,4 +1,4 @@
-"""Adapter — SpreadsheetML worksheet rows as bytes: fast reading of chosen cells, writing of cells.
+"""xlsxstream — SpreadsheetML worksheet rows as bytes: fast reading of chosen cells, writing of cells.
 
 Used by the fast store to stream a large register: rows are found by their
 `<row r="N">` element and only the cells that are needed are decoded; new

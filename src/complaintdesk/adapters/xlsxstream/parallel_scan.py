@@ -1,4 +1,4 @@
-"""Adapter — working through the pieces of a large register sheet on two cores.
+"""xlsxstream — working through the pieces of a large sheet on two cores.
 
 A full read of a sheet of hundreds of MB is bound by the regular-expression scan, which holds
 Python's GIL: one worker process (started with "spawn", the same way on every platform) scans
@@ -16,10 +16,7 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from typing import Callable, Iterable, Iterator
-
-from .sheet_scan import Scanned, scan_chunk
 
 PARALLEL_FROM = 64 << 20  # uncompressed sheet bytes from which a worker is worth its start-up
 IN_FLIGHT = 2             # pieces queued for the worker at most
@@ -44,11 +41,6 @@ def _here(work: Callable, buf: bytes):
 def worth_a_worker(sheet_size: int, from_size: int | None = None) -> bool:
     return sheet_size >= (PARALLEL_FROM if from_size is None else from_size) and (os.cpu_count() or 1) > 1 \
         and os.environ.get("COMPLAINTDESK_WORKERS", "1") != "0"
-
-
-def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:
-    """scan_chunk of every piece, in order; with `parallel`, partly in a worker process."""
-    return list(map_pieces(pieces, partial(scan_chunk, spec=spec), parallel))
 
 
 def map_pieces(pieces: Iterable[bytes], work: Callable, parallel: bool) -> Iterator:

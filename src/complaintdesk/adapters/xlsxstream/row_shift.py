@@ -1,4 +1,4 @@
-"""Adapter — what removing rows from a sheet does to its references (both file stores).
+"""xlsxstream — what removing rows from a sheet does to its references (both file stores).
 
 When `archive` takes rows out of the register, every later row moves up, and
 whatever points at rows must follow, as when rows are deleted in Excel: a
@@ -19,9 +19,9 @@ import bisect
 import re
 from typing import Iterable
 
-from ..domain.schema import EXCEL_MAX_ROWS as MAX_ROW
 from .sheet_xml import col_index, col_letter
 
+MAX_ROW = 1_048_576  # a sheet's last row in Excel
 MAX_COL = 16384  # XFD
 
 _COL = r"\$?[A-Za-z]{1,3}"

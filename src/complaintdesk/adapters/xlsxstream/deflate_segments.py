@@ -1,4 +1,4 @@
-"""Adapter — a zip member written as independent deflate segments, so a later save
+"""xlsxstream — a zip member written as independent deflate segments, so a later save
 can copy the unchanged segments' compressed bytes and re-encode only the changed ones.
 
 Each segment is raw deflate ended by a full flush: byte-aligned, no reference to
@@ -24,7 +24,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..errors import SchemaError
+from ...errors import SchemaError
 
 try:
     from isal import isal_zlib as fast_zlib

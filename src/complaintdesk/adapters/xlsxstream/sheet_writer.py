@@ -1,4 +1,4 @@
-"""Adapter — writing a worksheet part of a package by streaming, for the fast store.
+"""xlsxstream — writing a worksheet part of a package by streaming, for the fast store.
 
 `stream_patch` copies a sheet part row by row, replacing patched rows, dropping
 rows from a given one, appending rows and inserting conditional formatting; rows
@@ -16,7 +16,7 @@ import zipfile
 from datetime import date
 from typing import Callable
 
-from ..errors import SchemaError
+from ...errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import CHUNK, ROW_NUM, Prefetch, Segment, SegmentWriter, inflate_segment, member_data_offset
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complaintdesk.adapters import deflate_segments
-from complaintdesk.adapters.deflate_segments import (
+from complaintdesk.adapters.xlsxstream import deflate_segments
+from complaintdesk.adapters.xlsxstream.deflate_segments import (
     SegmentStream,
     SegmentWriter,
     compress_segment,
