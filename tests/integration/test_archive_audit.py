@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from openpyxl import load_workbook
 
-from complaintdesk.adapters import archive_files
-from complaintdesk.adapters.archive_files import read_audit_archive, write_archive, write_audit_archive
+from complaintdesk.adapters.faststore import archive_files
+from complaintdesk.adapters.faststore.archive_files import read_audit_archive, write_archive, write_audit_archive
 from tests.conftest import complaint, read_rows, type_rows
 from tests.integration.test_fast_store import run
 from tests.integration.test_report_archive import CLOSED, filled

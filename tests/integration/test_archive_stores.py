@@ -21,8 +21,8 @@ from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from complaintdesk.adapters.archive_files import read_archive, read_archive_columns
-from complaintdesk.adapters.register_index import index_path
+from complaintdesk.adapters.faststore.archive_files import read_archive, read_archive_columns
+from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.domain.schema import COMMS_COLUMNS, header_lookup, normalise_header
 from tests.conftest import convert
 from tests.integration.test_fast_store import bench_module, run
@@ -279,7 +279,7 @@ def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monk
 
 
 def test_an_archive_is_scanned_once_per_version_of_the_file(archived, monkeypatch, tmp_path):
-    from complaintdesk.adapters import archive_files
+    from complaintdesk.adapters.faststore import archive_files
     paths, _ = archived
     path = tmp_path / "投诉归档_2026.xlsx"
     shutil.copy(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx", path)

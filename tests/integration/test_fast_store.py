@@ -12,9 +12,9 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.comments import Comment
 
-from complaintdesk.adapters import fast_store
-from complaintdesk.adapters.fast_store import FastStore
-from complaintdesk.adapters.register_index import index_path
+from complaintdesk.adapters.faststore import fast_store
+from complaintdesk.adapters.faststore.fast_store import FastStore
+from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan
 from complaintdesk.adapters.xlsxstream.deflate_segments import member_data_offset

@@ -10,7 +10,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from typer.testing import CliRunner
 
-from complaintdesk.adapters.fast_store import FastStore
+from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.adapters.xlsxstream import mention_scan
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_letter
@@ -137,7 +137,7 @@ def test_find_on_a_multi_chunk_register_equals_a_full_read(tmp_path, monkeypatch
     from tests.integration.test_fast_store import bench_module
     path = tmp_path / "big.xlsx"
     bench_module().build(path, 3000, shared_strings=False)  # ~9 MB of sheet XML: several pieces
-    monkeypatch.setattr("complaintdesk.adapters.fast_store.CHUNK", 1 << 20)
+    monkeypatch.setattr("complaintdesk.adapters.faststore.fast_store.CHUNK", 1 << 20)
     copy = tmp_path / "copy.xlsx"
     shutil.copy(path, copy)
     slow = XlsxStore(copy)

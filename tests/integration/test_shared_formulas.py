@@ -10,10 +10,10 @@ import zipfile
 from openpyxl import load_workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
-from complaintdesk.adapters import fast_store
-from complaintdesk.adapters.archive_files import archive_columns, read_archive_columns, read_archive_rows
-from complaintdesk.adapters.fast_store import FastStore
-from complaintdesk.adapters.register_index import index_path
+from complaintdesk.adapters.faststore import fast_store
+from complaintdesk.adapters.faststore.archive_files import archive_columns, read_archive_columns, read_archive_rows
+from complaintdesk.adapters.faststore.fast_store import FastStore
+from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.adapters.xlsxstream import parallel_scan
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_index

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from complaintdesk.adapters import fast_store
+from complaintdesk.adapters.faststore import fast_store
 from complaintdesk.adapters.xlsxstream import parallel_scan, sheet_xml, strings_cache
 from tests.integration.test_fast_store import bench_module, run
 

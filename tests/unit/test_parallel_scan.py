@@ -3,7 +3,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from complaintdesk.adapters.sheet_scan import scan_pieces
+from complaintdesk.adapters.faststore.sheet_scan import scan_pieces
 from complaintdesk.adapters.xlsxstream import parallel_scan
 from complaintdesk.errors import SchemaError
 

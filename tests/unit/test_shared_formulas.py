@@ -5,7 +5,7 @@ import pytest
 from openpyxl.formula.translate import Translator
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, scan_chunk
+from complaintdesk.adapters.faststore.sheet_scan import Keyed, joined, piece_rows, scan_chunk
 from complaintdesk.adapters.xlsx_store import plain
 from complaintdesk.adapters.xlsxstream import sheet_xml as sx
 from complaintdesk.adapters.xlsxstream.shared_formulas import Formulas, masters_in

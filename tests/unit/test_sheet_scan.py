@@ -3,7 +3,7 @@ import marshal
 
 import pytest
 
-from complaintdesk.adapters.sheet_scan import Keyed, joined, piece_rows, scan_chunk
+from complaintdesk.adapters.faststore.sheet_scan import Keyed, joined, piece_rows, scan_chunk
 from complaintdesk.adapters.xlsxstream import sheet_xml as sx
 from complaintdesk.adapters.xlsxstream.pieces import row_body
 from complaintdesk.errors import SchemaError

@@ -94,7 +94,7 @@ def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
     import marshal
     import zipfile
 
-    from complaintdesk.adapters import register_index as ri
+    from complaintdesk.adapters.faststore import register_index as ri
     register = tmp_path / "r.xlsx"
     with zipfile.ZipFile(register, "w") as zf:
         zf.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")

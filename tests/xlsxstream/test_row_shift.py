@@ -57,7 +57,7 @@ def test_shared_formula_cells_move_their_relative_references():
 def test_the_row_index_follows_its_rows_or_is_given_up():
     import marshal
 
-    from complaintdesk.adapters.register_index import LightColumns, RowIndex
+    from complaintdesk.adapters.faststore.register_index import LightColumns, RowIndex
     light = LightColumns(["complaint_no", "status"], [2, 3, 5, 8], [["N2", "N3", "N5", "N8"], ["已关闭"] * 4])
     full = {6: {1: "N6", 9: "=1+1 咨询"}, 9: {1: "N9"}, 10: {1: "N10"}}
     index = RowIndex({"complaint_no": 1}, light, full, None, 10, {5: marshal.dumps({1: "N5"})})

@@ -71,16 +71,24 @@ def _surveyed(r: dict) -> bool:
 
 
 def satisfaction(rows: list[dict]) -> dict:
+    """Survey figures (averages, CSAT: mean score 4 and up, the distribution of scores) and callbacks."""
     surveyed = [r for r in rows if _surveyed(r)]
-    averages = {k: (round(sum(r[k] for r in surveyed) / len(surveyed), 2) if surveyed else None) for k in SCORES}
-    happy = sum(1 for r in surveyed if sum(r[k] for k in SCORES) / 3 >= 4)
-    distribution = {str(s): sum(1 for r in surveyed for k in SCORES if r[k] == s) for s in range(1, 6)}
+    return {"surveyed": len(surveyed)} | _scores(surveyed) | _callbacks(rows)
+
+
+def _scores(surveyed: list[dict]) -> dict:
+    n = len(surveyed)
+    means = [sum(r[k] for k in SCORES) / 3 for r in surveyed]
+    return {"satisfaction_avg": round(sum(means) / n, 2) if n else None,
+            "aspect_avg": {k: round(sum(r[k] for r in surveyed) / n, 2) if n else None for k in SCORES},
+            "csat": rate(sum(1 for m in means if m >= 4), n),
+            "score_distribution": {str(s): sum(1 for r in surveyed for k in SCORES if r[k] == s) for s in range(1, 6)}}
+
+
+def _callbacks(rows: list[dict]) -> dict:
     callbacks = [r for r in rows if r.get("callback_required")]
-    overall = round(sum(sum(r[k] for k in SCORES) / 3 for r in surveyed) / len(surveyed), 2) if surveyed else None
-    return {"surveyed": len(surveyed), "satisfaction_avg": overall, "aspect_avg": averages,
-            "csat": rate(happy, len(surveyed)), "score_distribution": distribution,
-            "callbacks_done": sum(1 for r in callbacks if r.get("callback_done_at")),
-            "callbacks_pending": sum(1 for r in callbacks if not r.get("callback_done_at"))}
+    done = sum(1 for r in callbacks if r.get("callback_done_at"))
+    return {"callbacks_done": done, "callbacks_pending": len(callbacks) - done}
 
 
 def _first_contact(r: dict) -> bool:

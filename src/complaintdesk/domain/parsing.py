@@ -26,9 +26,7 @@ _FALSE = {"否", "n", "no", "false", "0", "×", "无", "f", ""}
 def parse_datetime(value) -> tuple[datetime | None, str | None]:
     """Excel serials, datetime/date objects and the common Chinese text forms."""
     if value.__class__ is float or value.__class__ is int:  # first: closed rows keep serials (not bool)
-        if math.isfinite(value) and 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
-            return _round_second(_EXCEL_EPOCH + timedelta(days=value)), None
-        return None, f"无法识别的时间：{value}"
+        return _from_serial(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     if isinstance(value, datetime):
@@ -37,34 +35,47 @@ def parse_datetime(value) -> tuple[datetime | None, str | None]:
         return datetime.combine(value, time()), None
     if isinstance(value, bool):
         return None, f"无法识别的时间：{value}"
-    if isinstance(value, (int, float)):
-        if math.isfinite(value) and 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
-            moment = _EXCEL_EPOCH + timedelta(days=float(value))
-            return _round_second(moment), None
-        return None, f"无法识别的时间：{value}"
-    text = str(value).strip().replace("\u3000", " ")
-    text = re.sub(r"\s+", " ", text)
+    if isinstance(value, (int, float)):  # a subclass of either (numpy's, Decimal-like)
+        return _from_serial(value)
+    return _from_text(re.sub(r"\s+", " ", str(value).strip().replace("\u3000", " ")))
+
+
+def _from_serial(value: float) -> tuple[datetime | None, str | None]:
+    if math.isfinite(value) and 1 <= value < 2958466:  # Excel's range: 1900-01-01 .. 9999-12-31
+        return _round_second(_EXCEL_EPOCH + timedelta(days=float(value))), None
+    return None, f"无法识别的时间：{value}"
+
+
+def _from_text(text: str) -> tuple[datetime | None, str | None]:
+    """A time written as text: the usual patterns, the Chinese one (年月日, 上午/下午), ISO 8601."""
     for pattern in _DT_PATTERNS:
         try:
             return datetime.strptime(text, pattern), None
         except ValueError:
             pass
-    match = _CN_DT.match(text)
-    if match:
-        y, mo, d, half, h, mi, s = match.groups()
-        hour = int(h or 0)
-        if half in ("下午", "晚上") and hour < 12:
-            hour += 12
-        try:
-            return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0)), None
-        except ValueError:
-            pass
+    moment = _from_chinese(text)
+    if moment is not None:
+        return moment, None
     try:
         return datetime.fromisoformat(text).replace(tzinfo=None), None
     except ValueError:
         pass
     shown = text if len(text) <= 30 else text[:30] + "…"
     return None, f"无法识别的时间：{shown}"
+
+
+def _from_chinese(text: str) -> datetime | None:
+    match = _CN_DT.match(text)
+    if not match:
+        return None
+    y, mo, d, half, h, mi, s = match.groups()
+    hour = int(h or 0)
+    if half in ("下午", "晚上") and hour < 12:
+        hour += 12
+    try:
+        return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0))
+    except ValueError:
+        return None
 
 
 def excel_serial(moment: datetime) -> float:

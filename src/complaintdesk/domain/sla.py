@@ -78,34 +78,41 @@ def evaluate_clocks(c: Complaint, priority: str, settings: Settings, cal: WorkCa
         return ClockResult(key, start, due, clock_state(start, due, stop, now, share))
 
     results = [run("response", c.received_at, t["first_response_at"])]
-
-    # plan: stops when the plan is complete; there is no timestamp for that, so the
-    # first run that sees it done records met/late and later runs keep that verdict.
-    disputed = bool(c.text["objection"]) and t["confirmed_at"] is None
-    if disputed:
-        results.append(run("plan", t["resolved_at"] or c.received_at, None))
-    else:
-        plan = run("plan", c.received_at, None)
-        done = plan_done(c, approval_required)
-        previous = to_code(CLOCK_STATE, c.previous.get("plan_status"))
-        if done and previous in ("met", "late"):
-            plan.state = previous
-        elif done or t["resolved_at"]:
-            stop = now if done else (t["resolved_at"] or now)
-            if t["resolved_at"] and t["resolved_at"] < stop:
-                stop = t["resolved_at"]
-            plan.state = "met" if stop <= plan.due else "late"
-        results.append(plan)
-
-    # progress update: from the latest contact after the first response, until resolved
-    if t["first_response_at"] is None:
+    results.append(_plan_clock(c, run, now, approval_required))
+    first = t["first_response_at"]
+    if first is None:
         results.append(ClockResult("update", None, None, "na"))
     else:
-        start = max(x for x in (t["first_response_at"], t["last_update_at"], last_contact) if x)
-        if t["resolved_at"] and t["resolved_at"] < start:
-            start = t["first_response_at"]
-        results.append(run("update", start, t["resolved_at"]))
-
+        results.append(run("update", _update_start(c, first, last_contact), t["resolved_at"]))
     results.append(run("resolve", c.received_at, t["resolved_at"]))
     results.append(run("survey", t["confirmed_at"], t["survey_sent_at"]))
     return results
+
+
+def _plan_clock(c: Complaint, run, now: datetime, approval_required: bool) -> ClockResult:
+    """The plan clock stops when the plan is complete; there is no timestamp for that, so the first
+    run that sees it done records met/late and later runs keep that verdict. A disputed resolution
+    starts it again from the resolution."""
+    t = c.times
+    if bool(c.text["objection"]) and t["confirmed_at"] is None:
+        return run("plan", t["resolved_at"] or c.received_at, None)
+    plan = run("plan", c.received_at, None)
+    done = plan_done(c, approval_required)
+    previous = to_code(CLOCK_STATE, c.previous.get("plan_status"))
+    if done and previous in ("met", "late"):
+        plan.state = previous
+    elif done or t["resolved_at"]:
+        stop = now if done else (t["resolved_at"] or now)
+        if t["resolved_at"] and t["resolved_at"] < stop:
+            stop = t["resolved_at"]
+        plan.state = "met" if stop <= plan.due else "late"
+    return plan
+
+
+def _update_start(c: Complaint, first: datetime, last_contact: datetime | None) -> datetime:
+    """The progress-update clock runs from the latest contact after the first response (from the
+    first response when that contact came after the resolution)."""
+    t = c.times
+    start = max(x for x in (first, t["last_update_at"], last_contact) if x)
+    resolved = t["resolved_at"]
+    return first if resolved and resolved < start else start

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ..adapters.archive_files import (
+from ..adapters.faststore.archive_files import (
     ARCHIVE_PREFIX,
     AUDIT_PREFIX,
     archive_path,

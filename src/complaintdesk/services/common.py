@@ -63,7 +63,7 @@ def open_store(path, source: str = "命令行", kind: str | None = None, read_on
         ("fast" if size_of.exists() and size_of.stat().st_size >= FAST_THRESHOLD else "openpyxl")
     store: RegisterStore
     if choice == "fast":  # (openpyxl is not even imported for a large register)
-        from ..adapters.fast_store import FastStore
+        from ..adapters.faststore.fast_store import FastStore
         store = FastStore(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
     else:
         from ..adapters.xlsx_store import XlsxStore
@@ -140,7 +140,7 @@ def archive_folder(store: RegisterStore) -> Path | None:
 
 def archive_files(store: RegisterStore) -> list[Path]:
     """The yearly archives beside the register."""
-    from ..adapters.archive_files import ARCHIVE_PREFIX
+    from ..adapters.faststore.archive_files import ARCHIVE_PREFIX
     folder = archive_folder(store)
     return sorted(folder.glob(f"{ARCHIVE_PREFIX}*.xlsx")) if folder is not None and folder.exists() else []
 
@@ -148,13 +148,13 @@ def archive_files(store: RegisterStore) -> list[Path]:
 def archived_rows_mentioning(store: RegisterStore, texts, phones, keys) -> list[RegisterRow]:
     """The archives' rows that may hold one of `texts` or `phones` in `keys` (see
     RegisterStore.rows_mentioning): the caller compares."""
-    from ..adapters.archive_files import archive_rows_mentioning
+    from ..adapters.faststore.archive_files import archive_rows_mentioning
     return [row for path in archive_files(store) for row in archive_rows_mentioning(path, texts, phones, keys)]
 
 
 def archived_rows(store: RegisterStore) -> list[RegisterRow]:
     """Rows of every yearly archive beside the register, in full (read-only)."""
-    from ..adapters.archive_files import read_archive_rows
+    from ..adapters.faststore.archive_files import read_archive_rows
     out: list[RegisterRow] = []
     for path in archive_files(store):
         out.extend(read_archive_rows(path))
@@ -163,14 +163,14 @@ def archived_rows(store: RegisterStore) -> list[RegisterRow]:
 
 def all_archived_numbers(store: RegisterStore) -> set[str]:
     """The complaint numbers of every yearly archive beside the register (from their cached columns)."""
-    from ..adapters.archive_files import archived_numbers as numbers_in
+    from ..adapters.faststore.archive_files import archived_numbers as numbers_in
     return {n for path in archive_files(store) for n in numbers_in(path)}
 
 
 def archived_columns(store: RegisterStore, keys) -> dict[str, list]:
     """Per key (among the archive's cached columns), the values as stored of every archived row
     holding one of `keys` — all yearly archives in a row, a time as an Excel serial."""
-    from ..adapters.archive_files import archive_columns
+    from ..adapters.faststore.archive_files import archive_columns
     out: dict[str, list] = {k: [] for k in keys}
     for path in archive_files(store):
         rows, columns = archive_columns(path, keys)

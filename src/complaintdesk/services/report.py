@@ -53,7 +53,7 @@ def _received_between(start: datetime, end: datetime):
 def _archive_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     """The same of the archives: the trend's columns of every archived complaint, and in full only
     those received in the report's two months."""
-    from ..adapters.archive_files import read_archive, read_archive_columns
+    from ..adapters.faststore.archive_files import read_archive, read_archive_columns
     keys = ("received_at", *TREND_KEYS)
     out = []
     for path in archive_files(store):

@@ -93,23 +93,32 @@ def _progress(rng, row, received, age_h, now) -> None:
     if age_h > 30 and rng.random() < 0.85:
         resolved = first + timedelta(hours=rng.randint(4, 150))
         if resolved < now:
-            row["resolved_at"] = resolved
-            row["resolution_type"] = rng.choice(RESOLUTIONS)
-            row["responsibility"] = rng.choice(PARTIES)
-            row["cost"] = rng.choice((0, 0, 20, 50, 100, 300, 1500))
-            row["last_update_at"] = first + (resolved - first) / 2
-            if rng.random() < 0.85 and resolved + timedelta(hours=30) < now:
-                row["customer_agrees"] = "是"
-                row["confirmed_at"] = resolved + timedelta(hours=rng.randint(1, 24))
-                if row["confirmed_at"] + timedelta(days=3) < now and rng.random() < 0.8:
-                    row["survey_sent_at"] = row["confirmed_at"] + timedelta(hours=rng.randint(2, 60))
-                    scores = [rng.choices((2, 3, 4, 5), weights=(1, 2, 4, 6))[0] for _ in range(3)]
-                    row["score_efficiency"], row["score_attitude"], row["score_solution"] = scores
-                    if min(scores) <= 3 and rng.random() < 0.6:
-                        row["callback_done_at"] = row["survey_sent_at"] + timedelta(days=1)
-                        row["callback_note"] = "主管已回访，客户接受改进说明"
-                    if rng.random() < 0.1:
-                        row["case_library"] = "是"
-            elif rng.random() < 0.3:
-                row["customer_agrees"] = "否"
-                row["objection"] = "客户认为补偿不足"
+            _resolved(rng, row, first, resolved, now)
+
+
+def _resolved(rng, row, first, resolved, now) -> None:
+    """A resolved complaint: the resolution, then as far as confirmation and survey would have got."""
+    row["resolved_at"] = resolved
+    row["resolution_type"] = rng.choice(RESOLUTIONS)
+    row["responsibility"] = rng.choice(PARTIES)
+    row["cost"] = rng.choice((0, 0, 20, 50, 100, 300, 1500))
+    row["last_update_at"] = first + (resolved - first) / 2
+    if rng.random() < 0.85 and resolved + timedelta(hours=30) < now:
+        row["customer_agrees"] = "是"
+        row["confirmed_at"] = resolved + timedelta(hours=rng.randint(1, 24))
+        if row["confirmed_at"] + timedelta(days=3) < now and rng.random() < 0.8:
+            _surveyed(rng, row)
+    elif rng.random() < 0.3:
+        row["customer_agrees"] = "否"
+        row["objection"] = "客户认为补偿不足"
+
+
+def _surveyed(rng, row) -> None:
+    row["survey_sent_at"] = row["confirmed_at"] + timedelta(hours=rng.randint(2, 60))
+    scores = [rng.choices((2, 3, 4, 5), weights=(1, 2, 4, 6))[0] for _ in range(3)]
+    row["score_efficiency"], row["score_attitude"], row["score_solution"] = scores
+    if min(scores) <= 3 and rng.random() < 0.6:
+        row["callback_done_at"] = row["survey_sent_at"] + timedelta(days=1)
+        row["callback_note"] = "主管已回访，客户接受改进说明"
+    if rng.random() < 0.1:
+        row["case_library"] = "是"

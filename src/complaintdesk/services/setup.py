@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from collections import Counter as Tally
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from ..adapters.files import atomic_write, list_backups, make_backup, register_l
 from ..adapters.holder import holder_of
 from ..adapters.store import RegisterStore
 from ..adapters.workbook_builder import build_register
+from ..adapters.xlsxstream.sheet_xml import col_letter
 from ..domain.intake import split_number
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError, WorkbookLockedError
@@ -86,8 +86,6 @@ def _recomputation_problems(store: RegisterStore, now, letter_of) -> list[str]:
 
 def check_register(store: RegisterStore, now: datetime | None = None) -> Summary:
     """File-level and row-level integrity problems, with cell addresses."""
-    from openpyxl.utils import get_column_letter
-
     summary = Summary("check")
     summary.warnings += store.warnings
     settings_ok = True
@@ -96,35 +94,36 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
     except ComplaintDeskError as exc:
         summary.messages.append(str(exc))
         settings_ok = False
-    numbers: Tally[str] = Tally()
-    where: dict[str, list[int]] = {}
     rows = store.rows()
-    col = store.columns.get("complaint_no", 1)
-    letter = get_column_letter(col)
+    letter = col_letter(store.columns.get("complaint_no", 1))
+    where: dict[str, list[int]] = {}
     for row in rows:
         number = text_of(row.values.get("complaint_no"))
         if number:
-            numbers[number] += 1
             where.setdefault(number, []).append(row.row_id)
-            if split_number(number) is None:
-                summary.messages.append(f"{letter}{row.row_id}：投诉编号“{number}”格式不符"
-                                        "（应为 日期-部门代码-流水号）")
-    for number, count in numbers.items():
-        if count > 1:
-            cells = "、".join(f"{letter}{r}" for r in where[number])
-            summary.messages.append(f"投诉编号 {number} 重复：{cells}")
-    counter = {text_of(e.get("prefix")): e.get("last") for e in store.table("counter")}
-    for number in numbers:
-        parts = split_number(number)
-        if parts and counter and float(counter.get(parts[0]) or 0) < parts[1]:
-            summary.messages.append(f"编号计数表中 {parts[0]} 的最大流水号小于已有编号 {number}（下次登记会自动修正）")
-    columns = store.columns
-    if settings_ok and not any("重复" in m for m in summary.messages):
+    summary.messages += [f"{letter}{row.row_id}：投诉编号“{n}”格式不符（应为 日期-部门代码-流水号）"
+                         for row in rows if (n := text_of(row.values.get("complaint_no"))) and split_number(n) is None]
+    duplicated = {n: rs for n, rs in where.items() if len(rs) > 1}
+    summary.messages += [f"投诉编号 {n} 重复：" + "、".join(f"{letter}{r}" for r in rs) for n, rs in duplicated.items()]
+    summary.messages += _counter_problems(store, where)
+    if settings_ok and not duplicated:  # a recomputation of duplicated numbers says nothing useful
+        columns = store.columns
         summary.messages += _recomputation_problems(
-            store, now or datetime.now(), lambda key: get_column_letter(columns.get(key, 1)))
+            store, now or datetime.now(), lambda key: col_letter(columns.get(key, 1)))
     summary.counts["rows"] = len(rows)
     summary.counts["problems"] = len(summary.messages)
     return summary
+
+
+def _counter_problems(store: RegisterStore, numbers) -> list[str]:
+    """Prefixes whose 编号计数 lies behind a number the register holds."""
+    counter = {text_of(e.get("prefix")): e.get("last") for e in store.table("counter")}
+    out = []
+    for number in numbers:
+        parts = split_number(number)
+        if parts and counter and float(counter.get(parts[0]) or 0) < parts[1]:
+            out.append(f"编号计数表中 {parts[0]} 的最大流水号小于已有编号 {number}（下次登记会自动修正）")
+    return out
 
 
 def restore(path: Path, which: int | None) -> Summary:

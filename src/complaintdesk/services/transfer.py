@@ -51,24 +51,11 @@ def import_rows(store: RegisterStore, source: Path, now: datetime) -> Summary:
 def import_table(store: RegisterStore, name: str, headers: list, data: list[list], now: datetime) -> Summary:
     """Append the rows of a source already read (`name` is its file name, for the audit)."""
     summary = Summary("import")
-    lookup = header_lookup()
-    mapping: dict[int, str] = {}
-    for i, header in enumerate(headers):
-        key = lookup.get(normalise_header(header))
-        if key is None:
-            if header:
-                summary.warnings.append(f"未识别的列“{header}”，已忽略")
-        elif key in mapping.values():
-            summary.warnings.append(f"列“{header}”重复，只取第一列")
-        else:
-            mapping[i] = key
+    mapping = _source_columns(headers, summary)
     if not mapping:
         summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
         return summary
-    open_rows, closed = store.split_rows(("complaint_no",))
-    existing = {text_of(n) for n in closed.columns["complaint_no"]} | all_archived_numbers(store)
-    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows}
-    existing.discard("")
+    existing = _known_numbers(store)
     audit = []
     for line_no, raw in enumerate(data, 2):
         problems: list[str] = []
@@ -91,6 +78,32 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         store.append_table("audit", audit)
         save(store, summary)
     return summary
+
+
+def _source_columns(headers: list, summary: Summary) -> dict[int, str]:
+    """Column index -> key of a source's headers (register names in either language, or keys);
+    an unknown or repeated header is ignored with a warning."""
+    lookup = header_lookup()
+    mapping: dict[int, str] = {}
+    for i, header in enumerate(headers):
+        key = lookup.get(normalise_header(header))
+        if key is None:
+            if header:
+                summary.warnings.append(f"未识别的列“{header}”，已忽略")
+        elif key in mapping.values():
+            summary.warnings.append(f"列“{header}”重复，只取第一列")
+        else:
+            mapping[i] = key
+    return mapping
+
+
+def _known_numbers(store: RegisterStore) -> set[str]:
+    """Every complaint number the register and its archives hold: an imported row never repeats one."""
+    open_rows, closed = store.split_rows(("complaint_no",))
+    existing = {text_of(n) for n in closed.columns["complaint_no"]} | all_archived_numbers(store)
+    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows}
+    existing.discard("")
+    return existing
 
 
 def record(values: dict) -> dict:

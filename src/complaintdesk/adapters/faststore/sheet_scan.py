@@ -11,17 +11,17 @@ import re
 from functools import partial
 from typing import NamedTuple
 
-from ..domain.parsing import is_yes
-from ..domain.schema import DATETIME_KEYS
-from ..domain.transitions import row_closed
-from ..errors import SchemaError
+from ...domain.parsing import is_yes
+from ...domain.schema import DATETIME_KEYS
+from ...domain.transitions import row_closed
+from ...errors import SchemaError
+from ..xlsxstream import sheet_xml as sx
+from ..xlsxstream.deflate_segments import ROW_NUM
+from ..xlsxstream.parallel_scan import map_pieces
+from ..xlsxstream.pieces import row_body, serial_datetime
+from ..xlsxstream.shared_formulas import SHARED as SHARED_FORMULA
+from ..xlsxstream.shared_formulas import Formulas, masters_in
 from .register_index import LightColumns
-from .xlsxstream import sheet_xml as sx
-from .xlsxstream.deflate_segments import ROW_NUM
-from .xlsxstream.parallel_scan import map_pieces
-from .xlsxstream.pieces import row_body, serial_datetime
-from .xlsxstream.shared_formulas import SHARED as SHARED_FORMULA
-from .xlsxstream.shared_formulas import Formulas, masters_in
 
 LIGHT_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "category", "customer_id",
               "contact", "status", "closed_at", "case_library")

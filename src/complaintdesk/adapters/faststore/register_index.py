@@ -27,8 +27,8 @@ import zlib
 from itertools import compress, repeat
 from pathlib import Path
 
-from .. import __version__
-from .xlsxstream.deflate_segments import FINAL_BLOCK, Segment
+from ... import __version__
+from ..xlsxstream.deflate_segments import FINAL_BLOCK, Segment
 
 FORMAT = 7
 
@@ -219,7 +219,7 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
 
 def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> None:
     """Write the index for the register as `zf` holds it (best effort: a cache may fail to save)."""
-    from .files import atomic_write
+    from ..files import atomic_write
     try:
         def write(tmp: Path) -> None:
             sizes, crc = [], 0
@@ -258,7 +258,7 @@ def load_memo(register: Path, roles) -> dict:
 
 
 def save_memo(register: Path, memo: dict) -> None:
-    from .files import atomic_write_bytes
+    from ..files import atomic_write_bytes
     with contextlib.suppress(OSError):
         atomic_write_bytes(memo_path(register), json.dumps({**memo, "version": __version__}).encode("utf-8"))
 

@@ -18,15 +18,14 @@ from datetime import date, datetime
 from itertools import compress
 from pathlib import Path
 
-from .. import __version__
-from ..domain.model import RegisterRow
-from ..domain.parsing import PHONE_SEPARATOR, normalise_phone, text_of
-from ..domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
-from ..errors import SchemaError
-from .files import atomic_write, atomic_write_bytes
-from .grid import tool_table
-from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
-from .xlsxstream import (
+from ... import __version__
+from ...domain.model import RegisterRow
+from ...domain.parsing import PHONE_SEPARATOR, normalise_phone, text_of
+from ...domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
+from ...errors import SchemaError
+from ..files import atomic_write, atomic_write_bytes
+from ..grid import tool_table
+from ..xlsxstream import (
     ROW_RE,
     Formulas,
     MentionSearch,
@@ -39,6 +38,7 @@ from .xlsxstream import (
     sheet_parts,
     table_rows_xml,
 )
+from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
@@ -323,8 +323,8 @@ def _template(names: list[str]) -> tuple[bytes, int]:
     (openpyxl is imported here: the commands that only read archives never load it.)"""
     from openpyxl import Workbook
 
-    from .workbook_builder import tool_sheet_header
-    from .xlsx_store import as_cell_value
+    from ..workbook_builder import tool_sheet_header
+    from ..xlsx_store import as_cell_value
     wb = Workbook()
     wb.remove(wb.active)
     for name in names:

@@ -1,0 +1,142 @@
+"""Adapter — the changes a command records in the streaming store (cells, new rows, rows taken
+out, tool sheets, formatting), applied at once by save(); and what the derived tool sheets (案例库,
+预警) were last built from."""
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+from ...domain import labels
+from ...domain.schema import BY_KEY, SHEETS
+from ..store import (
+    FILLABLE_PROCESS_KEYS,
+    StaffCellError,
+    check_automation,
+)
+from ..xlsxstream.deflate_segments import (
+    inflate_segment,
+)
+from . import register_index
+
+
+class RecordedChanges:
+    """Recorded changes, for FastStore (faststore/fast_store.py), whose state it uses."""
+
+    # ---- writing (recorded, applied by save) -------------------------------------------
+    def _style_for(self, key: str) -> int | None:
+        if BY_KEY[key].kind != "datetime":
+            return None
+        return self.col_styles.get(self.columns[key]) or self._datetime_style()
+
+    def set_cells(self, row_id: int, values: dict[str, object]) -> None:
+        check_automation(values)
+        if row_id not in self._values:
+            self._light_dicts()
+        patch = self._patches.setdefault(row_id, {})
+        for key, value in values.items():
+            patch[self.columns[key]] = (value, self._style_for(key))
+            if row_id in self._values:
+                self._values[row_id][key] = value
+
+    def fill_empty(self, row_id: int, key: str, value: object) -> bool:
+        if key not in FILLABLE_PROCESS_KEYS:
+            raise StaffCellError(key)
+        if row_id not in self._values:
+            self._light_dicts()
+        current = self._values.get(row_id, {})
+        if current.get("_light") or current.get(key) not in (None, ""):
+            return False
+        self._patches.setdefault(row_id, {})[self.columns[key]] = (value, self._style_for(key))
+        current[key] = value
+        return True
+
+    def append_register(self, values: dict[str, object]) -> int:
+        self._read_light()  # (the last row number)
+        self._last_row += 1
+        self._appended.append({k: v for k, v in values.items() if k in self.columns and v not in (None, "")})
+        self._cache.clear()
+        return self._last_row
+
+    def remove_register(self, row_ids: list[int]) -> None:
+        """Rows leave the register at the next save; every later row moves up (as in Excel)."""
+        if self._patches or self._appended:
+            self.save()  # rows are numbered as the file holds them
+        self._read_light()  # (the last row of data)
+        self._removed.update(r for r in row_ids if 2 <= r <= self._last_row)
+        self._cache.clear()
+
+    def append_table(self, role: str, rows: list[dict]) -> None:
+        self._table_ops.setdefault(role, []).append(("append", rows))
+
+    def replace_table(self, role: str, rows: list[dict]) -> None:
+        self._table_ops[role] = [("replace", rows)]
+
+    def ensure_formatting(self) -> bool:
+        breached = labels.label(labels.CLOCK_STATE, "breached", self.lang).encode("utf-8")
+        tail = self._tail()
+        if b"conditionalFormatting" in tail and (breached in tail or _ncr(breached) in tail):
+            return False
+        self._add_formatting = True
+        return True
+
+    def _tail(self) -> bytes:
+        if self._tail_bytes is not None and b"</sheetData>" in self._tail_bytes:
+            return self._tail_bytes  # seen by the full read of this file
+        index = self._load_index()
+        if index is not None and index.segments:  # the sheet's tail is all in its last segment
+            return inflate_segment(self._segment_bytes(index.segments[-1]))
+        info = self.zip.getinfo(self.register_part)
+        with self.zip.open(info) as f:
+            if info.file_size > (1 << 20):
+                f.seek(info.file_size - (1 << 20))
+            return f.read()
+
+    # ---- derived tool sheets -----------------------------------------------------------
+    def rows_fingerprint(self, marked: Callable[[dict], bool], keys) -> str:
+        """A digest of the values of `keys` in every row `marked` holds for (of all cells for the
+        closed rows marked for the case library, which the store keeps): equal digests, equal rows."""
+        self._read_light()
+        digest = hashlib.sha1()
+        cases = self._case_rows
+        for r in sorted(cases):
+            digest.update(b"%d:%s:%r;" % (r, cases[r], sorted(self._patches.get(r, {}).items())))
+        for r, values in sorted(self._values.items()):
+            if r not in cases and not values.get("_light") and marked(values):
+                digest.update(b"%d:%r;" % (r, [values.get(k) for k in keys]))
+        for r, values in self._appended_rows():
+            if marked(values):
+                digest.update(b"%d:%r;" % (r, [values.get(k) for k in keys]))
+        return digest.hexdigest()
+
+    def built_from(self, role: str) -> str | None:
+        """The inputs key the tool sheet `role` was last written from, if the sheet is unchanged since."""
+        entry = self._derived().get(role)
+        part = self._part(role)
+        if not entry or part is None or role in self._table_ops:
+            return None
+        info = self.zip.getinfo(part)
+        return entry[0] if entry[1:] == [info.CRC, info.file_size] else None
+
+    def remember_built(self, role: str, key: str) -> None:
+        """Record that the tool sheet `role` is (or, after save, will be) what `key`'s inputs give."""
+        self._derived()[role] = [key]
+        self._memo_changed = True
+
+    def _derived(self) -> dict:
+        if self._memo is None:
+            self._memo = register_index.load_memo(self.path, SHEETS)
+        return self._memo
+
+    def _save_memo(self) -> None:
+        for role, entry in list(self._memo.items()):
+            part = self._part(role)
+            if part is None or role in self._table_ops:  # not saved after all: forget it
+                self._memo.pop(role)
+            elif len(entry) == 1:
+                info = self.zip.getinfo(part)
+                entry.extend([info.CRC, info.file_size])
+        register_index.save_memo(self.path, self._memo)
+
+
+def _ncr(text: bytes) -> bytes:
+    return "".join(f"&#{ord(ch)};" for ch in text.decode("utf-8")).encode()

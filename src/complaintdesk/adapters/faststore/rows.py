@@ -1,0 +1,137 @@
+"""Adapter — the streaming store's reading of rows: from the row index when it matches the file,
+else one scan of the sheet (on two cores when large); closed complaints light, the others in full,
+kept for the command."""
+from __future__ import annotations
+
+import bisect
+import marshal
+import tempfile
+
+from ..xlsxstream import sheet_xml as sx
+from ..xlsxstream.deflate_segments import (
+    SegmentStream,
+    inflate_segment,
+)
+from ..xlsxstream.parallel_scan import worth_a_worker
+from ..xlsxstream.pieces import row_body
+from ..xlsxstream.shared_formulas import Formulas
+from . import register_index
+from .sheet_scan import (
+    ROW_NUM,
+    joined,
+    scan_pieces,
+    typed_row,
+)
+
+
+class RowReads:
+    """Reading rows, for FastStore (faststore/fast_store.py), whose state it uses."""
+
+    def _light_dicts(self) -> None:
+        """Put the light rows still held as the index's columns into the rows' dicts."""
+        source, self._light_source = self._light_source, None
+        if source is not None:
+            for r, values in source.dicts().items():
+                self._values.setdefault(r, values)
+
+    def _load_index(self) -> register_index.RowIndex | None:
+        if not self._index_loaded:
+            self._index_loaded = True
+            self._index = register_index.load(self.path, self.zip, self.register_part, self.columns)
+        return self._index
+
+    def _read_light(self) -> None:
+        """Every row once: from the row index when it matches the file, else one pass over the
+        sheet (C-level scan of the light cells, full parse of rows not closed).
+
+        Light values stay as stored (a received time is its Excel serial number); every reader
+        of register values parses times with parse_datetime, which takes serials."""
+        index = self._load_index()
+        if self._read_done:
+            return
+        if index is not None:
+            light, full, cases, last_row = index.light_columns, index.full, index.cases, index.last_row
+            self._formulas = Formulas(index.formulas)
+        else:
+            spec = self._spec()
+            self._close_shadow()
+            shadow = SegmentStream(tempfile.TemporaryFile(prefix="complaintdesk-"))
+            parallel = worth_a_worker(self.zip.getinfo(self.register_part).file_size)
+            with register_index.gc_paused():
+                light, full, cases, last_row, self._formulas = joined(scan_pieces(self._chunks(shadow), spec, parallel))
+            self._cold = True
+        self._case_rows = cases
+        self._last_row = max(self._last_row, last_row)
+        keyed = self._keyed
+        if not self._values and not self._patches:  # nothing read or written before: take them as they are
+            self._light_source = light  # made into dicts when a caller needs them
+            for r, cells in full.items():
+                self._raw[r] = cells
+                self._values[r] = typed_row(cells, keyed)
+            self._read_done = True
+            return
+        for r, values in [*light.dicts().items(), *full.items()]:
+            if not values.get("_light"):
+                self._raw[r] = values
+                values = typed_row(values, keyed)
+            known = self._values.get(r)
+            if known is not None and not known.get("_light"):
+                continue
+            if known is None and r not in self._patches:
+                self._values[r] = values
+            else:
+                self._keep(r, values)
+        self._read_done = True
+
+    def _materialize(self, rows: set[int] | None) -> None:
+        """Read rows in full (None: every row) into their shared dicts."""
+        segments = self._index.segments if self._index is not None else None
+        if rows is not None:
+            cases = self._case_rows
+            for r in [r for r in rows if r in cases]:
+                known = self._values.get(r)
+                if known is None or known.get("_light"):
+                    self._keep(r, typed_row(marshal.loads(cases[r]), self._keyed))
+            rows = {r for r in rows if r not in cases}
+        if rows is None or not segments:
+            for buf in self._chunks():
+                self._take_full(buf, rows)
+        elif rows:  # only the segments holding a wanted row
+            wanted = sorted(rows)
+            for seg in segments:
+                at = bisect.bisect_left(wanted, seg.first_row)
+                if seg.last_row and at < len(wanted) and wanted[at] <= seg.last_row:
+                    self._take_full(inflate_segment(self._segment_bytes(seg)), rows)
+        keyed = self._keyed
+        for r, values in self._appended_rows():
+            self._keep(r, {k: values.get(k) for k in keyed.keys})
+
+    def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
+        keyed, formulas = self._keyed, self._formulas
+        shared = formulas.learn(buf)  # pieces in sheet order, or segments of a sheet whose masters are known
+        for m in ROW_NUM.finditer(buf):
+            r = int(m.group(1))
+            if r == 1 or (rows is not None and r not in rows):
+                continue
+            self._last_row = max(self._last_row, r)
+            known = self._values.get(r)
+            if known is not None and not known.get("_light"):
+                continue
+            cells = sx.row_cells(row_body(buf, r, m.start()), self.strings)
+            self._keep(r, typed_row(formulas.cells(cells) if shared else cells, keyed))
+
+    def _keep(self, r: int, values: dict) -> dict:
+        """Overlay pending writes and keep one dict per row, shared by every read."""
+        by_col = self._by_col
+        for col, (value, _) in self._patches.get(r, {}).items():
+            if col in by_col and (not values.get("_light") or by_col[col] in values):
+                values[by_col[col]] = value
+        known = self._values.get(r)
+        if known is not None:
+            if known.get("_light") and r not in self._pristine:
+                self._pristine[r] = dict(known)
+            known.clear()
+            known.update(values)
+            return known
+        self._values[r] = values
+        return values

@@ -1,0 +1,324 @@
+"""Adapter — the streaming store's save: the styles it needs, one pass over the package (changed
+segments of the register sheet re-encoded, tool sheets rewritten, every other part copied
+compressed), atomic after a backup; then the row index of the new file."""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from ...domain import labels
+from ...domain.schema import COLUMNS, SHEETS, TOOL_COLUMNS
+from ...errors import ComplaintDeskError
+from ..files import atomic_write, make_backup, refuse_if_open_in_excel
+from ..grid import tool_columns
+from ..store import (
+    check_rows_fit,
+)
+from ..xlsxstream import sheet_xml as sx
+from ..xlsxstream import styles_xml
+from ..xlsxstream.deflate_segments import (
+    SegmentWriter,
+)
+from ..xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
+from ..xlsxstream.row_shift import RowShift
+from ..xlsxstream.shared_formulas import Formulas
+from ..xlsxstream.sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
+from . import register_index
+from .sheet_scan import (
+    ROW_NUM,
+    resolved,
+    scan_chunk,
+)
+
+DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
+
+
+@dataclass
+class SavePlan:
+    """What a save writes besides the copied parts: tool sheets (part -> role and its plan), the
+    Table whose range grows, the register sheet's changes, rows taken out."""
+    tools: dict
+    table_part: str | None
+    formatting: bytes
+    register_changes: bool
+    removal: SheetRemoval | None = None
+
+
+class Saving:
+    """The save, for FastStore (faststore/fast_store.py), whose state it uses."""
+
+    # ---- styles ------------------------------------------------------------------------
+    def _styles_xml(self) -> str:
+        if "xl/styles.xml" not in self._extra_parts:
+            self._extra_parts["xl/styles.xml"] = self.zip.read("xl/styles.xml")
+        return self._extra_parts["xl/styles.xml"].decode("utf-8")
+
+    def _datetime_style(self) -> int:
+        if self._dt_style is None:
+            xml, self._dt_style = styles_xml.datetime_style(self._styles_xml(), DATETIME_NUMFMT)
+            self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
+        return self._dt_style
+
+    def _dxf(self, rgb: str) -> int:
+        xml, index = styles_xml.add_fill_dxf(self._styles_xml(), rgb)
+        self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
+        return index
+
+    def _formatting_xml(self) -> bytes:
+        from ..workbook_builder import VALIDATED_ROWS
+        letters = [sx.col_letter(self.columns[c.key]) for c in COLUMNS
+                   if c.key.endswith("_status") and c.key != "status"]
+        ref = " ".join(f"{x}2:{x}{VALIDATED_ROWS}" for x in letters)
+        rules = []
+        for priority, (state, rgb) in enumerate((("breached", "FFC7CE"), ("at_risk", "FFEB9C")), 1):
+            text = sx.escape(labels.label(labels.CLOCK_STATE, state, self.lang))
+            rules.append(f'<cfRule type="cellIs" dxfId="{self._dxf(rgb)}" priority="{priority}" operator="equal">'
+                         f'<formula>"{text}"</formula></cfRule>')
+        return f'<conditionalFormatting sqref="{ref}">{"".join(rules)}</conditionalFormatting>'.encode("utf-8")
+
+    # ---- saving ------------------------------------------------------------------------
+    def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, formatting: bytes) -> None:
+        first_new = self._last_row - len(self._appended) + 1
+        for r, values in self._appended_rows():
+            cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
+            cells.update(self._patches.get(r, {}))
+            self._written[r] = row_xml(r, cells)
+        appended = b"".join(self._written[r] for r in range(first_new, self._last_row + 1))
+        patches = {r: p for r, p in self._patches.items() if r < first_new}
+        last_col = max(self.columns.values())
+        index = self._load_index()
+        if index is not None and index.segments:
+            patch_segments(self._segment_bytes, index.segments, out, self.register_part, patches, appended,
+                           self._last_row, last_col, formatting, self._written)
+        elif self._shadow is not None and self._shadow.raw_size == info.file_size:
+            patch_segments(self._shadow.read, self._shadow.segments, out, self.register_part, patches,
+                           appended, self._last_row, last_col, formatting, self._written)
+        else:
+            stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
+                         formatting, written=self._written)
+
+    def _tool_extent(self, role: str) -> tuple[list, int]:
+        """A tool sheet's header and its last row holding a value — without reading the rows
+        in between when the sheet was not read (the audit sheet grows with every change)."""
+        if role in self._small:
+            grid = self._small[role]
+            last = max((i + 1 for i, line in enumerate(grid) if any(v not in (None, "") for v in line)), default=0)
+            return (grid[0] if grid else []), last
+        header: list = []
+        last = 0
+        with self.zip.open(self._part(role)) as f:
+            for buf in self._pieces(f, keep_tail=False):
+                if not header:
+                    m = sx.ROW_RE.search(buf)
+                    if m and m.group(1) == b"1":
+                        cells = sx.row_cells(m.group(2) or b"", self.strings)
+                        header = [cells.get(c) for c in range(1, max(cells, default=0) + 1)]
+                # the last value in this piece belongs to the last row starting before it
+                value = max(buf.rfind(b"<v>"), buf.rfind(b"<t>"), buf.rfind(b"<t "))
+                start = buf.rfind(b'<row r="', 0, value) if value >= 0 else -1
+                if start >= 0:
+                    last = max(last, int(ROW_NUM.match(buf, start).group(1)))
+        return header, last
+
+    def _tool_plan(self, role: str) -> tuple[list, int, list[dict], bool]:
+        """A tool sheet's header, the row after which rows are written, the rows, and whether
+        the sheet's rows are replaced; refused when the sheet would outgrow Excel."""
+        header, last = self._tool_extent(role)
+        ops = self._table_ops[role]
+        replace = any(kind == "replace" for kind, _ in ops)
+        last = 1 if replace else max(last, 1)
+        rows = [row for _, batch in ops for row in batch]
+        check_rows_fit(role, last + len(rows), self.row_notices)
+        return header, last, rows, replace
+
+    def _tool_xml(self, role: str, plan, out) -> None:
+        part = self._part(role)
+        header, last, rows, replace = plan
+        header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
+        cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
+        appended = table_rows_xml(last + 1, rows, cols, self._dt_style)
+        stream_patch(self.zip, part, out, {}, appended, last + len(rows), len(header),
+                     drop_from=2 if replace else None)
+
+    def _table_part(self) -> str | None:
+        return related_parts(self.zip, self.register_part).get("table")
+
+    def save(self) -> None:
+        """Write every change into the register at once (atomically, after a backup): the plan of
+        what each part becomes, the package streamed part by part, then the row index."""
+        if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):
+            return
+        if self.snapshot is not None:
+            self.deferred = True
+            return
+        plan = self._save_plan()
+        make_backup(self.path, self._backup_count())
+        atomic_write(self.path, partial(self._write_package, plan))
+        self._after_save(plan)
+
+    def _backup_count(self) -> int:
+        try:
+            return int(self.settings().param("backup_count"))
+        except (ComplaintDeskError, ValueError, TypeError):  # a broken 设置 does not stop a save
+            return 5
+
+    def _save_plan(self) -> SavePlan:
+        missing = [role for role in self._table_ops if self._part(role) is None]
+        if missing:
+            raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
+        refuse_if_open_in_excel(self.path)
+        check_rows_fit("register", self._last_row, self.row_notices)
+        formatting = self._formatting_xml() if self._add_formatting else b""
+        plan = SavePlan(tools={self._part(role): (role, self._tool_plan(role)) for role in self._table_ops},
+                        table_part=self._table_part() if self._appended else None, formatting=formatting,
+                        register_changes=bool(self._patches or self._appended or formatting or self._removed))
+        if any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
+               for v in row.values()):
+            self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
+        self._written.clear()
+        if self._removed:
+            name = next(n for n, part in self.parts.items() if part == self.register_part)
+            plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
+            self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
+        return plan
+
+    def _write_package(self, plan: SavePlan, tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+            for info in self.zip.infolist():
+                self._write_part(plan, info, dst)
+
+    def _write_part(self, plan: SavePlan, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+        """One part of the new package: the register sheet rewritten (rows taken out, or patched and
+        appended) in segments, a tool sheet rewritten, the Table's range, a part moved with the
+        rows; every other part copied compressed as it is."""
+        name = info.filename
+        target = zipfile.ZipInfo(name, date_time=info.date_time)
+        target.compress_type = zipfile.ZIP_DEFLATED
+        target._compresslevel = 1  # type: ignore[attr-defined]  # speed over size for the parts we rewrite
+        if name == self.register_part and (plan.removal is not None or plan.register_changes):
+            out = SegmentWriter(dst, name, info.date_time)
+            if plan.removal is not None:
+                stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
+                             max(self.columns.values()), removal=plan.removal)
+            else:
+                self._register_xml(out, info, plan.formatting)
+            out.close()
+            self._segments = out.segments
+        elif name in plan.tools:
+            with dst.open(target, "w", force_zip64=True) as out:
+                self._tool_xml(*plan.tools[name], out)
+        elif name == plan.table_part:
+            xml = self.zip.read(name).decode("utf-8")
+            xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)
+            dst.writestr(target, xml.encode("utf-8"))
+        elif name in self._extra_parts:
+            dst.writestr(target, self._extra_parts[name])
+        else:
+            copy_member(self.zip, info, dst)
+
+    def _after_save(self, plan: SavePlan) -> None:
+        """Read the new file from now on, and keep its row index (renumbered after rows went out)."""
+        if plan.removal is None:
+            index = self._next_index(plan.register_changes)
+            self._reopen()
+            self._save_index(index)
+            return
+        index = self._next_index(True)  # every later row has a new number: the index follows them
+        index = index and not plan.removal.shared and \
+            index.renumbered(plan.removal.shift, self._segments, self._last_row - len(self._removed))
+        self._forget_rows()
+        self._reopen()
+        if index:
+            register_index.save(self.path, self.zip, self.register_part, index)
+        else:
+            register_index.drop(self.path)
+
+    def _forget_rows(self) -> None:
+        self._removed.clear()
+        self._values.clear()
+        self._raw.clear()
+        self._case_rows = {}
+        self._pristine.clear()
+        self._written.clear()
+        self._light_source = self._index = self._segments = None
+        self._index_loaded, self._cold = True, False
+        self._formulas = Formulas()
+        self._last_row = 1
+
+    def _reopen(self) -> None:
+        """After a save: read from the new file; what was written is now in it."""
+        self._close_shadow()
+        self.zip.close()
+        self.zip = zipfile.ZipFile(self.path)
+        self.names = set(self.zip.namelist())
+        for role in self._table_ops:
+            self._small.pop(role, None)
+        self._patches.clear()
+        self._appended.clear()
+        self._table_ops.clear()
+        self._extra_parts.clear()
+        self._add_formatting = False
+        self._dt_style = self._data_start = self._tail_bytes = None  # they described the old file
+        self._cache.clear()
+        self._read_done = False  # the next read merges the new file's index into the rows kept
+        self._light_source = None  # ... which holds these light rows too
+
+    # ---- the row index ------------------------------------------------------------------
+    def _next_index(self, register_changed: bool) -> register_index.RowIndex | None:
+        """The index of the register sheet as the file now holds it; None to leave it as it is.
+
+        Rows written anew are indexed from the XML just written (scanned like a read would);
+        every other row from what was read, so the index always equals a fresh full read."""
+        if not register_changed and (self._index is not None or not self._cold):
+            return None  # the sheet was copied unchanged: its index (if any) still matches
+        if not self._read_done:
+            register_index.drop(self.path)
+            return None
+        scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
+            if self._written else None
+        if scanned is not None:  # their shared formulas' masters may lie anywhere: the read learnt them all
+            scanned = resolved(scanned, self._formulas)
+        fresh = scanned.rows() if scanned else set()
+        if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
+            self._light_dicts()
+        cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
+        light, full = {}, {}
+        for r, values in self._values.items():
+            if r in fresh:
+                continue
+            values = self._pristine.get(r, values)
+            if values.get("_light"):
+                light[r] = values
+            elif r in self._raw:
+                full[r] = self._raw[r]
+            else:  # a row read some other way: do not guess, let the next command scan
+                register_index.drop(self.path)
+                return None
+        if scanned:
+            light.update(scanned.light_dicts())
+            full.update(scanned.full)
+            cases.update(scanned.cases)
+        segments = self._segments if register_changed else None
+        if self._light_source is not None:  # light rows never made into dicts: their columns, and the new ones
+            light = self._light_source.extended(light)
+        return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases,
+                                       self._formulas.masters)
+
+    def _save_index(self, index: register_index.RowIndex | None) -> None:
+        if index is None:
+            return
+        register_index.save(self.path, self.zip, self.register_part, index)
+        self._index, self._index_loaded, self._cold = index, True, False
+        self._raw = dict(index.full)
+        self._case_rows = index.cases
+        self._pristine.clear()
+        self._written.clear()
+
+    def _close_shadow(self) -> None:
+        if self._shadow is not None:
+            self._shadow.fp.close()
+            self._shadow = None
