@@ -34,19 +34,26 @@ def raw_settings(grid: list[list]) -> dict:
     raw: dict = {}
     for key, col in titles.items():
         width = len(BLOCKS_BY_KEY[key].headers)
-        if key == "lists":
-            by_title = {v: k for k, v in LIST_TITLES.items()}
-            header = grid[1] if len(grid) > 1 else []
-            raw["lists"] = {by_title.get(text_of(_at(header, col - 1 + i)), text_of(_at(header, col - 1 + i))):
-                            [_at(line, col - 1 + i) for line in grid[2:]] for i in range(width)}
-            continue
-        rows = []
-        for r, line in enumerate(grid[2:], 3):
-            values = tuple(_at(line, col - 1 + i) for i in range(width))
-            if any(text_of(v) for v in values):
-                rows.append((f"{col_letter(col)}{r}", values))
-        raw[key] = rows
+        raw[key] = _list_block(grid, col, width) if key == "lists" else _block_rows(grid, col, width)
     return raw
+
+
+def _list_block(grid: list[list], col: int, width: int) -> dict[str, list]:
+    """The 下拉列表 block: list name (by its title in row 2) -> the values below it."""
+    by_title = {v: k for k, v in LIST_TITLES.items()}
+    header = grid[1] if len(grid) > 1 else []
+    titles = [text_of(_at(header, col - 1 + i)) for i in range(width)]
+    return {by_title.get(title, title): [_at(line, col - 1 + i) for line in grid[2:]] for i, title in enumerate(titles)}
+
+
+def _block_rows(grid: list[list], col: int, width: int) -> list[tuple[str, tuple]]:
+    """A block's rows that hold a value, each with the address of its first cell (for messages)."""
+    rows = []
+    for r, line in enumerate(grid[2:], 3):
+        values = tuple(_at(line, col - 1 + i) for i in range(width))
+        if any(text_of(v) for v in values):
+            rows.append((f"{col_letter(col)}{r}", values))
+    return rows
 
 
 def tool_columns(header: list, role: str) -> dict[str, int]:

@@ -134,33 +134,47 @@ def ensure_sla_formatting(ws, lang: str) -> bool:
 
 
 def _settings_sheet(ws, lang: str) -> None:
+    """The 设置 sheet: each block side by side — its title, its header row, its default rows."""
     starts = block_columns()
     for block in BLOCKS:
         col = starts[block.key]
-        title = ws.cell(1, col, block.zh if lang == "zh" else block.en)
-        title.font = Font(bold=True)
-        title.fill = TITLE_FILL
-        for offset, (zh, en) in enumerate(block.headers):
-            cell = ws.cell(2, col + offset, zh if block.key == "lists" else (zh if lang == "zh" else en))
-            cell.font = WHITE_BOLD
-            cell.fill = HEADER_FILL
-            ws.column_dimensions[get_column_letter(col + offset)].width = 14
-        rows = block.rows
-        if block.key == "lists":
-            width = max(len(v) for v in DEFAULT_LISTS.values())
-            lists = list(DEFAULT_LISTS.values())
-            rows = tuple(tuple(lst[i] if i < len(lst) else None for lst in lists) for i in range(width))
+        _block_head(ws, block, col, lang)
+        rows = _list_rows() if block.key == "lists" else block.rows
         for r, row in enumerate(rows, 3):
             for offset, value in enumerate(row):
                 if value is not None:
                     ws.cell(r, col + offset, value)
         if block.key == "params":
-            ws.column_dimensions[get_column_letter(col)].width = 22
-            ws.column_dimensions[get_column_letter(col + 2)].width = 48
-            for r in range(3, 3 + len(rows)):
-                if isinstance(ws.cell(r, col + 1).value, float) and ws.cell(r, col + 1).value < 1:
-                    ws.cell(r, col + 1).number_format = "0%"
+            _params_layout(ws, col, len(rows))
     ws.freeze_panes = "A3"
+
+
+def _block_head(ws, block, col: int, lang: str) -> None:
+    title = ws.cell(1, col, block.zh if lang == "zh" else block.en)
+    title.font = Font(bold=True)
+    title.fill = TITLE_FILL
+    for offset, (zh, en) in enumerate(block.headers):  # list titles stay Chinese: they name the lists
+        cell = ws.cell(2, col + offset, zh if block.key == "lists" or lang == "zh" else en)
+        cell.font = WHITE_BOLD
+        cell.fill = HEADER_FILL
+        ws.column_dimensions[get_column_letter(col + offset)].width = 14
+
+
+def _list_rows() -> tuple:
+    """The default dropdown lists as rows: one list a column."""
+    lists = list(DEFAULT_LISTS.values())
+    width = max(len(v) for v in lists)
+    return tuple(tuple(lst[i] if i < len(lst) else None for lst in lists) for i in range(width))
+
+
+def _params_layout(ws, col: int, count: int) -> None:
+    """Wider name and note columns; a share below 1 shown as a percentage."""
+    ws.column_dimensions[get_column_letter(col)].width = 22
+    ws.column_dimensions[get_column_letter(col + 2)].width = 48
+    for r in range(3, 3 + count):
+        value = ws.cell(r, col + 1).value
+        if isinstance(value, float) and value < 1:
+            ws.cell(r, col + 1).number_format = "0%"
 
 
 def _define_lists(wb, lang: str) -> None:

@@ -30,17 +30,22 @@ def remove_rows(wb, ws, removed, last_row: int) -> None:
             ws.merge_cells(new)
     _validations(ws, shift)
     _formatting(ws, shift)
+    _tables(ws, shift)
+    for names in (wb.defined_names, ws.defined_names):
+        for name in names.values():
+            if name.attr_text:
+                name.attr_text = shift.formula(name.attr_text, bare=False)
+    wb.calculation.fullCalcOnLoad = True
+
+
+def _tables(ws, shift: RowShift) -> None:
+    """Tables, their filters and the sheet's filter shrink with the rows taken out."""
     for table in ws.tables.values():
         table.ref = shift.table_ref(table.ref)
         if table.autoFilter is not None and table.autoFilter.ref:
             table.autoFilter.ref = shift.table_ref(table.autoFilter.ref)
     if ws.auto_filter.ref:
         ws.auto_filter.ref = shift.ref(ws.auto_filter.ref) or ws.auto_filter.ref
-    for names in (wb.defined_names, ws.defined_names):
-        for name in names.values():
-            if name.attr_text:
-                name.attr_text = shift.formula(name.attr_text, bare=False)
-    wb.calculation.fullCalcOnLoad = True
 
 
 def _cells(ws, shift: RowShift) -> None:

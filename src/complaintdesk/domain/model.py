@@ -62,39 +62,28 @@ TEXT_KEYS = ("plan_measures", "plan_reviewed_by", "approved_by", "plan_resources
              "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by")
 
 
+def _parsed(v: dict, keys, parse, problems: list[str]) -> dict:
+    """Each key's cell through `parse` (value, message); a message is kept as a problem of its column."""
+    out = {}
+    for key in keys:
+        value, msg = parse(v.get(key))
+        if msg:
+            problems.append(f"{BY_KEY[key].zh}：{msg}")
+        out[key] = value
+    return out
+
+
 def parse_complaint(row: RegisterRow) -> Complaint:
+    """A register row as a Complaint; every cell that cannot be read becomes a problem (by column)."""
     v = row.values
     problems: list[str] = []
-
-    def label(key):
-        return BY_KEY[key].zh
-
-    received, msg = parse_datetime(v.get("received_at"))
-    if msg:
-        problems.append(f"{label('received_at')}：{msg}")
-    times = {}
-    for key in TIME_KEYS:
-        value, msg = parse_datetime(v.get(key))
-        if msg:
-            problems.append(f"{label(key)}：{msg}")
-        times[key] = value
-    flags: dict[str, bool | None] = {}
-    for key in ("safety_risk", "customer_agrees", "case_library"):
-        flag, msg = parse_bool(v.get(key))
-        if msg:
-            problems.append(f"{label(key)}：{msg}")
-        flags[key] = flag
+    received = _parsed(v, ("received_at",), parse_datetime, problems)["received_at"]
+    times = _parsed(v, TIME_KEYS, parse_datetime, problems)
+    flags: dict[str, bool | None] = _parsed(v, ("safety_risk", "customer_agrees", "case_library"), parse_bool, problems)
     for key in ("escalated", "approval_required", "callback_required", "is_repeat"):
         flags["prev_" + key] = parse_bool(v.get(key))[0]
-    scores: dict[str, int | None] = {}
-    for key in SCORE_KEYS:
-        score, msg = parse_score(v.get(key))
-        if msg:
-            problems.append(f"{label(key)}：{msg}")
-        scores[key] = score
-    cost, msg = parse_money(v.get("cost"))
-    if msg:
-        problems.append(f"{label('cost')}：{msg}")
+    scores: dict[str, int | None] = _parsed(v, SCORE_KEYS, parse_score, problems)
+    cost = _parsed(v, ("cost",), parse_money, problems)["cost"]
     override_raw = text_of(v.get("priority_override")).upper()
     override = override_raw if override_raw in labels.PRIORITY else None
     if override_raw and not override:

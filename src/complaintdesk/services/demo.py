@@ -61,28 +61,6 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
     def do_export(store: RegisterStore):
         return export_to_file(store, folder / "导出_全部投诉.json")
 
-    def do_log(store: RegisterStore):
-        open_rows = [r for r in store.rows() if r.values.get("first_response_at") and not r.values.get("resolved_at")
-                     and r.values.get("complaint_no")]
-        summary = Summary("log")
-        for row in open_rows[:3]:
-            part = log_entry(store, text_of(row.values["complaint_no"]), now + timedelta(minutes=5), "电话",
-                             "已致电客户说明处理进度，预计 3 天内完成", "跟进处理结果", "李客服")
-            summary.add("logged", part.counts.get("logged", 0))
-        return summary
-
-    def do_surveys(store: RegisterStore):
-        surveyed = [r for r in store.rows() if r.values.get("survey_sent_at") and not r.values.get("score_solution")]
-        path = folder / "回访结果_样例.csv"
-        lines = ["投诉编号,处理效率,服务态度,解决方案,意见"]
-        for i, row in enumerate(surveyed[:6]):
-            scores = (5, 4, 5) if i % 3 else (3, 2, 4)
-            lines.append(f"{text_of(row.values['complaint_no'])},{scores[0]},{scores[1]},{scores[2]},"
-                         + ("处理及时，满意" if i % 3 else "客服态度需要改进"))
-        lines.append("20990101-CS-001,5,5,5,不存在的编号")
-        atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8-sig"))
-        return import_surveys(store, path, now + timedelta(minutes=10))
-
     later = now + timedelta(minutes=15)
     docs = folder / "文档"
     return [
@@ -94,11 +72,37 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
                                                                    out_dir=docs))),
         ("生成分配记录表（Word）", with_store(lambda s: make_documents(s, now, all_due=True, kinds=["assignment"],
                                                                   fmt="docx", out_dir=docs))),
-        ("记录客户沟通", with_store(do_log)),
-        ("导入满意度回访结果", with_store(do_surveys)),
+        ("记录客户沟通", with_store(lambda s: _log_calls(s, now))),
+        ("导入满意度回访结果", with_store(lambda s: _survey_answers(s, folder, now))),
         ("再次刷新时效（关闭已完成投诉）", with_store(lambda s: check_sla(s, later))),
         ("月度投诉分析报告（上月）", with_store(lambda s: monthly_report(s, later))),
         ("导出 JSON", with_store(do_export)),
         ("归档已关闭投诉（演示：不等 30 天）", with_store(lambda s: archive(s, later + timedelta(minutes=1), 0),
                                                        kind="openpyxl")),
     ]
+
+
+def _log_calls(store: RegisterStore, now: datetime) -> Summary:
+    """The demo's communication log: a call to three customers whose complaint is being handled."""
+    open_rows = [r for r in store.rows() if r.values.get("first_response_at") and not r.values.get("resolved_at")
+                 and r.values.get("complaint_no")]
+    summary = Summary("log")
+    for row in open_rows[:3]:
+        part = log_entry(store, text_of(row.values["complaint_no"]), now + timedelta(minutes=5), "电话",
+                         "已致电客户说明处理进度，预计 3 天内完成", "跟进处理结果", "李客服")
+        summary.add("logged", part.counts.get("logged", 0))
+    return summary
+
+
+def _survey_answers(store: RegisterStore, folder: Path, now: datetime) -> Summary:
+    """The demo's survey answers: six surveyed complaints (one in three unhappy) and an unknown number."""
+    surveyed = [r for r in store.rows() if r.values.get("survey_sent_at") and not r.values.get("score_solution")]
+    path = folder / "回访结果_样例.csv"
+    lines = ["投诉编号,处理效率,服务态度,解决方案,意见"]
+    for i, row in enumerate(surveyed[:6]):
+        scores = (5, 4, 5) if i % 3 else (3, 2, 4)
+        lines.append(f"{text_of(row.values['complaint_no'])},{scores[0]},{scores[1]},{scores[2]},"
+                     + ("处理及时，满意" if i % 3 else "客服态度需要改进"))
+    lines.append("20990101-CS-001,5,5,5,不存在的编号")
+    atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8-sig"))
+    return import_surveys(store, path, now + timedelta(minutes=10))

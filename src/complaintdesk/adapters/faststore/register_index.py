@@ -196,14 +196,7 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
         body = memoryview(data)[len(MAGIC):len(data) - 8 - size]
         if zlib.crc32(body) != head.get("crc") or len(body) != sum(head.get("pieces", [])):
             return None  # cut short or damaged (a cache file is written without fsync)
-        with gc_paused():  # millions of plain objects, no cycles: the cyclic collector has nothing to find
-            pieces, at = [], 0
-            for n in head["pieces"]:
-                pieces.append(marshal.loads(body[at:at + n]))
-                at += n
-            light = LightColumns(pieces[0], pieces[1], pieces[2:-3])
-            full, cases, formulas = pieces[-3], pieces[-2], pieces[-1]
-            del pieces
+        light, full, cases, formulas = _body(body, head["pieces"])
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
         if not isinstance(cases, dict) or not all(map(isinstance, cases.values(), repeat(bytes))):
             raise ValueError("index case rows are damaged")
@@ -215,6 +208,16 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
         return index
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError, UnicodeError):
         return None
+
+
+def _body(body: memoryview, sizes: list[int]) -> tuple:
+    """The index's marshalled pieces: light columns, full rows, case rows, formula masters."""
+    with gc_paused():  # millions of plain objects, no cycles: the cyclic collector has nothing to find
+        pieces, at = [], 0
+        for n in sizes:
+            pieces.append(marshal.loads(body[at:at + n]))
+            at += n
+        return LightColumns(pieces[0], pieces[1], pieces[2:-3]), pieces[-3], pieces[-2], pieces[-1]
 
 
 def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> None:

@@ -87,24 +87,26 @@ class RowReads:
         """Read rows in full (None: every row) into their shared dicts."""
         segments = self._index.segments if self._index is not None else None
         if rows is not None:
-            cases = self._case_rows
-            for r in [r for r in rows if r in cases]:
-                known = self._values.get(r)
-                if known is None or known.get("_light"):
-                    self._keep(r, typed_row(marshal.loads(cases[r]), self._keyed))
-            rows = {r for r in rows if r not in cases}
+            rows = self._from_case_rows(rows)
         if rows is None or not segments:
             for buf in self._chunks():
                 self._take_full(buf, rows)
         elif rows:  # only the segments holding a wanted row
-            wanted = sorted(rows)
-            for seg in segments:
-                at = bisect.bisect_left(wanted, seg.first_row)
-                if seg.last_row and at < len(wanted) and wanted[at] <= seg.last_row:
-                    self._take_full(inflate_segment(self._segment_bytes(seg)), rows)
+            for seg in _segments_holding(segments, sorted(rows)):
+                self._take_full(inflate_segment(self._segment_bytes(seg)), rows)
         keyed = self._keyed
         for r, values in self._appended_rows():
             self._keep(r, {k: values.get(k) for k in keyed.keys})
+
+    def _from_case_rows(self, rows: set[int]) -> set[int]:
+        """Closed rows of the case library are kept whole (marshalled): read those from there;
+        the rows still to read."""
+        cases = self._case_rows
+        for r in [r for r in rows if r in cases]:
+            known = self._values.get(r)
+            if known is None or known.get("_light"):
+                self._keep(r, typed_row(marshal.loads(cases[r]), self._keyed))
+        return {r for r in rows if r not in cases}
 
     def _take_full(self, buf: bytes, rows: set[int] | None) -> None:
         keyed, formulas = self._keyed, self._formulas
@@ -135,3 +137,11 @@ class RowReads:
             return known
         self._values[r] = values
         return values
+
+
+def _segments_holding(segments, wanted: list[int]):
+    """The segments (in order) that hold one of the `wanted` rows (sorted)."""
+    for seg in segments:
+        at = bisect.bisect_left(wanted, seg.first_row)
+        if seg.last_row and at < len(wanted) and wanted[at] <= seg.last_row:
+            yield seg

@@ -176,8 +176,7 @@ class Saving:
         plan = SavePlan(tools={self._part(role): (role, self._tool_plan(role)) for role in self._table_ops},
                         table_part=self._table_part() if self._appended else None, formatting=formatting,
                         register_changes=bool(self._patches or self._appended or formatting or self._removed))
-        if any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
-               for v in row.values()):
+        if self._tool_dates():
             self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
         self._written.clear()
         if self._removed:
@@ -185,6 +184,11 @@ class Saving:
             plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
             self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
         return plan
+
+    def _tool_dates(self) -> bool:
+        """Whether a tool sheet row to write holds a date (its cell then needs a date-time style)."""
+        return any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
+                   for v in row.values())
 
     def _write_package(self, plan: SavePlan, tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
@@ -278,26 +282,16 @@ class Saving:
         if not self._read_done:
             register_index.drop(self.path)
             return None
-        scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec()) \
-            if self._written else None
-        if scanned is not None:  # their shared formulas' masters may lie anywhere: the read learnt them all
-            scanned = resolved(scanned, self._formulas)
+        scanned = self._scanned_written()
         fresh = scanned.rows() if scanned else set()
         if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
             self._light_dicts()
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
-        light, full = {}, {}
-        for r, values in self._values.items():
-            if r in fresh:
-                continue
-            values = self._pristine.get(r, values)
-            if values.get("_light"):
-                light[r] = values
-            elif r in self._raw:
-                full[r] = self._raw[r]
-            else:  # a row read some other way: do not guess, let the next command scan
-                register_index.drop(self.path)
-                return None
+        kept = self._kept_rows(fresh)
+        if kept is None:  # a row read some other way: do not guess, let the next command scan
+            register_index.drop(self.path)
+            return None
+        light, full = kept
         if scanned:
             light.update(scanned.light_dicts())
             full.update(scanned.full)
@@ -307,6 +301,29 @@ class Saving:
             light = self._light_source.extended(light)
         return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases,
                                        self._formulas.masters)
+
+    def _scanned_written(self):
+        """The rows this save wrote anew, scanned as a read would scan them (None: none written)."""
+        if not self._written:
+            return None
+        scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec())
+        return resolved(scanned, self._formulas)  # their masters may lie anywhere: the read learnt them all
+
+    def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict] | None:
+        """The rows not written anew, as the index keeps them: light values, or the raw XML of a
+        row read in full; None when a row was read another way."""
+        light, full = {}, {}
+        for r, values in self._values.items():
+            if r in fresh:
+                continue
+            values = self._pristine.get(r, values)
+            if values.get("_light"):
+                light[r] = values
+            elif r in self._raw:
+                full[r] = self._raw[r]
+            else:
+                return None
+        return light, full
 
     def _save_index(self, index: register_index.RowIndex | None) -> None:
         if index is None:

@@ -94,14 +94,7 @@ class MentionSearch:
         wanted = [i for i, s in enumerate(strings) if _holds(s, texts, phones, normalise)]
         if len(wanted) > MAX_SHARED:
             return None
-        gap = b"(?:" + separator(between) + b")*"
-        patterns = [re.compile(gap.join(re.escape(c.encode("utf-8")) for c in p)) for p in phones]
-        if wanted:  # cells showing a shared string that holds the text (or with an index in another form)
-            patterns.append(re.compile(rb't="s"[^>]*><v>(?:' + literal_trie(str(i).encode() for i in wanted)
-                                       + rb"</v>|(?!" + PLAIN_INDEX + rb"))"))
-        cells = _odd_cells([t.lower() for t in texts + phones], letters)
-        if cells is not None:
-            patterns.append(cells)
+        patterns = _patterns(texts, phones, wanted, letters, between)
         folded = {t for t in texts if re.search("[a-z]", t)}  # texts whose ASCII letters are folded
         # a text without letters to fold that a phone pattern finds already is not searched again
         plain = [t.encode("utf-8") for t in texts if t not in phones or t in folded]
@@ -123,6 +116,20 @@ class MentionSearch:
         rows.discard(None)
         rows.discard(1)
         return rows
+
+
+def _patterns(texts: list[str], phones: list[str], wanted: list[int], letters, between: re.Pattern) -> list:
+    """The patterns beside the plain texts: each phone with separators between its characters,
+    cells showing a shared string that holds the text (or an index in another form), odd cells."""
+    gap = b"(?:" + separator(between) + b")*"
+    patterns = [re.compile(gap.join(re.escape(c.encode("utf-8")) for c in p)) for p in phones]
+    if wanted:
+        patterns.append(re.compile(rb't="s"[^>]*><v>(?:' + literal_trie(str(i).encode() for i in wanted)
+                                   + rb"</v>|(?!" + PLAIN_INDEX + rb"))"))
+    cells = _odd_cells([t.lower() for t in texts + phones], letters)
+    if cells is not None:
+        patterns.append(cells)
+    return patterns
 
 
 def _odd_cells(needles: list[str], letters) -> re.Pattern | None:
