@@ -15,10 +15,10 @@ from openpyxl.comments import Comment
 from complaintdesk.adapters.faststore import fast_store
 from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.faststore.register_index import index_path
+from complaintdesk.adapters.stores import open_store
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan
 from complaintdesk.adapters.xlsxstream.deflate_segments import member_data_offset
-from complaintdesk.services.common import open_store
 from tests.conftest import complaint, convert, read_rows, type_rows
 
 ROOT = Path(__file__).resolve().parents[2]

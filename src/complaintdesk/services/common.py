@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..adapters.calendar_cn import china_calendar
 from ..adapters.store import RegisterStore
+from ..adapters.stores import open_store
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime, text_of
 from ..domain.schema import BY_KEY
@@ -45,30 +46,6 @@ def save(store: RegisterStore, summary: Summary) -> None:
     """Save the register; a sheet the save left near Excel's row limit is a warning of the action."""
     store.save()
     summary.warnings.extend(w for w in store.row_notices.values() if w not in summary.warnings)
-
-
-FAST_THRESHOLD = 256_000  # bytes (~600 rows): registers from this size use the streaming store
-
-
-def open_store(path, source: str = "命令行", kind: str | None = None, read_only_check: bool = False,
-               snapshot=None) -> RegisterStore:
-    """The file store for a register: streaming for large files, openpyxl otherwise.
-
-    `kind` ("fast" / "openpyxl") or the COMPLAINTDESK_STORE environment variable force one. With
-    `snapshot` (adapters.snapshot), the store reads that copy and never writes (see services.held)."""
-    import os
-
-    size_of = snapshot.copy if snapshot is not None else Path(path)
-    choice = kind or os.environ.get("COMPLAINTDESK_STORE") or \
-        ("fast" if size_of.exists() and size_of.stat().st_size >= FAST_THRESHOLD else "openpyxl")
-    store: RegisterStore
-    if choice == "fast":  # (openpyxl is not even imported for a large register)
-        from ..adapters.faststore.fast_store import FastStore
-        store = FastStore(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
-    else:
-        from ..adapters.xlsx_store import XlsxStore
-        store = XlsxStore(Path(path), source, read_only_check=read_only_check, snapshot=snapshot)
-    return store
 
 
 @contextmanager

@@ -23,9 +23,10 @@ from ..adapters.package_guard import require_register
 from ..adapters.pending import AlertLedger, Entry, PendingQueue
 from ..adapters.snapshot import Snapshot, take_snapshot
 from ..adapters.store import RegisterStore
+from ..adapters.stores import open_store
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError
-from .common import Summary, close_store, display, open_store, save
+from .common import Summary, close_store, display, save
 
 AUDIT_COLUMN = "待写入更改"
 ENTRY_ID = re.compile(r"#([0-9a-f]{12})\b")
