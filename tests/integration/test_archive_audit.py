@@ -28,7 +28,8 @@ def with_legacy_history(register):
     write_archive(folder / "投诉归档_2025.xlsx", [{"complaint_no": LEGACY, "received_at": datetime(2025, 1, 1, 9)}], [])
     wb = load_workbook(register)
     ws = wb["变更记录"]
-    for number, column, new in ((LEGACY, "优先级", "P2"), (UNKNOWN, "受理人", "张三"), (LEGACY, "（归档）", "投诉归档_2025.xlsx")):
+    for number, column, new in ((LEGACY, "优先级", "P2"), (UNKNOWN, "受理人", "张三"),
+                                (LEGACY, "（归档）", "投诉归档_2025.xlsx")):
         ws.append([datetime(2025, 2, 1, 9, 30), "命令行", number, column, None, new])
     wb.save(register)
 
@@ -55,7 +56,8 @@ def test_history_leaves_with_its_complaints(register, cli, monkeypatch, store):
     moved = read_audit_archive(register.parent / "archive" / "变更记录_20261201.xlsx")
     as_rows = [[e[k] for k in ("time", "source", "complaint_no", "column", "old", "new")] for e in moved]
     assert as_rows[:-2] == leaving                                     # every row, as it was, in order
-    assert sorted((r[2], r[3], r[5]) for r in as_rows[-2:]) == sorted((n, "（归档）", "投诉归档_2026.xlsx") for n in closed)
+    assert sorted((r[2], r[3], r[5]) for r in as_rows[-2:]) == \
+        sorted((n, "（归档）", "投诉归档_2026.xlsx") for n in closed)
     assert load_workbook(register.parent / "archive" / "变更记录_20261201.xlsx").sheetnames == ["变更记录"]
 
     # the files beside the yearly archives are not read as complaints

@@ -98,15 +98,16 @@ def dressed(tmp_path_factory):
     ws.conditional_formatting.add(f"A{g1}:C{g1}", CellIsRule(operator="equal", formula=['"x"'],
                                                             fill=PatternFill("solid", bgColor="FFEB9C")))
     comms = wb["沟通记录"]
-    for r, when, text in ((g1, datetime(2026, 10, 20, 9, 5), "已电话联系\n客户同意换货"), (k1, datetime(2026, 11, 2, 16, 0), "=等待回复"),
+    for r, when, text in ((g1, datetime(2026, 10, 20, 9, 5), "已电话联系\n客户同意换货"),
+                          (k1, datetime(2026, 11, 2, 16, 0), "=等待回复"),
                           (g2, datetime(2026, 10, 21, 8, 0), " 前后有空格 ")):
         comms.append([ws[f"A{r}"].value, when, "电话", "李客服", text, "跟进"])
         comms.cell(comms.max_row, 5).data_type = "s"
     wb.defined_names["重点行"] = DefinedName("重点行", attr_text=f"投诉登记!$A${k2}:$BP${k2}")
     wb.save(path)
     _shared(path, note, shared)
-    return path, dict(g1=g1, g2=g2, g3=g3, k1=k1, k2=k2, shared=shared, shared_numbers=shared_numbers, gone=gone, note=note, remark=remark,
-                      desc=desc, order=order)
+    return path, dict(g1=g1, g2=g2, g3=g3, k1=k1, k2=k2, shared=shared, shared_numbers=shared_numbers, gone=gone,
+                      note=note, remark=remark, desc=desc, order=order)
 
 
 def sheets(wb):
@@ -191,7 +192,8 @@ def test_what_points_at_rows_follows_them(archived, dressed):
     assert after["links"] == [(f"{f['order']}{up(k1)}", "https://example.com/order/k1")]
     assert sorted(after["merged"]) == sorted([f"{note}{up(k2)}:{remark}{up(k2)}",
                                               f"{remark}{up(f['g3'] + 1)}:{remark}{up(f['g3'] + 2)}"])
-    assert [v for v in after["validations"] if v[1] == "1" and "20000" not in v[0]] == [(f"{remark}{up(k1)}", "1", "5")]  # g1's left
+    # g1's left
+    assert [v for v in after["validations"] if v[1] == "1" and "20000" not in v[0]] == [(f"{remark}{up(k1)}", "1", "5")]
     assert [s for s, _ in after["formatting"] if "20000" not in s] == [f"A{up(k1)}:C{up(k2)}"]
     area = [c for c in before["formatting"] if "20000" in c[0]]   # the input area's formatting stays
     assert area and all(c in after["formatting"] for c in area)

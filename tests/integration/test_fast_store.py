@@ -333,7 +333,8 @@ def test_case_library_is_rebuilt_exactly_when_its_rows_or_its_sheet_change(tmp_p
     def edit(xml):  # that complaint's row: the cell in column A holds its number
         start = xml.index(f'"><is><t>{number}</t></is></c>'.encode("utf-8"))
         start, end = xml.rfind(b"<row ", 0, start), xml.index(b"</row>", start)
-        row = xml[start:end].replace(f"<t>{description}</t>".encode("utf-8"), "<t>客户改口：商品完好</t>".encode("utf-8"))
+        row = xml[start:end].replace(f"<t>{description}</t>".encode("utf-8"),
+                                     "<t>客户改口：商品完好</t>".encode("utf-8"))
         return xml[:start] + row + xml[end:]
     _rewrite_part(path, "xl/worksheets/sheet1.xml", edit)
     with pytest.raises(AssertionError, match="rebuilt"):

@@ -87,12 +87,13 @@ def tricky_shared(tricky, tmp_path_factory):
     parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<c r="([A-Z]+\d+)"((?: s="\d+")?) t="inlineStr"><is>(.*?)</is></c>',
                                                shared, parts["xl/worksheets/sheet1.xml"])
     parts["xl/sharedStrings.xml"] = (b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxml'
-                                     b'formats.org/spreadsheetml/2006/main">' + b"".join(b"<si>" + t + b"</si>" for t in strings)
-                                     + b"</sst>")
+                                     b'formats.org/spreadsheetml/2006/main">'
+                                     + b"".join(b"<si>" + t + b"</si>" for t in strings) + b"</sst>")
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{SST_TYPE}"/></Types>'.encode())
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", f'<Relationship Id="rIdSst" Type="{SST_REL}" Target="sharedStrings.xml"/></Relationships>'.encode())
+        b"</Relationships>",
+        f'<Relationship Id="rIdSst" Type="{SST_REL}" Target="sharedStrings.xml"/></Relationships>'.encode())
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():
             z.writestr(name, data)

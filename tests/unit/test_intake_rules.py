@@ -70,7 +70,8 @@ def test_routing_and_cc(settings):
 
 def test_duty_shifts(settings):
     settings.roster = [Shift("", time(8), time(20), "王主管"), Shift("", time(20), time(8), "刘主管"),
-                       Shift("周六", time(8), time(20), "孙值班"), Shift("2026-10-01", time(0), time(23, 59), "国庆值班")]
+                       Shift("周六", time(8), time(20), "孙值班"),
+                       Shift("2026-10-01", time(0), time(23, 59), "国庆值班")]
     assert duty_supervisor(datetime(2026, 10, 9, 10), settings) == "王主管"
     assert duty_supervisor(datetime(2026, 10, 9, 23), settings) == "刘主管"
     assert duty_supervisor(datetime(2026, 10, 10, 2), settings) == "刘主管"   # overnight from Friday

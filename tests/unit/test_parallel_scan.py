@@ -18,7 +18,8 @@ def pieces(count=12, rows=40):
         xml = []
         for r in range(2 + p * rows, 2 + (p + 1) * rows):
             closed = r % 3 != 0
-            xml.append(f'<row r="{r}">' + inline(f"A{r}", f"20261101-CS-{r:04d}") + f'<c r="B{r}"><v>{46300 + r / 7}</v></c>'
+            xml.append(f'<row r="{r}">' + inline(f"A{r}", f"20261101-CS-{r:04d}")
+                       + f'<c r="B{r}"><v>{46300 + r / 7}</v></c>'
                        + inline(f"AK{r}", "已关闭" if closed else "处理中")
                        + (f'<c r="AO{r}"><v>{46330 + r}</v></c>' if closed else "")
                        + inline(f"BO{r}", "是" if r % 5 == 0 else "否") + inline(f"L{r}", f"问题描述 {r}") + "</row>")

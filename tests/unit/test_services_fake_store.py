@@ -62,7 +62,8 @@ def test_sla_writes_alerts(settings):
     assert store.values(2)["response_status"] == "已超时"
     assert summary.counts["breached"] >= 1
     alert = store.tables["alerts"][0]
-    assert alert["clock"] == "响应" and alert["handler"] == "刘主管" and alert["hours_over"] == 1.0  # 01:00 is the night shift
+    # 01:00 is the night shift
+    assert alert["clock"] == "响应" and alert["handler"] == "刘主管" and alert["hours_over"] == 1.0
 
 
 cell_values = st.one_of(
@@ -133,8 +134,10 @@ def test_export_records_convert_every_kind_of_cell():
                 "status": "已关闭", "safety_risk": "是", "escalated": "", "cost": 12.5})
     assert (r["received_at"], r["closed_at"], r["resolved_at"], r["confirmed_at"], r["survey_sent_at"]) == \
         ("2026-11-02T09:30:15", "2026-11-03T08:05:00", "2026-11-04", "不详", None)
-    assert (r["description"], r["remarks"], r["customer_name"], r["order_no"]) == (None, 42, "王芳", "2026-01-02T00:00:00")
-    assert (r["status"], r["safety_risk"], r["escalated"], r["cost"], r["complaint_no"]) == ("closed", True, None, 12.5, None)
+    assert (r["description"], r["remarks"], r["customer_name"], r["order_no"]) == \
+        (None, 42, "王芳", "2026-01-02T00:00:00")
+    assert (r["status"], r["safety_risk"], r["escalated"], r["cost"], r["complaint_no"]) == \
+        ("closed", True, None, 12.5, None)
 
 
 def test_a_save_near_excel_row_limit_warns_from_eighty_percent(settings):
@@ -146,8 +149,9 @@ def test_a_save_near_excel_row_limit_warns_from_eighty_percent(settings):
     store.append_register(complaint(contact="13900000009"))
     loud = assign(store, NOW)
     assert store.saved == 2 and len(store.tables["audit"]) + 1 > 838_860
-    assert loud.warnings == [f"工作表“变更记录”已有 {len(store.tables['audit']) + 1:,} 行，是 Excel 上限 1,048,576 行的 "
-                             "80%，到达上限后将无法保存：请尽快运行“归档”，已关闭投诉的变更记录随之移到归档文件夹"]
+    assert loud.warnings == [f"工作表“变更记录”已有 {len(store.tables['audit']) + 1:,} 行，"
+                             "是 Excel 上限 1,048,576 行的 80%，到达上限后将无法保存："
+                             "请尽快运行“归档”，已关闭投诉的变更记录随之移到归档文件夹"]
     store.replace_table("audit", store.tables["audit"][-5:])   # as an archive leaves it
     assert store.row_notices == {}                             # the warning is taken back
 

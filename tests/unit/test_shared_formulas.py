@@ -17,7 +17,8 @@ FORMULAS = ['LEN(L2)', 'IF($L2="","",LEN(L2)+SUM(BC$2:BC2))', "'人员'!A1&L2", 
 @pytest.mark.parametrize("formula", FORMULAS)
 @pytest.mark.parametrize("cell", ["BP3", "BQ9", "BP2000"])
 def test_a_cell_reads_the_formula_openpyxl_gives_it(formula, cell):
-    master = b'<c r="BP2" s="1"><f t="shared" ref="BP2:BQ2000" si="3">' + sx.escape(formula).encode() + b"</f><v>1</v></c>"
+    master = (b'<c r="BP2" s="1"><f t="shared" ref="BP2:BQ2000" si="3">' + sx.escape(formula).encode()
+              + b"</f><v>1</v></c>")
     row = int("".join(ch for ch in cell if ch.isdigit()))
     child = f'<c r="{cell}" s="1"><f t="shared" si="3"/><v>7</v></c>'.encode()
     xml = b'<row r="2">' + master + b'</row><row r="%d">' % row + child + b"</row>"
@@ -31,7 +32,8 @@ def test_a_cell_reads_the_formula_openpyxl_gives_it(formula, cell):
 def test_masters_markers_and_unknown_masters():
     xml = (b'<row r="5"><c r="A5"><f t="shared" ref="A5:A9" si="0">B5*2</f><v>2</v></c>'
            b'<c r="C5" t="str"><f aca="false" t="shared" ref="C5:C6" si="1">&quot;x&quot;&amp;D5</f><v>x</v></c></row>'
-           b'<row r="6"><c r="A6"><f t="shared" ref="A6:A7" si="0">Z1</f></c><c r="C6"><f t="shared" si="1"/></c></row>')
+           b'<row r="6"><c r="A6"><f t="shared" ref="A6:A7" si="0">Z1</f></c>'
+           b'<c r="C6"><f t="shared" si="1"/></c></row>')
     assert masters_in(xml) == {"0": ("B5*2", 1, 5), "1": ('"x"&D5', 3, 5)}  # the first of each si
     assert masters_in(xml.replace(b'"shared"', b'"array"')) == {}
     marker = sx.row_cells(b'<c r="C6"><f t="shared" si="1"/><v>9</v></c>', [])[3]
@@ -69,5 +71,6 @@ def test_pieces_scanned_apart_read_their_masters_from_each_other():
     assert dict(zip(light.rows, light.column("contact"))) == {4: "=H4", 5: "=H5", 7: "=H7", 8: "=H8"}
     assert full[6] == {1: "N6", 2: "处理中", 3: 45000, 4: "=H6", 5: "=I6"} and full[9][5] == "=F9*2"
     keyed = Keyed.of({"contact": 4, "x": 5})
-    assert dict(piece_rows(second, [], keyed, formulas=Formulas(formulas.masters)))[9] == {"contact": "=H9", "x": "=F9*2"}
+    rows = dict(piece_rows(second, [], keyed, formulas=Formulas(formulas.masters)))
+    assert rows[9] == {"contact": "=H9", "x": "=F9*2"}
     assert dict(piece_rows(second, [], keyed))[9] == {"contact": "=", "x": "="}  # no masters known

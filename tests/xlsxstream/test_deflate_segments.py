@@ -109,7 +109,8 @@ def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
         back = ri.load(register, zf, "xl/worksheets/sheet1.xml", columns)
     expected = {r: {**{k: None for k in ("category", "complaint_no", "status")}, **v} for r, v in light.items()}
     assert back.light_columns.dicts() == expected
-    assert [type(v["complaint_no"]) for v in back.light_columns.dicts().values()] == [type(v.get("complaint_no")) for v in light.values()]
+    assert [type(v["complaint_no"]) for v in back.light_columns.dicts().values()] == \
+        [type(v.get("complaint_no")) for v in light.values()]
     assert back.full == full and back.cases == cases and back.last_row == 31
     assert back.light_columns.column("category")[-1] == "物流" and back.light_columns.column("nope") == [None] * 12
     path = ri.index_path(register)
