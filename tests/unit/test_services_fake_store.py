@@ -163,3 +163,12 @@ def test_a_survey_line_without_a_number_fills_no_row(settings):
     summary = import_survey_table(store, headers, [["", 5, 5, 5], ["20261001-CS-999", 4, 4, 4]], NOW)
     assert summary.messages == ["回访文件第 2 行：投诉编号“”不存在", "回访文件第 3 行：投诉编号“20261001-CS-999”不存在"]
     assert all(store.rows()[0].values.get(k) in (None, "") for k in ("score_efficiency", "score_attitude"))
+
+
+def test_a_register_without_a_file_or_archive_folder_has_an_empty_shelf(settings, tmp_path):
+    from complaintdesk.adapters.archive_shelf import archives_of
+    for shelf in (archives_of(None), archives_of(tmp_path / "登记表.xlsx")):
+        assert (shelf.files(), shelf.rows(), shelf.numbers()) == ([], [], set())
+        assert shelf.rows_mentioning(["x"], [], ("description",)) == []
+        assert shelf.columns(("complaint_no",)) == {"complaint_no": []}
+    assert archives_of(tmp_path / "登记表.xlsx").folder == tmp_path / "archive"

@@ -87,7 +87,8 @@ def row_is_closed(values: dict) -> bool:
 
 def split_rows(rows: Iterable[RegisterRow], keys) -> tuple[list[RegisterRow], ClosedRows]:
     """Rows not closed (in row order), and the closed ones as columns of `keys`."""
-    open_rows, closed = [], []
+    open_rows: list[RegisterRow] = []
+    closed: list[RegisterRow] = []
     for row in rows:
         (closed if row_is_closed(row.values) else open_rows).append(row)
     return open_rows, ClosedRows([r.row_id for r in closed], {k: [r.values.get(k) for r in closed] for k in keys})
@@ -186,6 +187,9 @@ def check_automation(values: dict[str, object]) -> None:
 class WholeRowsReads:
     """The reads a store that always holds every row in full derives from its `rows()`."""
     lang: str
+
+    def rows(self, full=None) -> list[RegisterRow]:  # the store's own
+        raise NotImplementedError
 
     def full_rows(self) -> Iterator[RegisterRow]:
         return iter(self.rows(full=True))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from ..adapters.archive_shelf import ArchiveShelf, archives_of
 from ..adapters.calendar_cn import china_calendar
 from ..adapters.store import RegisterStore
 from ..adapters.stores import open_store
@@ -111,46 +112,37 @@ def audit_row(store: RegisterStore, now, number, column, old, new) -> dict:
             "column": column, "old": display(old)[:200], "new": display(new)[:200]}
 
 
+def archives(store: RegisterStore) -> ArchiveShelf:
+    """The archives beside the register (none for a register without a file)."""
+    return archives_of(store.path)
+
+
 def archive_folder(store: RegisterStore) -> Path | None:
-    return store.path.parent / "archive" if store.path else None
+    return archives(store).folder
 
 
 def archive_files(store: RegisterStore) -> list[Path]:
     """The yearly archives beside the register."""
-    from ..adapters.faststore.archive_files import ARCHIVE_PREFIX
-    folder = archive_folder(store)
-    return sorted(folder.glob(f"{ARCHIVE_PREFIX}*.xlsx")) if folder is not None and folder.exists() else []
+    return archives(store).files()
 
 
 def archived_rows_mentioning(store: RegisterStore, texts, phones, keys) -> list[RegisterRow]:
     """The archives' rows that may hold one of `texts` or `phones` in `keys` (see
     RegisterStore.rows_mentioning): the caller compares."""
-    from ..adapters.faststore.archive_files import archive_rows_mentioning
-    return [row for path in archive_files(store) for row in archive_rows_mentioning(path, texts, phones, keys)]
+    return archives(store).rows_mentioning(texts, phones, keys)
 
 
 def archived_rows(store: RegisterStore) -> list[RegisterRow]:
     """Rows of every yearly archive beside the register, in full (read-only)."""
-    from ..adapters.faststore.archive_files import read_archive_rows
-    out: list[RegisterRow] = []
-    for path in archive_files(store):
-        out.extend(read_archive_rows(path))
-    return out
+    return archives(store).rows()
 
 
 def all_archived_numbers(store: RegisterStore) -> set[str]:
     """The complaint numbers of every yearly archive beside the register (from their cached columns)."""
-    from ..adapters.faststore.archive_files import archived_numbers as numbers_in
-    return {n for path in archive_files(store) for n in numbers_in(path)}
+    return archives(store).numbers()
 
 
 def archived_columns(store: RegisterStore, keys) -> dict[str, list]:
     """Per key (among the archive's cached columns), the values as stored of every archived row
     holding one of `keys` — all yearly archives in a row, a time as an Excel serial."""
-    from ..adapters.faststore.archive_files import archive_columns
-    out: dict[str, list] = {k: [] for k in keys}
-    for path in archive_files(store):
-        rows, columns = archive_columns(path, keys)
-        for k in keys:
-            out[k].extend(columns.get(k) or [None] * len(rows))
-    return out
+    return archives(store).columns(keys)
