@@ -77,7 +77,7 @@ class Unsearchable(ValueError):
 class MentionSearch:
     """The search for one query over the pieces of a register sheet."""
 
-    def __init__(self, texts: list[bytes], patterns: list[re.Pattern], extra: list[bytes]):
+    def __init__(self, texts: list[bytes], extra: list[bytes], patterns: list[re.Pattern]):
         self.texts, self.patterns, self.extra = texts, patterns, extra
         self.fold = any(re.search(rb"[a-z]", t) for t in texts)
 
@@ -94,11 +94,7 @@ class MentionSearch:
         wanted = [i for i, s in enumerate(strings) if _holds(s, texts, phones, normalise)]
         if len(wanted) > MAX_SHARED:
             return None
-        patterns = _patterns(texts, phones, wanted, letters, between)
-        folded = {t for t in texts if re.search("[a-z]", t)}  # texts whose ASCII letters are folded
-        # a text without letters to fold that a phone pattern finds already is not searched again
-        plain = [t.encode("utf-8") for t in texts if t not in phones or t in folded]
-        return cls(plain, patterns, [c.encode("utf-8") for c in LOWER_TO_ASCII] if folded else [])
+        return cls(*_plain(texts, phones), _patterns(texts, phones, wanted, letters, between))
 
     def rows_in(self, buf: bytes) -> set[int]:
         """The numbers of the rows in a piece of sheet XML that may mention the texts (raises
@@ -116,6 +112,15 @@ class MentionSearch:
         rows.discard(None)
         rows.discard(1)
         return rows
+
+
+def _plain(texts: list[str], phones: list[str]) -> tuple[list[bytes], list[bytes]]:
+    """The texts searched for as they are (a text without letters to fold that a phone pattern finds
+    already is not searched again), and the non-ASCII characters whose lower case holds an ASCII
+    letter, searched for too when a text's letters are folded."""
+    folded = {t for t in texts if re.search("[a-z]", t)}
+    plain = [t.encode("utf-8") for t in texts if t not in phones or t in folded]
+    return plain, [c.encode("utf-8") for c in LOWER_TO_ASCII] if folded else []
 
 
 def _patterns(texts: list[str], phones: list[str], wanted: list[int], letters, between: re.Pattern) -> list:

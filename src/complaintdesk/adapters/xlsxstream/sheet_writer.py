@@ -121,22 +121,9 @@ def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: bytes, 
 
 def _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written,
             removal) -> None:
+    """The head (dimension updated), the rows piece by piece, then the tail after what is appended."""
     pending = sorted(patches)
-    buf = b""
-    while b"<sheetData" not in buf:
-        chunk = f.read(CHUNK)
-        if not chunk:
-            raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
-        buf += chunk
-    start = buf.find(b"<sheetData")
-    out.write(DIMENSION.sub(_dimension(last_row, last_col), buf[:start]))
-    buf = buf[start:]
-    if buf.startswith(b"<sheetData/>"):
-        buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
-    open_end = buf.find(b">") + 1
-    out.write(buf[:open_end])
-    _cut(out)
-    buf = buf[open_end:]
+    buf = _stream_head(f, part, out, last_row, last_col)
     while True:
         end = buf.find(b"</sheetData>")
         cut = end if end >= 0 else buf.rfind(b"</row>") + 6
@@ -157,14 +144,40 @@ def _stream(f, part, out, patches, appended, last_row, last_col, formatting, dro
             _write_missing(out, pending, patches, written)
             _cut(out)
             out.write(appended)
-            if removal is not None:  # the tail names rows too: read it whole
-                out.write(removal.tail(buf + b"".join(iter(lambda: f.read(CHUNK), b""))))
-                return
-            out.write(insert_formatting(buf, formatting) if formatting else buf)
-            while chunk := f.read(CHUNK):
-                out.write(chunk)
+            _stream_tail(f, out, buf, formatting, removal)
             return
         buf += f.read(CHUNK)
+
+
+def _stream_head(f, part, out, last_row: int, last_col: int) -> bytes:
+    """Write the sheet up to and with its <sheetData> (the dimension set to the new extent); return
+    what was read beyond it."""
+    buf = b""
+    while b"<sheetData" not in buf:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
+        buf += chunk
+    start = buf.find(b"<sheetData")
+    out.write(DIMENSION.sub(_dimension(last_row, last_col), buf[:start]))
+    buf = buf[start:]
+    if buf.startswith(b"<sheetData/>"):
+        buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
+    open_end = buf.find(b">") + 1
+    out.write(buf[:open_end])
+    _cut(out)
+    return buf[open_end:]
+
+
+def _stream_tail(f, out, buf: bytes, formatting: bytes, removal) -> None:
+    """From </sheetData> on: rewritten by a removal (the tail names rows too: read it whole), or
+    copied with the formatting inserted."""
+    if removal is not None:
+        out.write(removal.tail(buf + b"".join(iter(lambda: f.read(CHUNK), b""))))
+        return
+    out.write(insert_formatting(buf, formatting) if formatting else buf)
+    while chunk := f.read(CHUNK):
+        out.write(chunk)
 
 
 def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], out: SegmentWriter, part: str,
