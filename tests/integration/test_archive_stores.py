@@ -261,9 +261,9 @@ def test_reading_some_columns_or_some_rows_of_an_archive_equals_reading_it_all(a
 
 
 def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monkeypatch):
+    from complaintdesk.adapters.archive_shelf import FileArchives
     from complaintdesk.adapters.stores import open_store
     from complaintdesk.services import archive as service
-    from complaintdesk.services.common import archived_rows
     paths, facts = archived
     rows, _ = read_archive(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx")
     some = rows[len(rows) // 3].values
@@ -273,7 +273,7 @@ def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monk
     store = open_store(paths["fast"], kind="fast")
     try:
         searched = [service.find(store, q, unmasked=True).data["hits"] for q in queries]
-        monkeypatch.setattr(service, "archived_rows_mentioning", lambda s, *asked: archived_rows(s))
+        monkeypatch.setattr(FileArchives, "rows_mentioning", lambda shelf, *asked: shelf.rows())  # every row
         compared = [service.find(store, q, unmasked=True).data["hits"] for q in queries]
     finally:
         store.close()

@@ -32,9 +32,7 @@ from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
 from .common import (
     Summary,
-    all_archived_numbers,
-    archive_folder,
-    archived_rows_mentioning,
+    archives,
     audit_row,
     display,
     save,
@@ -49,7 +47,7 @@ def _closed_before(values: dict, cutoff: datetime) -> bool:
 
 def archive(store: RegisterStore, now: datetime, older_than_days: int | None = None) -> Summary:
     summary = Summary("archive")
-    folder = archive_folder(store)
+    folder = archives(store).folder
     if folder is None:
         raise ComplaintDeskError("归档需要登记表文件路径")
     days = int(older_than_days if older_than_days is not None else store.settings().param("archive_days"))
@@ -133,7 +131,7 @@ def _audit_split(store: RegisterStore, numbers: set[str], staying: set[str]) -> 
     """The register's 变更记录 rows that stay, and those that leave with their complaints: of the
     complaints archived now and of those archived before (a register from before this rule, or
     whose run stopped half-way) — never of a number the register still holds."""
-    gone = (numbers | all_archived_numbers(store)) - staying - {""}
+    gone = (numbers | archives(store).numbers()) - staying - {""}
     kept: list[dict] = []
     moved: list[dict] = []
     for entry in store.table("audit"):
@@ -143,7 +141,7 @@ def _audit_split(store: RegisterStore, numbers: set[str], staying: set[str]) -> 
 
 def expired_archives(store: RegisterStore, now: datetime) -> list[Path]:
     """Yearly archives, and the audit archives of runs in that year, past the retention period."""
-    folder = archive_folder(store)
+    folder = archives(store).folder
     years = int(store.settings().param("retention_years"))
     out = []
     for prefix in (ARCHIVE_PREFIX, AUDIT_PREFIX):
@@ -182,7 +180,7 @@ def find(store: RegisterStore, query: str, unmasked: bool = False) -> Summary:
     # a large register is not read in full: only the rows that may hold the text are compared
     asked = ([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
     hits = []
-    for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archived_rows_mentioning(store, *asked))):
+    for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archives(store).rows_mentioning(*asked))):
         hits += [_hit(source, row.values, unmasked) for row in rows if _mentions(row.values, q, phone)]
     summary.data["hits"] = hits
     summary.add("found", len(hits))

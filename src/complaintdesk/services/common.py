@@ -115,34 +115,3 @@ def audit_row(store: RegisterStore, now, number, column, old, new) -> dict:
 def archives(store: RegisterStore) -> ArchiveShelf:
     """The archives beside the register (none for a register without a file)."""
     return archives_of(store.path)
-
-
-def archive_folder(store: RegisterStore) -> Path | None:
-    return archives(store).folder
-
-
-def archive_files(store: RegisterStore) -> list[Path]:
-    """The yearly archives beside the register."""
-    return archives(store).files()
-
-
-def archived_rows_mentioning(store: RegisterStore, texts, phones, keys) -> list[RegisterRow]:
-    """The archives' rows that may hold one of `texts` or `phones` in `keys` (see
-    RegisterStore.rows_mentioning): the caller compares."""
-    return archives(store).rows_mentioning(texts, phones, keys)
-
-
-def archived_rows(store: RegisterStore) -> list[RegisterRow]:
-    """Rows of every yearly archive beside the register, in full (read-only)."""
-    return archives(store).rows()
-
-
-def all_archived_numbers(store: RegisterStore) -> set[str]:
-    """The complaint numbers of every yearly archive beside the register (from their cached columns)."""
-    return archives(store).numbers()
-
-
-def archived_columns(store: RegisterStore, keys) -> dict[str, list]:
-    """Per key (among the archive's cached columns), the values as stored of every archived row
-    holding one of `keys` — all yearly archives in a row, a time as an Excel serial."""
-    return archives(store).columns(keys)

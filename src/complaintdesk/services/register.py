@@ -23,7 +23,7 @@ from . import case_library
 from .common import (
     Summary,
     apply_changes,
-    archived_columns,
+    archives,
     build_calendar,
     display,
     save,
@@ -63,7 +63,7 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     summary = Summary(action)
     settings = store.settings()
     open_rows, closed = store.split_rows(CLOSED_KEYS)
-    archived = archived_columns(store, CLOSED_KEYS)  # as stored, like the closed rows' columns
+    archived = archives(store).columns(CLOSED_KEYS)  # as stored, like the closed rows' columns
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)

@@ -11,7 +11,7 @@ from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
 from ..domain.masking import mask_record
 from ..domain.parsing import excel_serial, parse_datetime
 from ..errors import ComplaintDeskError
-from .common import Summary, archive_files
+from .common import Summary, archives
 from .transfer import CONVERTERS, record
 
 
@@ -56,7 +56,7 @@ def _archive_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     from ..adapters.faststore.archive_files import read_archive, read_archive_columns
     keys = ("received_at", *TREND_KEYS)
     out = []
-    for path in archive_files(store):
+    for path in archives(store).files():
         light = read_archive_columns(path, keys)
         in_full = {-row.row_id for row in light if in_report(row.values.get("received_at"))}
         found = [(row.row_id, record(row.values)) for row in read_archive(path, in_full, comms=False)[0]] \

@@ -4,7 +4,7 @@ This package knows workbooks, not complaints: it imports nothing from `complaint
 `complaintdesk.services` (a test holds it to that). What the register store needs from an .xlsx
 file that openpyxl is too slow for — read a few columns of 200,000 rows, patch one cell of one
 row, append rows, take rows out — it does on the package's bytes. The names below are its face;
-the stores (`adapters/fast_store.py`, `adapters/archive_files.py`) use them.
+the streaming store (`adapters/faststore/`: `fast_store.py`, `archive_files.py`) uses them.
 
 The map (one module, one job):
 
