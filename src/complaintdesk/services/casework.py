@@ -50,13 +50,14 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     out_dir = Path(out_dir) if out_dir is not None else \
         (store.path or Path.cwd() / "x").parent / ("文档" if lang == "zh" else "documents")
     wanted = list(numbers or [])
+    specs = [(kind, documents.prepare(kind, {}, lang)) for kind in kinds]  # file name, masked or not
     audit = []
     for number, row in _rows_asked(store, wanted, summary).items():
-        for kind in kinds:
-            path = out_dir / f"{number}_{documents.prepare(kind, {}, lang).file_name}.{fmt}"
+        for kind, spec in specs:
+            path = out_dir / f"{number}_{spec.file_name}.{fmt}"
             if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
                 continue
-            _write_document(kind, row.values, path, now, lang, unmasked)
+            _write_document(kind, spec.masked and not unmasked, row.values, path, now, lang)
             summary.files.append(path)
             summary.add("documents")
             if kind == "survey" and all_due:
@@ -96,10 +97,9 @@ def _document_kinds(kinds: list[str] | None, fmt: str) -> list[str]:
     return kinds
 
 
-def _write_document(kind: str, values: dict, path: Path, now: datetime, lang: str, unmasked: bool) -> None:
+def _write_document(kind: str, masked: bool, values: dict, path: Path, now: datetime, lang: str) -> None:
     """One document of one complaint, the customer masked where the document leaves customer service."""
     record = _record(values)
-    masked = documents.prepare(kind, {}, lang).masked and not unmasked
     if masked:
         record = mask_record(record)
     doc = documents.prepare(kind, record, lang)
