@@ -47,8 +47,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     summary = Summary("docs")
     lang = lang or store.lang
     kinds = _document_kinds(kinds, fmt)
-    out_dir = Path(out_dir) if out_dir is not None else \
-        (store.path or Path.cwd() / "x").parent / ("文档" if lang == "zh" else "documents")
+    out_dir = _documents_folder(store, out_dir, lang)
     wanted = list(numbers or [])
     specs = [(kind, documents.prepare(kind, {}, lang)) for kind in kinds]  # file name, masked or not
     audit = []
@@ -66,6 +65,13 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
         store.append_table("audit", audit)
         save(store, summary)
     return summary
+
+
+def _documents_folder(store: RegisterStore, out_dir: Path | None, lang: str) -> Path:
+    """Where documents go: the folder asked for, else 文档 (documents) beside the register."""
+    if out_dir is not None:
+        return Path(out_dir)
+    return (store.path or Path.cwd() / "x").parent / ("文档" if lang == "zh" else "documents")
 
 
 def _rows_asked(store: RegisterStore, wanted: list[str], summary: Summary) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshal
 import re
 from functools import partial
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from ...domain.parsing import is_yes
 from ...domain.schema import DATETIME_KEYS
@@ -85,33 +85,52 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
     C-level pass, values decoded in bulk), every other row parsed in full; the cells of closed
     rows marked for the case library kept marshalled."""
     strings, by_letter = spec
-    key = tuple(by_letter)
-    if key not in _PATTERNS:
-        _PATTERNS[key] = _pattern(by_letter)
     keys = sorted(by_letter.values())
     row_nums = ROW_NUM.findall(buf)
     if not row_nums:
         return Scanned(keys, [], [[] for _ in keys], {}, {}, 0)
-    found = _PATTERNS[key].findall(buf)
-    refs, kinds, vs, texts, odd = zip(*found) if found else ((),) * 5
+    all_rows = _numbered_rows(buf, row_nums)
+    column = _column_reader(buf, strings, by_letter)
+    closed = [r for r, status, closed_at in zip(all_rows, column("status", all_rows), column("closed_at", all_rows))
+              if row_closed(status, closed_at)]
+    columns = [column(k, closed) for k in keys]
+    marked = {r for r, v in zip(closed, column("case_library", closed)) if v is not None and is_yes(v)}
+    wanted = set(all_rows).difference(closed) | marked
+    full, cases = _parsed_rows(buf, [r for r in all_rows if r in wanted], marked, strings)
+    shared = SHARED_FORMULA in buf
+    return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0),
+                   masters_in(buf) if shared else {}, shared)
+
+
+def _numbered_rows(buf: bytes, row_nums: list[bytes]) -> list[bytes]:
+    """The data rows' numbers (as bytes) in the piece; every <row> must carry its number."""
     all_rows = [r for r in row_nums if r != b"1"]
     if len(all_rows) + (b"1" in row_nums) != buf.count(b"<row"):
         raise SchemaError("登记表中有不带行号的行，请用完整模式处理（设置环境变量 COMPLAINTDESK_STORE=openpyxl）")
-    # reference ("B17") -> value; a column's values for some rows are then looked up at C speed
+    return all_rows
+
+
+def _column_reader(buf: bytes, strings, by_letter: dict) -> Callable[[str, list[bytes]], list]:
+    """column(key, rows) -> the key's values in those rows, looked up at C speed from one pass that
+    maps each cell reference ("B17") of the light columns to its value."""
+    key = tuple(by_letter)
+    if key not in _PATTERNS:
+        _PATTERNS[key] = _pattern(by_letter)
+    found = _PATTERNS[key].findall(buf)
+    refs, kinds, vs, texts, odd = zip(*found) if found else ((),) * 5
     cells = dict(zip(refs, _cell_values(refs, kinds, vs, texts, odd, strings)))
     letter_of = {k: letter for letter, k in by_letter.items()}
 
     def column(key: str, rows: list[bytes]) -> list:
         letter = letter_of.get(key)
         return list(map(cells.get, map(letter.__add__, rows))) if letter else [None] * len(rows)
+    return column
 
-    closed = [r for r, status, closed_at in zip(all_rows, column("status", all_rows), column("closed_at", all_rows))
-              if row_closed(status, closed_at)]
-    columns = [column(k, closed) for k in keys]
-    marked = {r for r, v in zip(closed, column("case_library", closed)) if v is not None and is_yes(v)}
-    wanted = set(all_rows).difference(closed) | marked
+
+def _parsed_rows(buf: bytes, rows: list[bytes], marked: set[bytes], strings) -> tuple[dict, dict]:
+    """The given rows (in document order) parsed in full: (full rows, marshalled case rows)."""
     full, cases, at = {}, {}, 0
-    for rb in (r for r in all_rows if r in wanted):  # in document order: each search starts where the last one stopped
+    for rb in rows:  # in document order: each search starts where the last one stopped
         start = buf.find(b'<row r="' + rb + b'"', at)
         if start < 0:
             start = buf.find(b'<row r="' + rb + b'"')
@@ -121,9 +140,7 @@ def scan_chunk(buf: bytes, spec) -> Scanned:
             cases[int(rb)] = marshal.dumps(row)
         else:
             full[int(rb)] = row
-    shared = SHARED_FORMULA in buf
-    return Scanned(keys, [int(r) for r in closed], columns, full, cases, max(map(int, all_rows), default=0),
-                   masters_in(buf) if shared else {}, shared)
+    return full, cases
 
 
 def scan_pieces(pieces, spec, parallel: bool) -> list[Scanned]:

@@ -101,17 +101,21 @@ class MentionSearch:
         Unsearchable for a row that does not start with its number, as most writers write it)."""
         if not (self.texts or self.patterns):  # nothing asked for
             return set()
-        low = buf.lower() if self.fold else buf
-        at = [p for t in self.texts for p in _positions(low, t)]
-        at += [p for t in self.extra for p in _positions(buf, t)]
-        at += [m.start() for pattern in self.patterns for m in pattern.finditer(buf)]
-        at += [p for marker in (b"&", b"_") for p in _positions(buf, marker) if ODD_TEXT.match(buf, p)]
-        at += [p for marker in RUNS for p in _positions(buf, marker)]
+        at = self._hits(buf)
         last = buf.rfind(b"</row>")  # what follows is the sheet's tail (formats, validations, links)
         rows = {_row_at(buf, p) for p in at if p < last}
         rows.discard(None)
         rows.discard(1)
         return rows
+
+    def _hits(self, buf: bytes) -> list[int]:
+        """Where in the piece a text, a pattern, an escaped or odd text or a rich-text run starts."""
+        low = buf.lower() if self.fold else buf
+        at = [p for t in self.texts for p in _positions(low, t)]
+        at += [p for t in self.extra for p in _positions(buf, t)]
+        at += [m.start() for pattern in self.patterns for m in pattern.finditer(buf)]
+        at += [p for marker in (b"&", b"_") for p in _positions(buf, marker) if ODD_TEXT.match(buf, p)]
+        return at + [p for marker in RUNS for p in _positions(buf, marker)]
 
 
 def _plain(texts: list[str], phones: list[str]) -> tuple[list[bytes], list[bytes]]:

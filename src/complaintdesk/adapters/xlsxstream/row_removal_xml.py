@@ -85,27 +85,36 @@ class SheetRemoval:
         kind, si = attrs.get(b"t"), attrs.get(b"si")
         text = _text(f.group(2)) if f.group(2) is not None else None
         if kind == b"shared" and si is not None:
-            self.shared = True
-            if text is not None:
-                self.masters[si] = (r, col, text)
-            elif si in self.masters:
-                mr, mc, master = self.masters[si]
-                text = moved(master, r - mr, col - mc)
-            if text is None:
-                return m.group(0)
-            element = b"<f>" + _xml(self.shift.formula(text)) + b"</f>"
+            element = self._shared_formula(si, text, r, col)
         elif kind in (None, b"normal", b"array") and text is not None:
-            new_text = self.shift.formula(text)
-            if new_text == text and kind != b"array":
-                return m.group(0)
-            head = f.group(1)
-            if kind == b"array" and attrs.get(b"ref"):
-                head = _attr_sub(head, b"ref", self.shift.ref(attrs[b"ref"].decode()) or "#REF!")
-            element = b"<f" + head + b">" + _xml(new_text) + b"</f>"
+            element = self._plain_formula(f.group(1), attrs, kind, text)
         else:
+            element = None
+        if element is None:
             return m.group(0)
         body = VALUE.sub(b"", body[:f.start()] + element + body[f.end():])  # the cached result is stale
         return b"<c" + m.group(1) + b">" + body + b"</c>"
+
+    def _shared_formula(self, si: bytes, text: str | None, r: int, col: int) -> bytes | None:
+        """A cell of a shared formula as its own formula, shifted (None: left as it is)."""
+        self.shared = True
+        if text is not None:
+            self.masters[si] = (r, col, text)
+        elif si in self.masters:
+            mr, mc, master = self.masters[si]
+            text = moved(master, r - mr, col - mc)
+        if text is None:
+            return None
+        return b"<f>" + _xml(self.shift.formula(text)) + b"</f>"
+
+    def _plain_formula(self, head: bytes, attrs: dict, kind: bytes | None, text: str) -> bytes | None:
+        """A normal or array formula shifted (None: it does not change)."""
+        new_text = self.shift.formula(text)
+        if new_text == text and kind != b"array":
+            return None
+        if kind == b"array" and attrs.get(b"ref"):
+            head = _attr_sub(head, b"ref", self.shift.ref(attrs[b"ref"].decode()) or "#REF!")
+        return b"<f" + head + b">" + _xml(new_text) + b"</f>"
 
     # ---- the sheet after its rows --------------------------------------------------------
     def tail(self, xml: bytes) -> bytes:
