@@ -7,7 +7,7 @@ import hashlib
 from typing import Callable
 
 from ...domain import labels
-from ...domain.schema import BY_KEY, SHEETS
+from ...domain.schema import BY_KEY
 from ..store import (
     FILLABLE_PROCESS_KEYS,
     StaffCellError,
@@ -16,7 +16,6 @@ from ..store import (
 from ..xlsxstream.deflate_segments import (
     inflate_segment,
 )
-from . import register_index
 
 
 class RecordedChanges:
@@ -24,9 +23,7 @@ class RecordedChanges:
 
     # ---- writing (recorded, applied by save) -------------------------------------------
     def _style_for(self, key: str) -> int | None:
-        if BY_KEY[key].kind != "datetime":
-            return None
-        return self.col_styles.get(self.columns[key]) or self._datetime_style()
+        return self.styles.for_cell(BY_KEY[key].kind, self.columns[key])
 
     def set_cells(self, row_id: int, values: dict[str, object]) -> None:
         check_automation(values)
@@ -66,10 +63,10 @@ class RecordedChanges:
         self._cache.clear()
 
     def append_table(self, role: str, rows: list[dict]) -> None:
-        self._table_ops.setdefault(role, []).append(("append", rows))
+        self.tools.append(role, rows)
 
     def replace_table(self, role: str, rows: list[dict]) -> None:
-        self._table_ops[role] = [("replace", rows)]
+        self.tools.replace(role, rows)
 
     def ensure_formatting(self) -> bool:
         breached = labels.label(labels.CLOCK_STATE, "breached", self.lang).encode("utf-8")
@@ -109,33 +106,10 @@ class RecordedChanges:
         return digest.hexdigest()
 
     def built_from(self, role: str) -> str | None:
-        """The inputs key the tool sheet `role` was last written from, if the sheet is unchanged since."""
-        entry = self._derived().get(role)
-        part = self._part(role)
-        if not entry or part is None or role in self._table_ops:
-            return None
-        info = self.zip.getinfo(part)
-        return entry[0] if entry[1:] == [info.CRC, info.file_size] else None
+        return self.tools.built_from(role)
 
     def remember_built(self, role: str, key: str) -> None:
-        """Record that the tool sheet `role` is (or, after save, will be) what `key`'s inputs give."""
-        self._derived()[role] = [key]
-        self._memo_changed = True
-
-    def _derived(self) -> dict:
-        if self._memo is None:
-            self._memo = register_index.load_memo(self.path, SHEETS)
-        return self._memo
-
-    def _save_memo(self) -> None:
-        for role, entry in list(self._memo.items()):
-            part = self._part(role)
-            if part is None or role in self._table_ops:  # not saved after all: forget it
-                self._memo.pop(role)
-            elif len(entry) == 1:
-                info = self.zip.getinfo(part)
-                entry.extend([info.CRC, info.file_size])
-        register_index.save_memo(self.path, self._memo)
+        self.tools.remember_built(role, key)
 
 
 def _ncr(text: bytes) -> bytes:

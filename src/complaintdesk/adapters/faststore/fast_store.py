@@ -12,7 +12,6 @@ atomic with a backup, like the openpyxl store's. Same Protocol, same results.
 """
 from __future__ import annotations
 
-import re
 import zipfile
 from datetime import date
 from functools import partial
@@ -22,14 +21,12 @@ from typing import Callable, Iterator
 from ...domain.model import RegisterRow
 from ...domain.parsing import PHONE_SEPARATOR, normalise_phone
 from ...domain.schema import SHEETS
-from ...domain.settings import Settings, build_settings
-from ..grid import overrides_from, raw_settings, roster_from, staff_from, tool_table
+from ...domain.settings import Settings
 from ..package_guard import checked_register
 from ..snapshot import Snapshot
 from ..store import (
     ClosedRows,
     map_headers,
-    missing_sheet,
     row_is_closed,
     split_rows,
 )
@@ -59,6 +56,8 @@ from .sheet_scan import (
     holds_value,
     piece_rows,
 )
+from .styles import SaveStyles
+from .tool_sheets import ToolSheets, part_of
 
 EXPORT_WORKER_FROM = 32 << 20  # uncompressed sheet bytes from which an export takes a worker
 
@@ -81,17 +80,15 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self.strings = strings_cache.read(self.path, self.zip)
         self.head, self.header_row = self._head()
         self.columns = map_headers(self.header_row.items(), self.lang)
-        self.col_styles = self._col_styles()
+        self.styles = SaveStyles(self.zip, self.head)
         self._by_col = {c: k for k, c in self.columns.items()}
-        self._settings: Settings | None = None
-        self._small: dict[str, list[list]] = {}
+        self.tools = ToolSheets(self.path, self.zip, self.parts, self.strings, self.lang, self.row_notices)
         self._values: dict[int, dict] = {}
         self._last_row = 1
         self._patches: dict[int, dict[int, tuple[object, int | None]]] = {}
         self._appended: list[dict] = []
         self._removed: set[int] = set()  # rows taken out at the next save (archive)
-        self._table_ops: dict[str, list] = {}
-        self._extra_parts: dict[str, bytes] = {}
+        self._extra_parts: dict[str, bytes] = {}  # parts moved with rows taken out
         self._add_formatting = False
         self._cache: dict = {}
         self._keyed = Keyed.of(self.columns)
@@ -106,24 +103,16 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self._segments = None                 # segments of the register sheet the last save wrote
         self._data_start: int | None = None   # where the register sheet's compressed bytes start
         self._tail_bytes: bytes | None = None  # the sheet after its last row, seen by a full read
-        self._dt_style: int | None = None
         self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
         self._light_source: register_index.LightColumns | None = None  # light rows not yet in _values
         self._formulas = Formulas()           # the register sheet's shared formulas (masters) known
-        self._memo: dict | None = None        # derived tool sheets: what they were built from
-        self._memo_changed = False
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
         return sheet_parts(self.zip)
 
     def _part(self, role: str, required: bool = False) -> str | None:
-        for name in SHEETS[role]:
-            if name in self.parts:
-                return self.parts[name]
-        if required:
-            raise missing_sheet(role)
-        return None
+        return part_of(self.parts, role, required)
 
     def _head(self) -> tuple[bytes, dict[int, object]]:
         """The sheet XML before the first data row, and the header row's cells."""
@@ -138,23 +127,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         head = buf[:buf.find(b"<sheetData")] if b"<sheetData" in buf else buf
         return head, sx.row_cells(m.group(2), self.strings) if m and m.group(1) == b"1" else {}
 
-    def _col_styles(self) -> dict[int, int]:
-        styles = {}
-        for col in re.findall(rb"<col\b[^>]*>", self.head):
-            a = {k.decode(): v.decode() for k, v in sx.ATTR_RE.findall(col)}
-            if "style" in a:
-                for c in range(int(a["min"]), int(a["max"]) + 1):
-                    styles[c] = int(a["style"])
-        return styles
-
     # ---- reading -----------------------------------------------------------------------
-    def _stream_rows(self, part: str):
-        """(row number, row body bytes) for every row of a sheet part, streamed."""
-        with self.zip.open(part) as f:
-            for buf in self._pieces(f, keep_tail=False):
-                for m in sx.ROW_RE.finditer(buf):
-                    yield int(m.group(1)), m.group(2) or b""
-
     def rows(self, full: bool | Callable[[dict], bool] | None = None) -> list[RegisterRow]:
         """Rows with values by key. Closed rows are light unless `full` says otherwise.
 
@@ -294,40 +267,19 @@ class FastStore(RowReads, RecordedChanges, Saving):
         """(row, values) of the rows appended since the last save."""
         return zip(range(self._last_row - len(self._appended) + 1, self._last_row + 1), self._appended)
 
-    def _small_grid(self, role: str) -> list[list]:
-        if role not in self._small:
-            part = self._part(role)
-            grid: list[list] = []
-            if part is not None:
-                formulas = Formulas()
-                for r, body in self._stream_rows(part):
-                    cells = sx.row_cells(body, self.strings)
-                    if formulas.learn(body):
-                        formulas.cells(cells)
-                    while len(grid) < r:
-                        grid.append([])
-                    width = max(cells) if cells else 0
-                    grid[r - 1] = [cells.get(c) for c in range(1, width + 1)]
-            self._small[role] = grid
-        return self._small[role]
-
     def table(self, role: str) -> list[dict]:
-        return tool_table(self._small_grid(role), role)
+        return self.tools.table(role)
 
     def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = build_settings(raw_settings(self._small_grid("settings")),
-                                            staff_from(self.table("staff")), roster_from(self.table("roster")))
-        return self._settings
+        return self.tools.settings()
 
     def calendar_overrides(self) -> dict[date, str]:
-        return overrides_from(self.table("calendar"))
+        return self.tools.calendar_overrides()
 
     def close(self) -> None:
         """Release the file; after a full scan that changed nothing, keep the row index."""
         if self._cold and not (self._patches or self._appended) and self._index is None:
             self._save_index(self._next_index(False))
-        if self._memo_changed:
-            self._save_memo()
+        self.tools.close()
         self._close_shadow()
         self.zip.close()

@@ -6,33 +6,28 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from pathlib import Path
 
-from ...domain import labels
-from ...domain.schema import COLUMNS, SHEETS, TOOL_COLUMNS
+from ...domain.schema import SHEETS
 from ...errors import ComplaintDeskError
 from ..files import atomic_write, make_backup, refuse_if_open_in_excel
-from ..grid import tool_columns
 from ..store import (
     check_rows_fit,
 )
-from ..xlsxstream import sheet_xml as sx
-from ..xlsxstream import styles_xml
 from ..xlsxstream.deflate_segments import (
     SegmentWriter,
 )
 from ..xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from ..xlsxstream.row_shift import RowShift
 from ..xlsxstream.shared_formulas import Formulas
-from ..xlsxstream.sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
+from ..xlsxstream.sheet_writer import copy_member, patch_segments, row_xml, stream_patch
 from . import register_index
 from .sheet_scan import (
-    ROW_NUM,
     resolved,
     scan_chunk,
 )
+from .styles import STYLES_PART
 
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
 
@@ -50,35 +45,6 @@ class SavePlan:
 
 class Saving:
     """The save, for FastStore (faststore/fast_store.py), whose state it uses."""
-
-    # ---- styles ------------------------------------------------------------------------
-    def _styles_xml(self) -> str:
-        if "xl/styles.xml" not in self._extra_parts:
-            self._extra_parts["xl/styles.xml"] = self.zip.read("xl/styles.xml")
-        return self._extra_parts["xl/styles.xml"].decode("utf-8")
-
-    def _datetime_style(self) -> int:
-        if self._dt_style is None:
-            xml, self._dt_style = styles_xml.datetime_style(self._styles_xml(), DATETIME_NUMFMT)
-            self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
-        return self._dt_style
-
-    def _dxf(self, rgb: str) -> int:
-        xml, index = styles_xml.add_fill_dxf(self._styles_xml(), rgb)
-        self._extra_parts["xl/styles.xml"] = xml.encode("utf-8")
-        return index
-
-    def _formatting_xml(self) -> bytes:
-        from ..workbook_builder import VALIDATED_ROWS
-        letters = [sx.col_letter(self.columns[c.key]) for c in COLUMNS
-                   if c.key.endswith("_status") and c.key != "status"]
-        ref = " ".join(f"{x}2:{x}{VALIDATED_ROWS}" for x in letters)
-        rules = []
-        for priority, (state, rgb) in enumerate((("breached", "FFC7CE"), ("at_risk", "FFEB9C")), 1):
-            text = sx.escape(labels.label(labels.CLOCK_STATE, state, self.lang))
-            rules.append(f'<cfRule type="cellIs" dxfId="{self._dxf(rgb)}" priority="{priority}" operator="equal">'
-                         f'<formula>"{text}"</formula></cfRule>')
-        return f'<conditionalFormatting sqref="{ref}">{"".join(rules)}</conditionalFormatting>'.encode("utf-8")
 
     # ---- saving ------------------------------------------------------------------------
     def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, formatting: bytes) -> None:
@@ -101,56 +67,13 @@ class Saving:
             stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
                          formatting, written=self._written)
 
-    def _tool_extent(self, role: str) -> tuple[list, int]:
-        """A tool sheet's header and its last row holding a value — without reading the rows
-        in between when the sheet was not read (the audit sheet grows with every change)."""
-        if role in self._small:
-            grid = self._small[role]
-            last = max((i + 1 for i, line in enumerate(grid) if any(v not in (None, "") for v in line)), default=0)
-            return (grid[0] if grid else []), last
-        header: list = []
-        last = 0
-        with self.zip.open(self._part(role)) as f:
-            for buf in self._pieces(f, keep_tail=False):
-                if not header:
-                    m = sx.ROW_RE.search(buf)
-                    if m and m.group(1) == b"1":
-                        cells = sx.row_cells(m.group(2) or b"", self.strings)
-                        header = [cells.get(c) for c in range(1, max(cells, default=0) + 1)]
-                # the last value in this piece belongs to the last row starting before it
-                value = max(buf.rfind(b"<v>"), buf.rfind(b"<t>"), buf.rfind(b"<t "))
-                start = buf.rfind(b'<row r="', 0, value) if value >= 0 else -1
-                if start >= 0:
-                    last = max(last, int(ROW_NUM.match(buf, start).group(1)))
-        return header, last
-
-    def _tool_plan(self, role: str) -> tuple[list, int, list[dict], bool]:
-        """A tool sheet's header, the row after which rows are written, the rows, and whether
-        the sheet's rows are replaced; refused when the sheet would outgrow Excel."""
-        header, last = self._tool_extent(role)
-        ops = self._table_ops[role]
-        replace = any(kind == "replace" for kind, _ in ops)
-        last = 1 if replace else max(last, 1)
-        rows = [row for _, batch in ops for row in batch]
-        check_rows_fit(role, last + len(rows), self.row_notices)
-        return header, last, rows, replace
-
-    def _tool_xml(self, role: str, plan, out) -> None:
-        part = self._part(role)
-        header, last, rows, replace = plan
-        header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
-        cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
-        appended = table_rows_xml(last + 1, rows, cols, self._dt_style)
-        stream_patch(self.zip, part, out, {}, appended, last + len(rows), len(header),
-                     drop_from=2 if replace else None)
-
     def _table_part(self) -> str | None:
         return related_parts(self.zip, self.register_part).get("table")
 
     def save(self) -> None:
         """Write every change into the register at once (atomically, after a backup): the plan of
         what each part becomes, the package streamed part by part, then the row index."""
-        if not (self._patches or self._appended or self._table_ops or self._add_formatting or self._removed):
+        if not (self._patches or self._appended or self.tools.ops or self._add_formatting or self._removed):
             return
         if self.snapshot is not None:
             self.deferred = True
@@ -167,28 +90,25 @@ class Saving:
             return 5
 
     def _save_plan(self) -> SavePlan:
-        missing = [role for role in self._table_ops if self._part(role) is None]
+        missing = self.tools.missing()
         if missing:
             raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
-        formatting = self._formatting_xml() if self._add_formatting else b""
-        plan = SavePlan(tools={self._part(role): (role, self._tool_plan(role)) for role in self._table_ops},
+        from ..workbook_builder import VALIDATED_ROWS  # (openpyxl is loaded only when needed)
+        formatting = self.styles.clock_formatting(self.columns, self.lang, VALIDATED_ROWS) \
+            if self._add_formatting else b""
+        plan = SavePlan(tools=self.tools.plans(),
                         table_part=self._table_part() if self._appended else None, formatting=formatting,
                         register_changes=bool(self._patches or self._appended or formatting or self._removed))
-        if self._tool_dates():
-            self._datetime_style()  # before writing: styles.xml may come before the sheets in the package
+        if self.tools.holds_dates():
+            self.styles.datetime()  # before writing: styles.xml may come before the sheets in the package
         self._written.clear()
         if self._removed:
             name = next(n for n, part in self.parts.items() if part == self.register_part)
             plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
             self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
         return plan
-
-    def _tool_dates(self) -> bool:
-        """Whether a tool sheet row to write holds a date (its cell then needs a date-time style)."""
-        return any(isinstance(v, date) for ops in self._table_ops.values() for _, rows in ops for row in rows
-                   for v in row.values())
 
     def _write_package(self, plan: SavePlan, tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
@@ -214,11 +134,13 @@ class Saving:
             self._segments = out.segments
         elif name in plan.tools:
             with dst.open(target, "w", force_zip64=True) as out:
-                self._tool_xml(*plan.tools[name], out)
+                self.tools.write(*plan.tools[name], out, self.styles.datetime_if_added)
         elif name == plan.table_part:
             xml = self.zip.read(name).decode("utf-8")
             xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)
             dst.writestr(target, xml.encode("utf-8"))
+        elif name == STYLES_PART and self.styles.changed is not None:
+            dst.writestr(target, self.styles.changed)
         elif name in self._extra_parts:
             dst.writestr(target, self._extra_parts[name])
         else:
@@ -259,14 +181,13 @@ class Saving:
         self.zip.close()
         self.zip = zipfile.ZipFile(self.path)
         self.names = set(self.zip.namelist())
-        for role in self._table_ops:
-            self._small.pop(role, None)
+        self.tools.attach(self.zip)
+        self.styles.attach(self.zip)
         self._patches.clear()
         self._appended.clear()
-        self._table_ops.clear()
         self._extra_parts.clear()
         self._add_formatting = False
-        self._dt_style = self._data_start = self._tail_bytes = None  # they described the old file
+        self._data_start = self._tail_bytes = None  # they described the old file
         self._cache.clear()
         self._read_done = False  # the next read merges the new file's index into the rows kept
         self._light_source = None  # ... which holds these light rows too
