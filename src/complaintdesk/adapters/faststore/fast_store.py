@@ -23,6 +23,7 @@ from ...domain.parsing import PHONE_SEPARATOR, normalise_phone
 from ...domain.schema import SHEETS
 from ...domain.settings import Settings
 from ..package_guard import checked_register
+from ..register_structure import Repair, plan
 from ..snapshot import Snapshot
 from ..store import (
     ClosedRows,
@@ -56,6 +57,7 @@ from .sheet_scan import (
     holds_value,
     piece_rows,
 )
+from .structure import shape_of
 from .styles import SaveStyles
 from .tool_sheets import ToolSheets, part_of
 
@@ -80,6 +82,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self.strings = strings_cache.read(self.path, self.zip)
         self.head, self.header_row = self._head()
         self.columns = map_headers(self.header_row.items(), self.lang)
+        self.last_col = max([*self.header_row, *self.columns.values(), 1])  # the sheet's last column used
         self.styles = SaveStyles(self.zip, self.head)
         self._by_col = {c: k for k, c in self.columns.items()}
         self.tools = ToolSheets(self.path, self.zip, self.parts, self.strings, self.lang, self.row_notices)
@@ -275,6 +278,19 @@ class FastStore(RowReads, RecordedChanges, Saving):
 
     def calendar_overrides(self) -> dict[date, str]:
         return self.tools.calendar_overrides()
+
+    def structure(self) -> Repair:
+        """What the next save repairs in the register's structure (see register_structure)."""
+        data_rows, last = self._structure_rows()
+        part = self._table_part()
+        shape = shape_of(self.header_row, self.columns, data_rows, self.head, self._tail(),
+                         self.zip.read(part) if part else None)
+        return plan(shape, last)
+
+    def _structure_rows(self) -> tuple[int, int]:
+        """(the last row holding a value as read, the last row the Table covers after the save)."""
+        data = self._data_rows()
+        return data, max(data, self._last_row if self._appended else data)
 
     def close(self) -> None:
         """Release the file; after a full scan that changed nothing, keep the row index."""

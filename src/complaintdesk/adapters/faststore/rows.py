@@ -83,6 +83,19 @@ class RowReads:
                 self._keep(r, values)
         self._read_done = True
 
+    def _data_rows(self) -> int:
+        """The last row holding a value, as the file holds it (not rows appended since; empty rows
+        a spreadsheet program saved after the data are not rows)."""
+        self._read_light()
+        first_appended = self._last_row - len(self._appended) + 1
+        last = max(self._light_source.rows, default=1) if self._light_source is not None else 1
+        for r in sorted(self._values, reverse=True):
+            if r <= last:
+                break
+            if r < first_appended and any(v not in (None, "") for k, v in self._values[r].items() if k[0] != "_"):
+                return r
+        return last
+
     def _materialize(self, rows: set[int] | None) -> None:
         """Read rows in full (None: every row) into their shared dicts."""
         segments = self._index.segments if self._index is not None else None

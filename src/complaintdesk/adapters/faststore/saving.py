@@ -3,7 +3,6 @@ segments of the register sheet re-encoded, tool sheets rewritten, every other pa
 compressed), atomic after a backup; then the row index of the new file."""
 from __future__ import annotations
 
-import re
 import zipfile
 from dataclasses import dataclass
 from functools import partial
@@ -12,6 +11,7 @@ from pathlib import Path
 from ...domain.schema import SHEETS
 from ...errors import ComplaintDeskError
 from ..files import atomic_write, make_backup, refuse_if_open_in_excel
+from ..register_structure import rows_needed
 from ..store import (
     check_rows_fit,
 )
@@ -21,12 +21,13 @@ from ..xlsxstream.deflate_segments import (
 from ..xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from ..xlsxstream.row_shift import RowShift
 from ..xlsxstream.shared_formulas import Formulas
-from ..xlsxstream.sheet_writer import copy_member, patch_segments, row_xml, stream_patch
+from ..xlsxstream.sheet_writer import NO_EDITS, SheetEnds, copy_member, patch_segments, row_xml, stream_patch
 from . import register_index
 from .sheet_scan import (
     resolved,
     scan_chunk,
 )
+from .structure import dimension_stale, sheet_ends, table_xml
 from .styles import STYLES_PART
 
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
@@ -35,10 +36,11 @@ DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
 @dataclass
 class SavePlan:
     """What a save writes besides the copied parts: tool sheets (part -> role and its plan), the
-    Table whose range grows, the register sheet's changes, rows taken out."""
+    Table whose range or names change, the edits of the register sheet's head and tail, whether
+    its rows change, rows taken out."""
     tools: dict
     table_part: str | None
-    formatting: bytes
+    ends: SheetEnds
     register_changes: bool
     removal: SheetRemoval | None = None
 
@@ -47,7 +49,7 @@ class Saving:
     """The save, for FastStore (faststore/fast_store.py), whose state it uses."""
 
     # ---- saving ------------------------------------------------------------------------
-    def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, formatting: bytes) -> None:
+    def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, ends: SheetEnds) -> None:
         first_new = self._last_row - len(self._appended) + 1
         for r, values in self._appended_rows():
             cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
@@ -55,17 +57,17 @@ class Saving:
             self._written[r] = row_xml(r, cells)
         appended = b"".join(self._written[r] for r in range(first_new, self._last_row + 1))
         patches = {r: p for r, p in self._patches.items() if r < first_new}
-        last_col = max(self.columns.values())
+        last_col = self.last_col
         index = self._load_index()
         if index is not None and index.segments:
             patch_segments(self._segment_bytes, index.segments, out, self.register_part, patches, appended,
-                           self._last_row, last_col, formatting, self._written)
+                           self._last_row, last_col, ends, self._written)
         elif self._shadow is not None and self._shadow.raw_size == info.file_size:
             patch_segments(self._shadow.read, self._shadow.segments, out, self.register_part, patches,
-                           appended, self._last_row, last_col, formatting, self._written)
+                           appended, self._last_row, last_col, ends, self._written)
         else:
             stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
-                         formatting, written=self._written)
+                         ends, written=self._written)
 
     def _table_part(self) -> str | None:
         return related_parts(self.zip, self.register_part).get("table")
@@ -95,12 +97,15 @@ class Saving:
             raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
-        from ..workbook_builder import VALIDATED_ROWS  # (openpyxl is loaded only when needed)
-        formatting = self.styles.clock_formatting(self.columns, self.lang, VALIDATED_ROWS) \
+        repair, last = self.structure(), self._structure_rows()[1]
+        formatting = self.styles.clock_formatting(self.columns, self.lang, rows_needed(last)[1]) \
             if self._add_formatting else b""
-        plan = SavePlan(tools=self.tools.plans(),
-                        table_part=self._table_part() if self._appended else None, formatting=formatting,
-                        register_changes=bool(self._patches or self._appended or formatting or self._removed))
+        ends = sheet_ends(repair, self.columns, last, formatting, self._removed or repair.validations
+                          or repair.formatting or formatting, dimension_stale(self.head, self._last_row, self.last_col))
+        table_changes = bool(self._appended or repair.table_ref or repair.filter_ref or repair.names)
+        plan = SavePlan(tools=self.tools.plans(), table_part=self._table_part() if table_changes else None,
+                        ends=ends, register_changes=bool(self._patches or self._appended or self._removed
+                                                         or ends != NO_EDITS))
         if self.tools.holds_dates():
             self.styles.datetime()  # before writing: styles.xml may come before the sheets in the package
         self._written.clear()
@@ -127,18 +132,17 @@ class Saving:
             out = SegmentWriter(dst, name, info.date_time)
             if plan.removal is not None:
                 stream_patch(self.zip, name, out, {}, b"", self._last_row - len(self._removed),
-                             max(self.columns.values()), removal=plan.removal)
+                             self.last_col, plan.ends, removal=plan.removal)
             else:
-                self._register_xml(out, info, plan.formatting)
+                self._register_xml(out, info, plan.ends)
             out.close()
             self._segments = out.segments
         elif name in plan.tools:
             with dst.open(target, "w", force_zip64=True) as out:
                 self.tools.write(*plan.tools[name], out, self.styles.datetime_if_added)
         elif name == plan.table_part:
-            xml = self.zip.read(name).decode("utf-8")
-            xml = re.sub(r'(\bref="[A-Z]+\d+:[A-Z]+)\d+"', rf'\g<1>{self._last_row}"', xml)
-            dst.writestr(target, xml.encode("utf-8"))
+            last = self._structure_rows()[1]
+            dst.writestr(target, table_xml(self.zip.read(name), last, self.header_row, self.columns))
         elif name == STYLES_PART and self.styles.changed is not None:
             dst.writestr(target, self.styles.changed)
         elif name in self._extra_parts:

@@ -23,8 +23,11 @@ The map (one module, one job):
                     result without it
   mention_scan      the rows that may hold a text, found by a byte search (`MentionSearch`); the
                     caller gives the phone separators and normaliser it compares with
-  sheet_writer      a sheet rewritten as a stream: changed rows patched, rows appended, a part
-                    copied compressed as it is (`stream_patch`, `patch_segments`, `copy_member`)
+  sheet_writer      a sheet rewritten as a stream: changed rows patched, rows appended, its head
+                    and tail edited (`SheetEnds`), a part copied compressed as it is
+                    (`stream_patch`, `patch_segments`, `copy_member`)
+  sheet_structure   a sheet's frozen pane, the ranges of its validations and conditional formats,
+                    a Table part's range, filter and column names: read and rewritten
   row_shift         what taking rows out does to every reference (`RowShift`, `moved`)
   row_removal_xml   rows taken out of a sheet and everything pointing at rows moved with them:
                     merged cells, validations, conditional formats, links, comments, the Table
@@ -39,12 +42,22 @@ from .pieces import row_body, row_pieces
 from .row_removal_xml import SheetRemoval
 from .row_shift import MAX_ROW, RowShift, moved
 from .shared_formulas import Formulas
-from .sheet_writer import copy_member, patch_segments, row_xml, stream_patch, table_rows_xml
+from .sheet_structure import header_frozen, reshaped_table, sqrefs, table_shape, with_frozen_pane, with_sqrefs
+from .sheet_writer import (
+    SheetEnds,
+    copy_member,
+    insert_formatting,
+    patch_segments,
+    row_xml,
+    stream_patch,
+    table_rows_xml,
+)
 from .sheet_xml import ROW_RE, cell_value, col_index, col_letter, row_cells, shared_strings
 
 __all__ = [
     "CHUNK", "MAX_ROW", "ROW_RE", "Formulas", "MentionSearch", "Prefetch", "RowShift", "SegmentStream", "SegmentWriter",
-    "SheetRemoval", "Unsearchable", "cell_value", "col_index", "col_letter", "copy_member", "map_pieces", "moved",
-    "open_member", "patch_segments", "row_body", "row_cells", "row_pieces", "row_xml", "shared_strings",
-    "sheet_parts", "stream_patch", "table_rows_xml", "worth_a_worker",
+    "SheetEnds", "SheetRemoval", "Unsearchable", "cell_value", "col_index", "col_letter", "copy_member",
+    "header_frozen", "insert_formatting", "map_pieces", "moved", "open_member", "patch_segments", "reshaped_table",
+    "row_body", "row_cells", "row_pieces", "row_xml", "shared_strings", "sheet_parts", "sqrefs", "stream_patch",
+    "table_rows_xml", "table_shape", "with_frozen_pane", "with_sqrefs", "worth_a_worker",
 ]

@@ -1,7 +1,7 @@
 """xlsxstream — writing a worksheet part of a package by streaming, for the fast store.
 
 `stream_patch` copies a sheet part row by row, replacing patched rows, dropping
-rows from a given one, appending rows and inserting conditional formatting; rows
+rows from a given one, appending rows, and editing the sheet's head and tail (`SheetEnds`); rows
 that do not change are copied by plain byte search, never parsed. `patch_segments`
 does the same for a sheet we wrote in segments: untouched segments are copied
 compressed, only the segments holding a changed row are inflated and re-encoded.
@@ -14,7 +14,7 @@ import bisect
 import re
 import zipfile
 from datetime import date
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ...errors import SchemaError
 from . import sheet_xml as sx
@@ -24,6 +24,22 @@ DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _AFTER_CF = (b"<dataValidations", b"<hyperlinks", b"<printOptions", b"<pageMargins", b"<pageSetup",
              b"<headerFooter", b"<rowBreaks", b"<colBreaks", b"<drawing", b"<legacyDrawing", b"<tableParts",
              b"<extLst", b"</worksheet>")
+
+
+class SheetEnds(NamedTuple):
+    """Edits of a sheet's XML around its rows, applied when the sheet is written: `head` gets what
+    comes before <sheetData> (its dimension already set), `tail` everything from </sheetData> on."""
+    head: Callable[[bytes], bytes] | None = None
+    tail: Callable[[bytes], bytes] | None = None
+
+    def of_head(self, xml: bytes) -> bytes:
+        return self.head(xml) if self.head else xml
+
+    def of_tail(self, xml: bytes) -> bytes:
+        return self.tail(xml) if self.tail else xml
+
+
+NO_EDITS = SheetEnds()
 
 
 def insert_formatting(rest: bytes, formatting: bytes) -> bytes:
@@ -107,23 +123,23 @@ def _cut(out) -> None:
 
 
 def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: bytes, last_row: int, last_col: int,
-                 formatting: bytes = b"", drop_from: int | None = None, written: dict | None = None,
+                 ends: SheetEnds = NO_EDITS, drop_from: int | None = None, written: dict | None = None,
                  removal=None) -> None:
     """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended;
     or, with a `removal` (row_removal_xml.SheetRemoval), its rows and its tail rewritten by it."""
     with zf.open(part) as raw:
         f = Prefetch(raw, CHUNK)
         try:
-            _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written, removal)
+            _stream(f, part, out, patches, appended, last_row, last_col, ends, drop_from, written, removal)
         finally:
             f.close()
 
 
-def _stream(f, part, out, patches, appended, last_row, last_col, formatting, drop_from, written,
+def _stream(f, part, out, patches, appended, last_row, last_col, ends: SheetEnds, drop_from, written,
             removal) -> None:
     """The head (dimension updated), the rows piece by piece, then the tail after what is appended."""
     pending = sorted(patches)
-    buf = _stream_head(f, part, out, last_row, last_col)
+    buf = _stream_head(f, part, out, last_row, last_col, ends)
     while True:
         end = buf.find(b"</sheetData>")
         cut = end if end >= 0 else buf.rfind(b"</row>") + 6
@@ -144,12 +160,12 @@ def _stream(f, part, out, patches, appended, last_row, last_col, formatting, dro
             _write_missing(out, pending, patches, written)
             _cut(out)
             out.write(appended)
-            _stream_tail(f, out, buf, formatting, removal)
+            _stream_tail(f, out, buf, ends, removal)
             return
         buf += f.read(CHUNK)
 
 
-def _stream_head(f, part, out, last_row: int, last_col: int) -> bytes:
+def _stream_head(f, part, out, last_row: int, last_col: int, ends: SheetEnds) -> bytes:
     """Write the sheet up to and with its <sheetData> (the dimension set to the new extent); return
     what was read beyond it."""
     buf = b""
@@ -159,7 +175,7 @@ def _stream_head(f, part, out, last_row: int, last_col: int) -> bytes:
             raise SchemaError(f"{part} 缺少 <sheetData>，文件已损坏")
         buf += chunk
     start = buf.find(b"<sheetData")
-    out.write(DIMENSION.sub(_dimension(last_row, last_col), buf[:start]))
+    out.write(ends.of_head(DIMENSION.sub(_dimension(last_row, last_col), buf[:start])))
     buf = buf[start:]
     if buf.startswith(b"<sheetData/>"):
         buf = b"<sheetData></sheetData>" + buf[len(b"<sheetData/>"):]
@@ -169,33 +185,34 @@ def _stream_head(f, part, out, last_row: int, last_col: int) -> bytes:
     return buf[open_end:]
 
 
-def _stream_tail(f, out, buf: bytes, formatting: bytes, removal) -> None:
-    """From </sheetData> on: rewritten by a removal (the tail names rows too: read it whole), or
-    copied with the formatting inserted."""
-    if removal is not None:
-        out.write(removal.tail(buf + b"".join(iter(lambda: f.read(CHUNK), b""))))
+def _stream_tail(f, out, buf: bytes, ends: SheetEnds, removal) -> None:
+    """From </sheetData> on: rewritten by a removal (the tail names rows too: read it whole) and
+    by the tail edit, or copied as it is."""
+    if removal is None and ends.tail is None:
+        out.write(buf)
+        while chunk := f.read(CHUNK):
+            out.write(chunk)
         return
-    out.write(insert_formatting(buf, formatting) if formatting else buf)
-    while chunk := f.read(CHUNK):
-        out.write(chunk)
+    tail = buf + b"".join(iter(lambda: f.read(CHUNK), b""))
+    out.write(ends.of_tail(removal.tail(tail) if removal is not None else tail))
 
 
 def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], out: SegmentWriter, part: str,
-                   patches, appended: bytes, last_row: int, last_col: int, formatting: bytes = b"",
+                   patches, appended: bytes, last_row: int, last_col: int, ends: SheetEnds = NO_EDITS,
                    written: dict | None = None) -> None:
     """Like stream_patch for a sheet written in segments: only touched segments are re-encoded.
 
     The first segment holds the sheet head (its dimension is updated when rows are added),
-    the last one `</sheetData>` and what follows (appended rows and formatting go there)."""
-    ends, end = [], 0
+    the last one `</sheetData>` and what follows (appended rows go there, the tail is edited)."""
+    last_rows, end = [], 0
     for seg in segments:  # segments without rows (the head, maybe the tail) end where the previous one did
         end = max(end, seg.last_row)
-        ends.append(end)
+        last_rows.append(end)
     owner: dict[int, list[int]] = {}
     for r in sorted(patches):
-        i = bisect.bisect_left(ends, r)
+        i = bisect.bisect_left(last_rows, r)
         owner.setdefault(min(i, len(segments) - 1), []).append(r)
-    touch_ends = bool(appended or formatting)
+    touch_ends = bool(appended) or ends != NO_EDITS
     for i, seg in enumerate(segments):
         data = read(seg)
         head, tail = i == 0, i == len(segments) - 1
@@ -208,6 +225,10 @@ def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], ou
         rest = b""
         if head:
             xml = DIMENSION.sub(_dimension(last_row, last_col), xml)
+            if ends.head is not None:
+                at = xml.find(b"<sheetData")
+                at = at if at >= 0 else len(xml)
+                xml = ends.head(xml[:at]) + xml[at:]
         if tail:
             at = xml.find(b"</sheetData>")
             if at < 0:
@@ -218,7 +239,7 @@ def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], ou
             _write_missing(out, left, patches, written)
             out.cut()
             out.write(appended)
-            out.write(insert_formatting(rest, formatting) if formatting else rest)
+            out.write(ends.of_tail(rest))
         out.cut()
 
 

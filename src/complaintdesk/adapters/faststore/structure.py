@@ -1,0 +1,75 @@
+"""Adapter — the register's structure in the streaming store: its shape read from the sheet's XML
+(head, tail) and the Table part, and the edits a save makes to repair it (see register_structure)."""
+from __future__ import annotations
+
+from ..register_structure import (
+    Repair,
+    Shape,
+    TableShape,
+    extended_sqrefs,
+    formatted_keys,
+    plan,
+    rows_needed,
+    validated_keys,
+)
+from ..xlsxstream.sheet_structure import (
+    edit_sqrefs,
+    header_frozen,
+    reshaped_table,
+    sqrefs,
+    table_shape,
+    with_frozen_pane,
+)
+from ..xlsxstream.sheet_writer import DIMENSION, SheetEnds, _dimension, insert_formatting
+
+
+def shape_of(header: dict[int, object], columns: dict[str, int], data_rows: int, head: bytes, tail: bytes,
+             table_xml: bytes | None) -> Shape:
+    """The register sheet's structure from its XML."""
+    table = None
+    if table_xml is not None:
+        ref, filter_ref, names = table_shape(table_xml)
+        table = TableShape(ref, filter_ref, names)
+    return Shape(header=header, columns=columns, data_rows=data_rows, table=table,
+                 validations=sqrefs(tail, "dataValidation"), formatting=sqrefs(tail, "conditionalFormatting"),
+                 frozen=header_frozen(head))
+
+
+def dimension_stale(head: bytes, last_row: int, last_col: int) -> bool:
+    """Whether the sheet's <dimension> differs from the extent a save writes."""
+    m = DIMENSION.search(head)
+    return m is not None and m.group(0) != _dimension(last_row, last_col)
+
+
+def sheet_ends(repair: Repair, columns: dict[str, int], last_row: int, formatting: bytes, tail_edits,
+               head_stale: bool) -> SheetEnds:
+    """The edits of the register sheet's head and tail a save makes: the pane frozen, the ranges
+    of dropdowns, guards and clock formatting extended over the rows (planned again on the tail as
+    written, so that a removal's shifted ranges are extended too), the new formatting inserted.
+    Only what `tail_edits` / `head_stale` ask for is rewritten: a save that patches a few cells
+    re-encodes no more of the sheet than those cells' segments."""
+    need, reach = rows_needed(last_row)
+    validated = {columns[k] for k in validated_keys() if k in columns}
+    painted = {columns[k] for k in formatted_keys() if k in columns}
+
+    def tail(xml: bytes) -> bytes:
+        xml = edit_sqrefs(xml, "dataValidation", lambda refs: extended_sqrefs(refs, validated, need, reach)[0])
+        xml = edit_sqrefs(xml, "conditionalFormatting", lambda refs: extended_sqrefs(refs, painted, need, reach)[0])
+        return insert_formatting(xml, formatting) if formatting else xml
+
+    head = with_frozen_pane if repair.freeze else (_same if head_stale else None)
+    return SheetEnds(head=head, tail=tail if tail_edits else None)
+
+
+def _same(xml: bytes) -> bytes:
+    """No edit: the head is written for its dimension alone."""
+    return xml
+
+
+def table_xml(xml: bytes, last_row: int, header: dict[int, object], columns: dict[str, int]) -> bytes:
+    """The Table part as the save writes it: over every row, its filter and names repaired."""
+    shape = shape_of(header, columns, last_row, b"", b"", xml)
+    repair = plan(shape, last_row)
+    if not (repair.table_ref or repair.filter_ref or repair.names):
+        return xml
+    return reshaped_table(xml, repair.table_ref, repair.filter_ref, repair.names)
