@@ -13,27 +13,13 @@ import re
 from dataclasses import dataclass, field
 
 from ..domain.schema import AUTOMATION, BY_KEY
+from .xlsxstream.sheet_xml import col_index, col_letter
 
 VALIDATED_ROWS = 20000   # rows `init` gives the dropdowns, guards and formatting
 HEADROOM = VALIDATED_ROWS - 2  # ... beyond its one data row: the same headroom for a full register
 MIN_HEADROOM = 1000      # ranges reaching fewer rows beyond the data than this are extended
 
 _RANGE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
-
-
-def col_letter(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def parse_range(text: str) -> tuple[int, int, int, int] | None:
