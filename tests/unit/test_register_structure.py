@@ -45,3 +45,14 @@ def test_a_renamed_header_renames_its_table_column():
     names[2] = "旧名"
     repair = plan(_shape(table=TableShape("A1:BP40", "A1:BP40", names)), 40)
     assert repair.names == {2: COLUMNS[2].zh}
+
+
+def test_a_table_that_lost_its_style_gets_the_banded_one_back():
+    from complaintdesk.adapters.xlsxstream.sheet_structure import reshaped_table, table_styled
+    repair = plan(_shape(table=TableShape("A1:BP40", "A1:BP40", [c.zh for c in COLUMNS], styled=False)), 40)
+    assert repair.style == "TableStyleLight9" and repair.table_part() and repair.describe() == "结构修复：表格样式"
+    bare = b'<table ref="A1:B3"><autoFilter ref="A1:B3"/><tableColumns count="2"/></table>'
+    styled = reshaped_table(bare, None, None, {}, repair.style)
+    assert styled.endswith(b'<tableStyleInfo name="TableStyleLight9" showFirstColumn="0" showLastColumn="0"'
+                           b' showRowStripes="1" showColumnStripes="0"/></table>') and table_styled(styled)
+    assert reshaped_table(styled, None, None, {}, "TableStyleDark1") == styled  # a style of its own stays

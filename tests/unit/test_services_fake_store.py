@@ -172,3 +172,28 @@ def test_a_register_without_a_file_or_archive_folder_has_an_empty_shelf(settings
         assert shelf.rows_mentioning(["x"], [], ("description",)) == []
         assert shelf.columns(("complaint_no",)) == {"complaint_no": []}
     assert archives_of(tmp_path / "登记表.xlsx").folder == tmp_path / "archive"
+
+
+def test_a_save_that_repairs_the_structure_audits_it_once(settings):
+    from complaintdesk.adapters.register_structure import Repair
+    from complaintdesk.services.structure import repair_structure, structure_notices
+    store = MemoryStore(settings, [complaint()])
+    store.drift = Repair(table_ref="A1:BP3", freeze=True, notes=["表格范围 A1:BP3", "冻结首行"])
+    assert structure_notices(store) == ["登记表结构需要修复：表格范围 A1:BP3，冻结首行"
+                                        "（下次保存时自动修复，或运行 complaintdesk check 登记表 --repair）"]
+    summary = assign(store, NOW)
+    repairs = [a for a in store.tables["audit"] if a["column"] == "结构修复"]
+    assert [a["new"] for a in repairs] == ["结构修复：表格范围 A1:BP3，冻结首行"] and repairs[0]["time"] == NOW
+    assert "结构修复：表格范围 A1:BP3，冻结首行" in summary.messages
+    assert structure_notices(store) == []
+    assert repair_structure(store, NOW).counts == {} and store.saved == 1  # nothing left: no save
+
+
+def test_columns_without_their_dropdown_are_a_notice(settings):
+    from complaintdesk.adapters.register_structure import Repair
+    from complaintdesk.services.structure import repair_structure
+    store = MemoryStore(settings, [complaint()])
+    store.drift = Repair(uncovered=["接收渠道"])
+    summary = repair_structure(store, NOW)
+    assert summary.warnings == ["以下列没有下拉或校验规则（无法自动补回，可对照新建的登记表在 Excel 中恢复）：接收渠道"]
+    assert store.saved == 0

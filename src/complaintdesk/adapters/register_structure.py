@@ -18,6 +18,7 @@ from .xlsxstream.sheet_xml import col_index, col_letter
 VALIDATED_ROWS = 20000   # rows `init` gives the dropdowns, guards and formatting
 HEADROOM = VALIDATED_ROWS - 2  # ... beyond its one data row: the same headroom for a full register
 MIN_HEADROOM = 1000      # ranges reaching fewer rows beyond the data than this are extended
+TABLE_STYLE = "TableStyleLight9"  # the banded style `init` gives the Table (restored when a program drops it)
 
 _RANGE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 
@@ -51,6 +52,7 @@ class TableShape:
     ref: str
     filter_ref: str | None    # the Table's autoFilter range (None: no filter buttons)
     names: list[str]          # the table columns' names, in order
+    styled: bool = True       # the Table has a style (LibreOffice drops it: the banding is gone)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Repair:
     table_ref: str | None = None
     filter_ref: str | None = None
     names: dict[int, str] = field(default_factory=dict)   # table column position -> new name
+    style: str | None = None  # the Table style to give a Table that lost its own
     validations: dict[int, str] = field(default_factory=dict)   # validation position -> new sqref
     formatting: dict[int, str] = field(default_factory=dict)    # formatting position -> new sqref
     freeze: bool = False
@@ -79,8 +82,11 @@ class Repair:
     uncovered: list[str] = field(default_factory=list)   # headers of columns without their dropdown
 
     def changes(self) -> bool:
-        return bool(self.table_ref or self.filter_ref or self.names or self.validations or self.formatting
-                    or self.freeze)
+        return bool(self.table_part() or self.validations or self.formatting or self.freeze)
+
+    def table_part(self) -> bool:
+        """Whether the Table itself changes (its range, filter, names or style)."""
+        return bool(self.table_ref or self.filter_ref or self.names or self.style)
 
     def describe(self) -> str:
         return "结构修复：" + "，".join(self.notes) if self.notes else ""
@@ -141,6 +147,9 @@ def _table(shape: Shape, last_row: int, repair: Repair) -> None:
             repair.names[i] = text
     if repair.names:
         repair.notes.append(f"列名 {len(repair.names)} 个")
+    if not table.styled:
+        repair.style = TABLE_STYLE
+        repair.notes.append("表格样式")
 
 
 def extended_sqrefs(sqrefs: list[str], columns: set[int], need: int, reach: int) -> tuple[dict[int, str], int]:

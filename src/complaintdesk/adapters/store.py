@@ -28,6 +28,7 @@ from ..domain.schema import (
 from ..domain.settings import Settings
 from ..domain.transitions import row_closed
 from ..errors import ComplaintDeskError, SchemaError
+from .register_structure import Repair
 from .xlsxstream.sheet_xml import col_letter
 
 # process cells the tool may fill when empty, as the record of its own action:
@@ -126,6 +127,7 @@ class RegisterStore(Protocol):
     def append_table(self, role: str, rows: list[dict]) -> None: ...
     def replace_table(self, role: str, rows: list[dict]) -> None: ...
     def ensure_formatting(self) -> bool: ...  # red/amber rules on the register; True when added
+    def structure(self) -> Repair: ...  # what the next save repairs in the register's structure
     # derived tool sheets: a store that can tell what rows a sheet was built from answers with a key
     # (None: it cannot tell, and the caller compares the sheet itself)
     def rows_fingerprint(self, marked: Callable[[dict], bool], keys) -> str | None: ...
@@ -225,6 +227,7 @@ class MemoryStore(WholeRowsReads, PlainDerivedSheets):
         self.tables: dict[str, list[dict]] = {}
         self.saved = 0
         self.row_notices: dict[str, str] = {}
+        self.drift = Repair()  # a test sets the structure a file would have drifted into
         for values in rows or []:
             self.append_register(values)
 
@@ -275,8 +278,12 @@ class MemoryStore(WholeRowsReads, PlainDerivedSheets):
     def ensure_formatting(self) -> bool:
         return False
 
+    def structure(self) -> Repair:
+        return self.drift
+
     def save(self) -> None:
         self.saved += 1
+        self.drift = Repair()
 
     def values(self, row_id: int) -> dict:
         return dict(self._rows[row_id])

@@ -20,10 +20,10 @@ from ..domain import labels
 from ..domain.schema import AUTOMATION, COLUMNS, TOOL_COLUMNS, sheet_name
 from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
 from .readme_text import readme_lines
+from .register_structure import TABLE_STYLE, VALIDATED_ROWS
 from .settings_layout import BLOCKS, LIST_ROWS, block_columns, list_source
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-VALIDATED_ROWS = 20000
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 AUTO_FILL = PatternFill("solid", fgColor="808080")
 TITLE_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -83,7 +83,7 @@ def _register_sheet(ws, lang: str) -> None:
     ws.row_dimensions[1].height = 32
     ws.freeze_panes = "B2"
     table = Table(displayName=TABLE_NAME, ref=f"A1:{last}2")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
     ws.add_table(table)
     ensure_sla_formatting(ws, lang)
 
@@ -118,15 +118,16 @@ def _dropdown(ws, column, letter: str, lang: str) -> None:
     ws.add_data_validation(dv)
 
 
-def ensure_sla_formatting(ws, lang: str) -> bool:
-    """Red breached / amber at-risk on the clock status columns; False if already present."""
+def ensure_sla_formatting(ws, lang: str, rows: int = VALIDATED_ROWS) -> bool:
+    """Red breached / amber at-risk on the clock status columns down to row `rows`; False if
+    already present."""
     letters = [get_column_letter(i) for i, c in enumerate(COLUMNS, 1) if c.key.endswith("_status")
                and c.key != "status"]
     breached = labels.label(labels.CLOCK_STATE, "breached", lang)
     existing = {str(r.formula) for rng in ws.conditional_formatting for r in rng.rules}
     if any(breached in f for f in existing):
         return False
-    ref = " ".join(f"{x}2:{x}{VALIDATED_ROWS}" for x in letters)
+    ref = " ".join(f"{x}2:{x}{rows}" for x in letters)
     ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{breached}"'], fill=RED_FILL))
     at_risk = labels.label(labels.CLOCK_STATE, "at_risk", lang)
     ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{at_risk}"'], fill=AMBER_FILL))

@@ -20,6 +20,7 @@ from ..errors import SchemaError
 from .files import atomic_write, make_backup, refuse_if_open_in_excel
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
+from .register_structure import Repair, plan, rows_needed
 from .snapshot import Snapshot
 from .store import (
     FILLABLE_PROCESS_KEYS,
@@ -33,6 +34,8 @@ from .store import (
 )
 from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 from .xlsx_row_removal import remove_rows
+from .xlsx_structure import apply as apply_structure
+from .xlsx_structure import shape_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,6 +83,8 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         self.columns = map_headers(((c.column, c.value) for c in header), self.lang)
         self._settings: Settings | None = None
         self._last: int | None = None
+        self._typed_last: int | None = None  # the last row holding a value before the tool appended rows
+        self._drift_kinds: set[str] | None = None  # what had drifted before the tool removed rows
 
     # ---- sheets and headers ----------------------------------------------------------
     def _sheet(self, role: str, required: bool = False, create: bool = False):
@@ -149,26 +154,21 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         return True
 
     def append_register(self, values: dict[str, object]) -> int:
+        if self._typed_last is None:
+            self._typed_last = self._last_row()
         r = self._last = self._last_row() + 1
         check_rows_fit("register", r, self.row_notices)
         for key, value in values.items():
             if key in self.columns and value not in (None, ""):
                 as_cell_value(self.ws.cell(r, self.columns[key]), value)
-        self._grow_table(r)
         return r
-
-    def _grow_table(self, last_row: int) -> None:
-        for table in self.ws.tables.values():
-            start, end = table.ref.split(":")
-            col = "".join(ch for ch in end if ch.isalpha())
-            current = int("".join(ch for ch in end if ch.isdigit()))
-            if last_row > current:
-                table.ref = f"{start}:{col}{last_row}"
 
     def remove_register(self, row_ids: list[int]) -> None:
         """Rows leave the register; every later row moves up (as in Excel), in one pass."""
+        if self._drift_kinds is None:  # ranges the removal shrinks are ours to extend, not drift
+            self._drift_kinds = {note.split()[0] for note in self.structure().notes}
         remove_rows(self.wb, self.ws, row_ids, self._last_row())
-        self._last = None
+        self._last = self._typed_last = None
 
     def append_table(self, role: str, rows: list[dict]) -> None:
         ws = self._sheet(role, create=True)
@@ -191,7 +191,15 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
 
     def ensure_formatting(self) -> bool:
         from .workbook_builder import ensure_sla_formatting
-        return ensure_sla_formatting(self.ws, self.lang)
+        return ensure_sla_formatting(self.ws, self.lang, rows_needed(self._last_row())[1])
+
+    def structure(self) -> Repair:
+        """What the next save repairs in the register's structure (see register_structure)."""
+        typed = self._last_row() if self._typed_last is None else self._typed_last
+        repair = plan(shape_of(self.ws, self.columns, typed), self._last_row())
+        if self._drift_kinds is not None:
+            repair.notes = [note for note in repair.notes if note.split()[0] in self._drift_kinds]
+        return repair
 
     def save(self) -> None:
         if self.snapshot is not None:
@@ -203,5 +211,6 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
             keep = int(self.settings().param("backup_count"))
         except Exception:
             pass
+        apply_structure(self.ws, self.structure())
         make_backup(self.path, keep)
         atomic_write(self.path, lambda tmp: self.wb.save(tmp))

@@ -15,7 +15,9 @@ from ..domain.model import RegisterRow
 from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
+from . import live_structure
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
+from .register_structure import Repair, plan
 from .store import (
     FILLABLE_PROCESS_KEYS,
     PlainDerivedSheets,
@@ -58,6 +60,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
         self.lang = "en" if SHEETS["register"][1] in names and SHEETS["register"][0] not in names else "zh"
         self.ws = self._sheet("register", required=True)
         self.grid = _block(self.ws)
+        self._typed_last = self._last_row()
         if not self.grid:
             raise SchemaError("投诉登记表是空的（缺少表头行）")
         self.columns: dict[str, int] = map_headers(enumerate(self.grid[0], 1), self.lang)
@@ -65,6 +68,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
         self._tables: dict[str, list[list]] = {}
         self._dirty_tables: set[str] = set()
         self._settings: Settings | None = None
+        self._typed_last = self._last_row()  # the last row holding a value, as read
 
     def _sheet(self, role, required=False):
         for name in SHEETS[role]:
@@ -82,6 +86,12 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
             if any(v not in (None, "") for v in row.values()):
                 out.append(RegisterRow(r, row))
         return out
+
+    def _last_row(self) -> int:
+        for r in range(len(self.grid), 1, -1):
+            if any(v not in (None, "") for v in self.grid[r - 1]):
+                return r
+        return 1
 
     def _table_grid(self, role) -> list[list]:
         if role not in self._tables:
@@ -143,6 +153,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
         for r in sorted(row_ids, reverse=True):
             self.ws.range(f"{r}:{r}").delete()
         self.grid = _block(self.ws)
+        self._typed_last = self._last_row()
 
     def append_table(self, role: str, rows: list[dict]) -> None:
         grid = self._table_grid(role)
@@ -171,6 +182,19 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
     def ensure_formatting(self) -> bool:
         return False  # the template carries the rules; Excel keeps them as staff edit
 
+    def _window(self):
+        """The Excel window showing the register, or None when another sheet is in view."""
+        try:
+            return self.book.app.api.ActiveWindow if self.book.sheets.active.name == self.ws.name else None
+        except Exception:  # no window (Excel hidden, a book opened by a script): no pane to freeze
+            return None
+
+    def structure(self) -> Repair:
+        """What the next save repairs in the register's structure (see register_structure)."""
+        header = dict(enumerate(self.grid[0], 1))
+        shape = live_structure.shape_of(self.ws, self._window(), header, self.columns, self._typed_last)
+        return plan(shape, self._last_row())
+
     def save(self) -> None:
         """Write dirty automation columns and tool sheets back in blocks, then save the workbook."""
         last = len(self.grid)
@@ -197,5 +221,7 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
             sheet.range((1, 1), (height, width)).options(ndim=2).value = block
         self._dirty.clear()
         self._dirty_tables.clear()
+        live_structure.apply(self.ws, self._window(), self.structure())
+        self._typed_last = self._last_row()
         if self.path is not None and self.path.suffix:
             self.book.save()

@@ -158,11 +158,16 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
 
 
 @app.command()
-def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
-    """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致。发现问题时退出码为 1。"""
+def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
+          repair: bool = typer.Option(False, "--repair",
+                                      help="只修复登记表结构（表格范围、筛选、下拉、冻结首行），不改任何数据")):
+    """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致，表格结构是否完整。发现问题时退出码为 1。"""
     from ..errors import SchemaError
     from ..services.setup import check_register
     moment = parse_now(now)
+    if repair:
+        report(in_session(register, lambda s: submit(s, "repair", {}, moment), moment), "结构修复完成")
+        return
 
     def work(session):
         summary = check_register(session.store, moment)

@@ -72,7 +72,7 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
         audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
         for year, rows in sorted(by_year.items())] + [
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
-    save(store, summary)
+    save(store, summary, now)
     summary.add("archived", len(leaving_rows))
     summary.add("audit_archived", moved)
     return summary

@@ -63,7 +63,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
                 audit += _survey_sent(store, row, number, now, summary)
     if audit:
         store.append_table("audit", audit)
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 
@@ -126,7 +126,7 @@ def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -
     if audit:
         store.append_table("audit", audit)
         summary.add("surveys", len(audit))
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 
@@ -146,7 +146,7 @@ def log_entry(store: RegisterStore, number: str, now: datetime, channel: str, co
                                                None, now)])
     refreshed = refresh(store, now, numbering=False, action="log")
     summary.add("cells", refreshed.counts.get("cells", 0))
-    save(store, summary)
+    save(store, summary, now)
     return summary
 
 
@@ -182,7 +182,7 @@ def import_survey_table(store: RegisterStore, headers: list, data: list[list], n
     if audit:
         store.append_table("audit", audit)
         refresh(store, now, numbering=False, action="surveys")
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 

@@ -26,7 +26,7 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
                 "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录",
                 "logged": "沟通记录", "found": "找到", "complaints": "计入投诉", "sent": "邮件",
-                "purged": "删除的过期归档", "applied": "写入的排队更改"}
+                "purged": "删除的过期归档", "applied": "写入的排队更改", "repaired": "结构修复项"}
 
 
 @dataclass
@@ -43,8 +43,17 @@ class Summary:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-def save(store: RegisterStore, summary: Summary) -> None:
-    """Save the register; a sheet the save left near Excel's row limit is a warning of the action."""
+STRUCTURE_COLUMN = "结构修复"  # the audit line of a save that repaired the register's structure
+
+
+def save(store: RegisterStore, summary: Summary, now: datetime) -> None:
+    """Save the register; a save that repairs its structure (Table range, filter, dropdowns, frozen
+    header — see adapters.register_structure) says so in one audit line and one message; a sheet
+    the save left near Excel's row limit is a warning of the action."""
+    repair = store.structure()
+    if repair.notes:
+        store.append_table("audit", [audit_row(store, now, "", STRUCTURE_COLUMN, "", repair.describe())])
+        summary.messages.append(repair.describe())
     store.save()
     summary.warnings.extend(w for w in store.row_notices.values() if w not in summary.warnings)
 

@@ -21,6 +21,7 @@ from ..adapters.files import register_lock
 from ..adapters.holder import Holder, holder_of
 from ..adapters.package_guard import require_register
 from ..adapters.pending import AlertLedger, Entry, PendingQueue
+from ..adapters.register_structure import Repair
 from ..adapters.snapshot import Snapshot, take_snapshot
 from ..adapters.store import RegisterStore
 from ..adapters.stores import open_store
@@ -63,6 +64,11 @@ def _sla(s, a, made, now):
     return check_sla(s, now)
 
 
+def _repair(s, a, made, now):
+    from .structure import repair_structure
+    return repair_structure(s, now)
+
+
 def _archive(s, a, made, now):
     from .archive import archive
     return archive(s, now, a.get("older_than"))
@@ -83,6 +89,7 @@ PENDING_ACTIONS = {
     "assign": PendingAction("登记编号", _assign, True),
     "sla": PendingAction("刷新时效", _sla, True),
     "archive": PendingAction("归档", _archive, False),
+    "repair": PendingAction("结构修复", _repair, True),
 }
 
 
@@ -97,6 +104,9 @@ class _NoSave:
 
     def save(self) -> None:
         pass
+
+    def structure(self) -> Repair:
+        return Repair()  # this save repairs nothing: the one after the queued changes does, once
 
 
 def _no_save(store: RegisterStore) -> RegisterStore:
@@ -229,7 +239,7 @@ def apply_pending(session: Session, now: datetime) -> Summary:
         applied.append(entry)
     merged = merge_ledger(store, records)
     if applied or merged:
-        save(store, summary)
+        save(store, summary, now)
     for entry in applied:
         queue.remove(entry)
     session.ledger.forget({r["key"] for r in records})

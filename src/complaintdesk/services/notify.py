@@ -68,7 +68,7 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
         summary.add("sent")
         records += new
     if records and merge_ledger(store, records):
-        save(store, summary)
+        save(store, summary, now)
     if failures:
         raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
     return summary

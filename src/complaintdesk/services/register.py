@@ -165,7 +165,7 @@ def _count(summary: Summary, row_id: int, number: str | None, values: dict, was_
 def assign(store: RegisterStore, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=True, action="assign")
     if summary.data["changed"]:
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 
@@ -224,7 +224,7 @@ def check_sla(store: RegisterStore, now: datetime) -> Summary:
     states = Tally(map(_alert_states(store.lang).get, (a["state"] for a in alerts)))
     summary.counts["breached"], summary.counts["at_risk"] = states["breached"], states["at_risk"]
     if summary.data["changed"] or formatting_added:
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 

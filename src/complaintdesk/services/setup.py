@@ -14,6 +14,7 @@ from ..domain.intake import split_number
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError, WorkbookLockedError
 from .common import Summary, display
+from .structure import structure_notices
 
 
 def init_register(path: Path, lang: str = "zh", force: bool = False) -> Summary:
@@ -110,6 +111,7 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
         columns = store.columns
         summary.messages += _recomputation_problems(
             store, now or datetime.now(), lambda key: col_letter(columns.get(key, 1)))
+    summary.warnings += structure_notices(store)
     summary.counts["rows"] = len(rows)
     summary.counts["problems"] = len(summary.messages)
     return summary

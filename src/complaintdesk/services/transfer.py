@@ -76,7 +76,7 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
                       "column": "（新增行）", "old": "", "new": f"{name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
     if audit:
         store.append_table("audit", audit)
-        save(store, summary)
+        save(store, summary, now)
     return summary
 
 

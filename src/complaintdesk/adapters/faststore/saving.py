@@ -102,7 +102,7 @@ class Saving:
             if self._add_formatting else b""
         ends = sheet_ends(repair, self.columns, last, formatting, self._removed or repair.validations
                           or repair.formatting or formatting, dimension_stale(self.head, self._last_row, self.last_col))
-        table_changes = bool(self._appended or repair.table_ref or repair.filter_ref or repair.names)
+        table_changes = bool(self._appended or repair.table_part())
         plan = SavePlan(tools=self.tools.plans(), table_part=self._table_part() if table_changes else None,
                         ends=ends, register_changes=bool(self._patches or self._appended or self._removed
                                                          or ends != NO_EDITS))

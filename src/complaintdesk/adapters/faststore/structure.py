@@ -18,6 +18,7 @@ from ..xlsxstream.sheet_structure import (
     reshaped_table,
     sqrefs,
     table_shape,
+    table_styled,
     with_frozen_pane,
 )
 from ..xlsxstream.sheet_writer import DIMENSION, SheetEnds, _dimension, insert_formatting
@@ -29,7 +30,7 @@ def shape_of(header: dict[int, object], columns: dict[str, int], data_rows: int,
     table = None
     if table_xml is not None:
         ref, filter_ref, names = table_shape(table_xml)
-        table = TableShape(ref, filter_ref, names)
+        table = TableShape(ref, filter_ref, names, table_styled(table_xml))
     return Shape(header=header, columns=columns, data_rows=data_rows, table=table,
                  validations=sqrefs(tail, "dataValidation"), formatting=sqrefs(tail, "conditionalFormatting"),
                  frozen=header_frozen(head))
@@ -70,6 +71,6 @@ def table_xml(xml: bytes, last_row: int, header: dict[int, object], columns: dic
     """The Table part as the save writes it: over every row, its filter and names repaired."""
     shape = shape_of(header, columns, last_row, b"", b"", xml)
     repair = plan(shape, last_row)
-    if not (repair.table_ref or repair.filter_ref or repair.names):
+    if not repair.table_part():
         return xml
-    return reshaped_table(xml, repair.table_ref, repair.filter_ref, repair.names)
+    return reshaped_table(xml, repair.table_ref, repair.filter_ref, repair.names, repair.style)

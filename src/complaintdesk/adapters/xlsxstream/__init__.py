@@ -42,7 +42,15 @@ from .pieces import row_body, row_pieces
 from .row_removal_xml import SheetRemoval
 from .row_shift import MAX_ROW, RowShift, moved
 from .shared_formulas import Formulas
-from .sheet_structure import header_frozen, reshaped_table, sqrefs, table_shape, with_frozen_pane, with_sqrefs
+from .sheet_structure import (
+    header_frozen,
+    reshaped_table,
+    sqrefs,
+    table_shape,
+    table_styled,
+    with_frozen_pane,
+    with_sqrefs,
+)
 from .sheet_writer import (
     SheetEnds,
     copy_member,
@@ -59,5 +67,5 @@ __all__ = [
     "SheetEnds", "SheetRemoval", "Unsearchable", "cell_value", "col_index", "col_letter", "copy_member",
     "header_frozen", "insert_formatting", "map_pieces", "moved", "open_member", "patch_segments", "reshaped_table",
     "row_body", "row_cells", "row_pieces", "row_xml", "shared_strings", "sheet_parts", "sqrefs", "stream_patch",
-    "table_rows_xml", "table_shape", "with_frozen_pane", "with_sqrefs", "worth_a_worker",
+    "table_rows_xml", "table_shape", "table_styled", "with_frozen_pane", "with_sqrefs", "worth_a_worker",
 ]

@@ -107,9 +107,22 @@ def table_shape(xml: bytes) -> tuple[str, str | None, list[str]]:
     return ref, filter_ref, names
 
 
-def reshaped_table(xml: bytes, ref: str | None, filter_ref: str | None, names: dict[int, str]) -> bytes:
-    """The Table part with its range, its autoFilter range (added when missing) and the names of
-    the columns in `names` (position -> name) changed."""
+def table_styled(xml: bytes) -> bool:
+    """Whether a Table part names a table style."""
+    return b"<tableStyleInfo" in xml
+
+
+def reshaped_table(xml: bytes, ref: str | None, filter_ref: str | None, names: dict[int, str],
+                   style: str | None = None) -> bytes:
+    """The Table part with its range, its autoFilter range (added when missing), the names of
+    the columns in `names` (position -> name) changed, and `style` given when it has none (banded
+    rows, as Excel writes a new Table's style info)."""
+    if style is not None and not table_styled(xml):
+        info = (b'<tableStyleInfo name="' + attribute(style) + b'" showFirstColumn="0" showLastColumn="0"'
+                b' showRowStripes="1" showColumnStripes="0"/>')
+        at = xml.find(b"<extLst")
+        at = at if at >= 0 else xml.rfind(b"</table>")
+        xml = xml[:at] + info + xml[at:]
     if ref is not None:
         tag = TABLE_TAG.search(xml)
         if tag is not None:

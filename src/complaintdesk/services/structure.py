@@ -1,0 +1,41 @@
+"""Services — the register's structure as its own action: what `check` says of it, and
+`check --repair`, which runs the structure step alone (every save runs it too: see common.save).
+
+The step itself lives with the stores (adapters.register_structure plans it, each store reads and
+applies it its own way); here it is only told and triggered.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..adapters.register_structure import Repair
+from ..adapters.store import RegisterStore
+from .common import Summary, save
+
+REPAIR_HINT = "下次保存时自动修复，或运行 complaintdesk check 登记表 --repair"
+
+
+def structure_notices(store: RegisterStore) -> list[str]:
+    """What has drifted in the register's structure, said as notices (nothing: all is right)."""
+    repair = store.structure()
+    drift = [f"登记表结构需要修复：{'，'.join(repair.notes)}（{REPAIR_HINT}）"] if repair.notes else []
+    return drift + _uncovered(repair)
+
+
+def _uncovered(repair: Repair) -> list[str]:
+    if not repair.uncovered:
+        return []
+    return ["以下列没有下拉或校验规则（无法自动补回，可对照新建的登记表在 Excel 中恢复）："
+            + "、".join(repair.uncovered)]
+
+
+def repair_structure(store: RegisterStore, now: datetime) -> Summary:
+    """Repair the register's structure and nothing else; audited as one line when it repaired
+    something (growing ranges no one would notice is done quietly)."""
+    summary = Summary("repair")
+    repair = store.structure()
+    summary.warnings += _uncovered(repair)
+    if repair.notes or repair.changes():
+        save(store, summary, now)
+        summary.add("repaired", len(repair.notes))
+    return summary
