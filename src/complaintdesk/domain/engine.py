@@ -11,8 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import labels
-from .intake import Counter, RepeatIndex, cc_for, duty_supervisor, number_dept, priority_for, route
+from .intake import (
+    Counter,
+    RepeatIndex,
+    cc_for,
+    duty_supervisor,
+    number_dept,
+    number_problem,
+    priority_for,
+    route,
+)
 from .model import Complaint
+from .parsing import text_of
 from .settings import Settings
 from .sla import CLOCK_TABLE, add_duration, evaluate_clocks
 from .transitions import derive_status, is_closed
@@ -148,6 +158,9 @@ def _number(c: Complaint, received: datetime, ctx: Context, problems: list[str])
     dept_code, msg = number_dept(c, ctx.settings)
     if msg:
         problems.append(msg)
+    refused = number_problem(c.number, text_of(ctx.settings.param("legacy_number_pattern"))) if c.number else None
+    if refused:  # typed into the grey column: kept (it may be known outside), said on the row
+        problems.append(refused)
     if not c.number:
         c.number = ctx.counter.issue(received, dept_code)
     return c.number

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from .model import Complaint
 from .parsing import customer_key
@@ -19,6 +20,28 @@ WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日"
 
 
 # ---- numbering ---------------------------------------------------------------------
+MAX_NUMBER = 40  # characters of a supplied number (ours have 16)
+_NUMBER_HAZARD = re.compile(r"[\\/\x00-\x1f\x7f]|\.\.")
+
+
+def number_problem(number: str, legacy_pattern: str = "") -> str | None:
+    """Why a supplied complaint number cannot be kept (None: it can) — it must have our form
+    (日期-部门代码-流水号) or match the legacy pattern configured in 设置, and never holds a folder
+    separator, `..` or control characters (numbers become file names), nor more than MAX_NUMBER
+    characters."""
+    shown = number[:MAX_NUMBER] + ("…" if len(number) > MAX_NUMBER else "")
+    if len(number) > MAX_NUMBER or _NUMBER_HAZARD.search(number):
+        return f"投诉编号“{shown}”含路径字符或过长，不能作为编号"
+    if NUMBER_RE.match(number) or (legacy_pattern and _legacy(legacy_pattern).fullmatch(number)):
+        return None
+    return f"投诉编号“{shown}”格式不符（应为 日期-部门代码-流水号，如 20261008-CS-001，或 设置 中的旧编号格式）"
+
+
+@lru_cache(maxsize=8)
+def _legacy(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
 def split_number(number: str) -> tuple[str, int] | None:
     """'20261008-CS-007' -> ('20261008-CS', 7); None for anything else."""
     match = NUMBER_RE.match(number or "")

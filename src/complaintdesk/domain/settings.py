@@ -7,6 +7,7 @@ The defaults come from the seed process documents.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
@@ -64,6 +65,7 @@ DEFAULT_PARAMS = (
     ("cost_threshold", "经理审批成本阈值(元)", 1000, "方案成本超过此金额需客服经理审批"),
     ("csat_target", "满意度目标", 0.9, "月度报告中满意度(CSAT)的目标值"),
     ("hotspot_threshold", "高频问题阈值", 3, "同一产品×类别当月达到此数量列为高频问题"),
+    ("legacy_number_pattern", "旧编号格式", "", "旧系统编号格式（正则，如 TS\\d{6}）；空则只认 日期-部门代码-流水号"),
     ("archive_days", "归档天数", 30, "关闭超过此天数的投诉可归档"),
     ("retention_years", "保留年限", 3, "归档文件至少保留的年数"),
     ("backup_count", "备份份数", 5, "保存时在 .bak 文件夹保留的历史版本数"),
@@ -324,6 +326,10 @@ def _params(rows, departments: dict[str, str]) -> dict[str, Any]:
         raise RuleConflictError("设置：即将超时阈值应在 0 和 1 之间（例如 25%）")
     if params["work_start"] >= params["work_end"]:
         raise RuleConflictError("设置：工作时间开始应早于结束")
+    try:
+        re.compile(text_of(params["legacy_number_pattern"]))
+    except re.error as exc:
+        raise RuleConflictError(f"设置：旧编号格式“{params['legacy_number_pattern']}”不是有效的正则表达式（{exc}）")
     return params
 
 

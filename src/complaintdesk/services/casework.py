@@ -6,6 +6,7 @@ from itertools import chain
 from pathlib import Path
 
 from ..adapters import documents
+from ..adapters.safe_paths import inside, safe_name
 from ..adapters.sources import read_source
 from ..adapters.store import RegisterStore
 from ..domain import labels
@@ -53,10 +54,14 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     audit = []
     for number, row in _rows_asked(store, wanted, summary).items():
         for kind, spec in specs:
-            path = out_dir / f"{number}_{spec.file_name}.{fmt}"
+            path = inside(out_dir, f"{safe_name(number)}_{spec.file_name}.{fmt}")
             if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
                 continue
-            _write_document(kind, spec.masked and not unmasked, row.values, path, now, lang)
+            try:
+                _write_document(kind, spec.masked and not unmasked, row.values, path, now, lang)
+            except (OSError, ComplaintDeskError) as exc:  # one document that cannot be written stops no other
+                summary.messages.append(f"{number}：{spec.file_name} 未生成（{exc}）")
+                continue
             summary.files.append(path)
             summary.add("documents")
             if kind == "survey" and all_due:

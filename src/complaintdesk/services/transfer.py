@@ -13,9 +13,11 @@ from pathlib import Path
 from ..adapters.sources import read_source
 from ..adapters.store import RegisterStore
 from ..domain import labels
+from ..domain.intake import number_problem
 from ..domain.masking import mask_record
 from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
+from ..errors import ComplaintDeskError
 from .common import Summary, archives, save
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -43,6 +45,14 @@ def _clean(value, key: str, problems: list[str]):
     return value
 
 
+def _legacy_pattern(store: RegisterStore) -> str:
+    """设置's legacy number pattern ("" when 设置 cannot be read: `assign` reports that)."""
+    try:
+        return text_of(store.settings().param("legacy_number_pattern"))
+    except ComplaintDeskError:
+        return ""
+
+
 def import_rows(store: RegisterStore, source: Path, now: datetime) -> Summary:
     headers, data = read_source(source)
     return import_table(store, Path(source).name, headers, data, now)
@@ -56,6 +66,7 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
         return summary
     existing = _known_numbers(store)
+    legacy = _legacy_pattern(store)
     audit = []
     for line_no, raw in enumerate(data, 2):
         problems: list[str] = []
@@ -63,6 +74,10 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         if all(v in (None, "") for v in values.values()):
             continue
         number = text_of(values.get("complaint_no"))
+        refused = number_problem(number, legacy) if number else None
+        if refused:  # another system's value never decides a file name: the row is numbered afresh
+            problems.append(refused + "，已忽略，登记编号时重新编号")
+            values["complaint_no"] = number = ""
         if number and number in existing:
             summary.messages.append(f"源文件第 {line_no} 行：投诉编号 {number} 已存在，未导入")
             summary.add("skipped")
