@@ -163,3 +163,19 @@ def test_export_csv_is_injection_safe_and_masked(register, cli, tmp_path):
     cli("export", register, "--format", "csv", "--out", out, "--masked")
     text = out.read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "张**" in text and "138****1234" in text and "13812341234" not in text
+
+
+def test_export_csv_quotes_line_breaks_and_sees_through_invisible_characters(register, cli, tmp_path):
+    texts = {"description": "第一行\r=1+1 after a bare CR", "demand": "\ufeff=1+1",
+             "product": "\u200b@SUM(A1)", "remarks": "＝HYPERLINK(\"x\")", "location": "换行\n之后"}
+    type_rows(register, [complaint(**texts)])
+    out = tmp_path / "e.csv"
+    cli("export", register, "--format", "csv", "--out", out)
+    raw = out.read_bytes().decode("utf-8-sig")
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1  # the CR and the LF stayed inside their quoted fields
+    row = rows[0]
+    assert row["description"] == "第一行\r=1+1 after a bare CR" and row["location"] == "换行\n之后"
+    assert row["demand"] == "'\ufeff=1+1" and row["product"] == "'\u200b@SUM(A1)" and row["remarks"].startswith("'＝")
+    assert raw.count("\r\n") == 2 and raw.endswith("\r\n")  # header and row, as Excel writes CSV

@@ -143,3 +143,50 @@ def test_a_jobs_warnings_reach_the_log(register):
     assert Scheduler(register, Clock(datetime(2026, 11, 2, 10, 0)), jobs=jobs).tick() == ["sla"]
     log = (register.parent / "complaintdesk.log").read_text(encoding="utf-8")
     assert "时效检查：" + near in log and "WARNING" in log
+
+
+def set_email(register, old: str, new: str) -> None:
+    from openpyxl import load_workbook
+    wb = load_workbook(register)
+    cell = next(c for row in wb["人员"].iter_rows() for c in row if c.value == old)
+    cell.value = new
+    wb.save(register)
+
+
+class PickyInbox(Inbox):
+    """A server that refuses one recipient (a mailbox that does not exist)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("sun.qiang"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_bad_address_in_staff_silences_no_one_else(register, cli, smtp):
+    overdue(register)
+    set_email(register, "wang.zg@example.com", "wang.zg@example.com\r\nBcc: all@example.com")
+    cli("assign", register, "--now", "2026-10-12T09:05")
+    out = cli("sla", register, "--notify", "--now", "2026-10-12T12:00").output.replace("\n", "")
+    assert "邮箱“wang.zg@example.com\\r\\nBcc: all@example.com”无效" in out and "Traceback" not in out
+    recipients = {r for rcpts, _ in smtp.messages for r in rcpts}
+    assert "sun.qiang@example.com" in recipients and not any("wang" in r or "all@" in r for r in recipients)
+    assert "wang.zg@example.com" in cli("check", register, "--now", "2026-10-12T12:00", code=1).output
+
+
+def test_one_refused_recipient_gets_exit_4_and_the_others_their_mail(register, cli, monkeypatch):
+    inbox = PickyInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("COMPLAINTDESK_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("COMPLAINTDESK_SMTP_PORT", str(port))
+        overdue(register)
+        cli("assign", register, "--now", "2026-10-12T09:05")
+        out = cli("sla", register, "--notify", "--now", "2026-10-12T12:00", code=4).output
+    finally:
+        controller.stop()
+    assert "邮件发送失败" in out and "Traceback" not in out
+    delivered = {r for rcpts, _ in inbox.messages for r in rcpts}
+    assert "wang.zg@example.com" in delivered and "sun.qiang@example.com" not in delivered

@@ -1,26 +1,71 @@
-"""Adapter — safe file handling: atomic saves, rotating backups, locks.
+"""Adapter — safe file handling: atomic saves, free space, leftovers, locks.
 
 Every file complaintdesk writes goes through `atomic_write`: a temp file in
-the same folder, flushed and fsynced, renamed over the target, then the folder
-fsynced. Registers keep their previous versions in `.bak/`. `register_lock`
-serialises the CLI, the scheduler and the ribbon on one register.
+the same folder (named after its target), flushed and fsynced, given the
+target's mode and owner, renamed over the target, then the folder fsynced.
+A failing write (a full disk, a read-only share) is a `SaveError` in Chinese
+(exit 2) with the target untouched. `save_register` adds the free-space check
+and the verified backup (adapters.backups). `register_lock` serialises the
+CLI, the scheduler and the ribbon on one register and clears the temp files
+a killed save left beside it.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
 import tempfile
-from datetime import datetime
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from ..errors import WorkbookLockedError
+from ..errors import ComplaintDeskError, WorkbookLockedError
 from .holder import holder_of
 
 LOCK_TIMEOUT = float(os.environ.get("COMPLAINTDESK_LOCK_TIMEOUT", "60"))
+TEMP_PREFIX = ".~tmp-"
+STALE_TEMP_SECONDS = 3600  # a temp file of another target older than this was left by a killed run
+SPACE_MARGIN = 16 << 20    # bytes kept free beyond what a save writes
+
+
+class SaveError(ComplaintDeskError):
+    """A file could not be written (disk full, no permission, a vanished share): nothing changed."""
+
+
+def save_error(target: Path, exc: OSError) -> SaveError:
+    reason = "磁盘空间不足" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or type(exc).__name__)
+    return SaveError(f"无法保存“{Path(target).name}”：{reason}；原文件未改动")
+
+
+def ensure_space(folder: Path, needed: int) -> None:
+    """Refuse before writing anything when the disk of `folder` cannot take `needed` bytes more."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # nothing to measure (a share that does not say): the write itself reports a full disk
+    if free < needed + SPACE_MARGIN:
+        raise SaveError(f"磁盘空间不足：保存需要约 {(needed + SPACE_MARGIN) / 2**20:.0f} MB，"
+                        f"“{folder}”所在磁盘只剩 {free / 2**20:.0f} MB；未写入任何更改，请清理磁盘后重试")
+
+
+def _keep_metadata(target: Path, tmp: Path) -> None:
+    """The new file gets the old one's mode, owner and group (a shared register stays shared);
+    a new file gets the mode the umask gives (mkstemp makes 0600)."""
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    shutil.copymode(target, tmp)
+    if hasattr(os, "chown"):
+        with contextlib.suppress(OSError):  # only root may give a file away: the owner then stays ours
+            os.chown(tmp, st.st_uid, st.st_gid)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -37,52 +82,63 @@ def atomic_write(target: Path, write: Callable[[Path], object], durable: bool = 
 
     `durable=False` (caches that check themselves) skips the fsyncs."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".~tmp-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         write(tmp)
         if durable:
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
+        _keep_metadata(target, tmp)
         os.replace(tmp, target)
         if durable:
             _fsync_dir(target.parent)
+    except OSError as exc:
+        raise save_error(target, exc) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def temp_prefix(target: Path) -> str:
+    """Temp files are named after their target, so that the run holding a register's lock knows
+    which leftovers are its own."""
+    return f"{TEMP_PREFIX}{Path(target).stem[:40]}-"
+
+
+def remove_leftovers(register: Path) -> list[Path]:
+    """Temp files a killed save left beside the register, in its .bak/ or archive/ (full copies
+    holding personal data): the register's own at once (its lock is held), any other after an hour."""
+    register = Path(register)
+    removed = []
+    now = time.time()
+    own = re.compile(re.escape(temp_prefix(register)) + r"[a-z0-9_]{8}" + re.escape(register.suffix) + "$")
+    for folder in (register.parent, register.parent / ".bak", register.parent / "archive"):
+        for path in folder.glob(TEMP_PREFIX + "*") if folder.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if own.match(path.name) or now - path.stat().st_mtime > STALE_TEMP_SECONDS:
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
+def save_register(path: Path, write: Callable[[Path], object], keep: int) -> None:
+    """The register's save: room for the new file and its backup checked first, the current
+    version kept as a verified backup, then the atomic write."""
+    from .backups import make_backup
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else 0
+    ensure_space(path.parent, 2 * size)
+    make_backup(path, keep)
+    atomic_write(path, write)
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     atomic_write(target, lambda tmp: tmp.write_bytes(data))
-
-
-def backup_dir(register: Path) -> Path:
-    return register.parent / ".bak"
-
-
-def make_backup(register: Path, keep: int) -> Path | None:
-    """Copy the current register into .bak/ and drop all but the newest `keep`."""
-    if not register.exists() or keep <= 0:
-        return None
-    folder = backup_dir(register)
-    folder.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    copy = folder / f"{register.stem}.{stamp}{register.suffix}"
-    shutil.copy2(register, copy)
-    for old in list_backups(register)[keep:]:
-        old.unlink(missing_ok=True)
-    return copy
-
-
-def list_backups(register: Path) -> list[Path]:
-    """Newest first."""
-    folder = backup_dir(register)
-    if not folder.exists():
-        return []
-    found = [p for p in folder.glob(f"{register.stem}.*{register.suffix}") if p.is_file()]
-    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def refuse_if_open_in_excel(path: Path) -> None:
@@ -106,6 +162,7 @@ def register_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
         raise WorkbookLockedError(
             f"“{path.name}”正被另一个 complaintdesk 任务（按钮、调度器或命令行）使用，请稍后再试。")
     try:
+        remove_leftovers(path)
         yield
     finally:
         lock.release()

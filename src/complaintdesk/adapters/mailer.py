@@ -51,6 +51,22 @@ class SmtpMailer:
         self.config = config
 
     def send(self, to: list[str], subject: str, body: str, attachments: list[Path] = ()) -> None:
+        try:
+            msg = self._message(to, subject, body, attachments)
+        except (ValueError, TypeError, OSError) as exc:  # an address or name that cannot be a header
+            raise MailError(f"邮件无法生成（收件人 {', '.join(map(repr, to))[:80]}）：{exc}") from exc
+        try:
+            with smtplib.SMTP(self.config.host, self.config.port, timeout=30) as smtp:
+                if self.config.starttls:
+                    smtp.starttls()
+                if self.config.user and self.config.password:
+                    smtp.login(self.config.user, self.config.password)
+                smtp.send_message(msg)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"邮件发送失败（{self.config.host}:{self.config.port}）：{exc}") from exc
+
+
+    def _message(self, to: list[str], subject: str, body: str, attachments) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.config.sender
         msg["To"] = ", ".join(to)
@@ -62,15 +78,7 @@ class SmtpMailer:
             msg.add_attachment(Path(path).read_bytes(), maintype="application",
                                subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                filename=Path(path).name)
-        try:
-            with smtplib.SMTP(self.config.host, self.config.port, timeout=30) as smtp:
-                if self.config.starttls:
-                    smtp.starttls()
-                if self.config.user and self.config.password:
-                    smtp.login(self.config.user, self.config.password)
-                smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise MailError(f"邮件发送失败（{self.config.host}:{self.config.port}）：{exc}") from exc
+        return msg
 
 
 def mailer_for(settings) -> Mailer | None:

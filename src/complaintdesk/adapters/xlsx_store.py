@@ -14,10 +14,11 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..domain.model import RegisterRow
+from ..domain.parsing import looks_like_formula
 from ..domain.schema import SHEETS, TOOL_COLUMNS, sheet_name
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
-from .files import atomic_write, make_backup, refuse_if_open_in_excel
+from .files import refuse_if_open_in_excel, save_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .register_structure import Repair, plan, rows_needed
@@ -37,13 +38,11 @@ from .xlsx_row_removal import remove_rows
 from .xlsx_structure import apply as apply_structure
 from .xlsx_structure import shape_of
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def as_cell_value(cell, value) -> None:
     """Write value so that it is data, never a formula."""
     cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and looks_like_formula(value):
         cell.data_type = "s"
     elif isinstance(value, (datetime, date)):
         cell.number_format = DATETIME_FORMAT
@@ -212,5 +211,4 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         except Exception:
             pass
         apply_structure(self.ws, self.structure())
-        make_backup(self.path, keep)
-        atomic_write(self.path, lambda tmp: self.wb.save(tmp))
+        save_register(self.path, lambda tmp: self.wb.save(tmp), keep)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..domain.model import RegisterRow
+from ..domain.parsing import looks_like_formula
 from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
@@ -29,11 +30,10 @@ from .store import (
     missing_sheet,
 )
 from .workbook_builder import DATETIME_FORMAT
-from .xlsx_store import FORMULA_START
 
 
 def excel_value(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and looks_like_formula(value):
         return "'" + value
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from .parsing import text_of
+
 COMPOUND_SURNAMES = frozenset((
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 独孤 南宫 "
     "西门 百里 呼延 申屠 太史 闻人 万俟 澹台 公冶 宗政 濮阳 淳于 单于 太叔 仲孙 钟离 赫连 "
@@ -38,6 +40,16 @@ def mask_text(text: str) -> str:
     return _EMAIL.sub(lambda m: f"{m.group(1)}***{m.group(2)}", text)
 
 
+def mask_free_text(text: str, customer_name: str = "") -> str:
+    """Free text as it may leave customer service: phones, e-mails and ID numbers masked, and the
+    row's own customer name (staff often write "张伟女士来电…") masked as mask_name does."""
+    text = mask_text(text)
+    name = (customer_name or "").strip()
+    if len(name) >= 2 and name in text:
+        text = text.replace(name, mask_name(name))
+    return text
+
+
 def mask_contact(contact: str) -> str:
     contact = (contact or "").strip()
     if not contact:
@@ -55,14 +67,21 @@ def mask_id(value: str) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
-PII_MASKS = {"customer_name": mask_name, "contact": mask_contact, "customer_id": mask_id,
-             "description": mask_text, "demand": mask_text, "remarks": mask_text,
-             "survey_comment": mask_text, "callback_note": mask_text, "objection": mask_text}
+PII_MASKS = {"customer_name": mask_name, "contact": mask_contact, "customer_id": mask_id}
+FREE_TEXT = ("description", "demand", "remarks", "survey_comment", "callback_note", "objection",
+             "plan_measures", "plan_resources", "invalid_reason", "location")
 
 
 def mask_record(record: dict) -> dict:
+    """The record with its personal data masked — of any type: a phone typed into a spreadsheet
+    is often stored as a number (13912345678), an ID number as a float."""
     out = dict(record)
-    for key, fn in PII_MASKS.items():
-        if isinstance(out.get(key), str):
-            out[key] = fn(out[key])
+    name = text_of(record.get("customer_name"))
+    masks = dict(PII_MASKS, **{key: lambda text: mask_free_text(text, name) for key in FREE_TEXT})
+    for key, fn in masks.items():
+        value = out.get(key)
+        if isinstance(value, str):
+            out[key] = fn(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = fn(text_of(value))
     return out

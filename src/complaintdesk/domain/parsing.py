@@ -142,6 +142,17 @@ def parse_money(value) -> tuple[float | None, str | None]:
     return number, None
 
 
+# what makes a spreadsheet read a text as a formula (OWASP CSV injection), full-width forms too
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_INVISIBLE_LEAD = "\ufeff\u200b\u200c\u200d\u2060\u00a0\u3000 "  # BOM, zero-width, no-break and ideographic spaces
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a program could take `text` for a formula: a trigger first, also behind characters
+    nobody sees (a BOM, zero-width or no-break spaces)."""
+    return text.startswith(FORMULA_TRIGGERS) or text.lstrip(_INVISIBLE_LEAD).startswith(FORMULA_TRIGGERS)
+
+
 def text_of(value) -> str:
     """A cell as trimmed text ('' for empty); numbers without a trailing .0."""
     if value is None:

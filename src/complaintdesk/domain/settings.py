@@ -86,12 +86,28 @@ class SlaRule:
     unit: str  # key of UNITS
 
 
+# one address: no spaces, line breaks, separators or quotes (they would smuggle headers or recipients)
+EMAIL_RE = re.compile(r"^[^@\s,;:<>()\[\]\\\"']+@[^@\s,;:<>()\[\]\\\"']+\.[^@\s,;:<>()\[\]\\\"'.]{2,}$")
+
+
+def split_addresses(text: str) -> tuple[list[str], list[str]]:
+    """A list of addresses as typed in 设置 (commas or semicolons, half- or full-width) ->
+    (valid addresses, what is not one)."""
+    parts = [a.strip() for a in re.split(r"[;,；，]", text) if a.strip()]
+    return [a for a in parts if EMAIL_RE.match(a)], [a for a in parts if not EMAIL_RE.match(a)]
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
     dept_code: str
     role: str  # key of ROLES
-    email: str = ""
+    email: str = ""  # as typed in 人员
+
+    @property
+    def mail_to(self) -> str:
+        """The address mail goes to ("" when none, or when what was typed is not one address)."""
+        return self.email if EMAIL_RE.match(self.email) else ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,16 @@ class Settings:
 
     def person(self, name: str) -> Person | None:
         return next((p for p in self.staff if p.name == name), None)
+
+    def email_problems(self) -> list[str]:
+        """One message per person in 人员 whose e-mail is not a single valid address."""
+        return [f"人员表：{p.name} 的邮箱“{_visible(p.email[:60])}”无效（应为一个地址，如 wang@example.com），"
+                "不会给此人发邮件" for p in self.staff if p.email and not p.mail_to]
+
+
+def _visible(text: str) -> str:
+    """Line breaks and tabs shown as \\r \\n \\t (a message must not break where the cell did)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
 def default_settings() -> Settings:

@@ -62,6 +62,10 @@ def run(fn, *args, **kwargs):
     except ComplaintDeskError as exc:
         console.print(f"[bold red]✘ {exc}[/]", highlight=False)
         raise typer.Exit(exc.exit_code)
+    except OSError as exc:  # a file that vanished, a share gone, a folder without permission
+        console.print(f"[bold red]✘ 文件操作失败：{exc.strerror or type(exc).__name__}"
+                      f"{f'（{exc.filename}）' if exc.filename else ''}[/]", highlight=False)
+        raise typer.Exit(2)
 
 
 def show_session(session, now: datetime, out: Console) -> None:
@@ -194,8 +198,10 @@ def restore(register: Path, list_: bool = typer.Option(False, "--list", help="�
     """列出或恢复 .bak 文件夹中的历史版本。"""
     from ..services.setup import restore as service
     summary = run(service, register, None if list_ else backup)
-    for i, path in enumerate(summary.data["backups"], 1):
-        console.print(f"  {i}. {path.name}", highlight=False)
+    if list_ or backup is None:
+        for i, (path, broken) in enumerate(summary.data["backups"], 1):
+            note = f"  [red]✘ {broken}，不能恢复[/]" if broken else ""
+            console.print(f"  {i}. {path.name}{note}", highlight=False)
     report(summary, "恢复完成" if backup and not list_ else "备份列表")
 
 

@@ -26,7 +26,7 @@ from ..adapters.faststore.archive_files import (
 )
 from ..adapters.store import RegisterStore
 from ..domain import labels
-from ..domain.masking import mask_contact, mask_name
+from ..domain.masking import mask_contact, mask_free_text, mask_name
 from ..domain.parsing import normalise_phone, parse_datetime, text_of
 from ..domain.schema import AUDIT_COLUMNS
 from ..errors import ComplaintDeskError
@@ -201,4 +201,6 @@ def _hit(source: str, v: dict, unmasked: bool) -> dict:
             "received_at": display(v.get("received_at")), "category": text_of(v.get("category")),
             "customer": name if unmasked else mask_name(name),
             "contact": contact if unmasked else mask_contact(contact),
-            "status": text_of(v.get("status")), "description": text_of(v.get("description"))[:40]}
+            "status": text_of(v.get("status")),
+            "description": (text_of(v.get("description")) if unmasked
+                            else mask_free_text(text_of(v.get("description")), name))[:40]}

@@ -10,7 +10,7 @@ from ..adapters.safe_paths import inside, safe_name
 from ..adapters.sources import read_source
 from ..adapters.store import RegisterStore
 from ..domain import labels
-from ..domain.masking import mask_record
+from ..domain.masking import mask_free_text, mask_record
 from ..domain.model import SCORE_KEYS
 from ..domain.parsing import parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
@@ -200,7 +200,9 @@ def _fill_survey(store: RegisterStore, row, number: str, values: dict, now: date
     summary.add("surveys")
     if min(s for s in scores.values() if s is not None) <= 3:
         summary.add("callbacks")
-    return [audit_row(store, now, number, BY_KEY[key].label(store.lang), None, value)
+    name = text_of(row.values.get("customer_name"))  # the audit keeps what was written, a comment masked
+    return [audit_row(store, now, number, BY_KEY[key].label(store.lang), None,
+                      mask_free_text(str(value), name) if key == "survey_comment" else value)
             for key, value in filled.items() if store.fill_empty(row.row_id, key, value)]
 
 

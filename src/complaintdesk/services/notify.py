@@ -25,8 +25,8 @@ def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
     out = []
     for name in names:
         person = settings.person(name.strip()) if name else None
-        if person and person.email and person.email not in out:
-            out.append(person.email)
+        if person and person.mail_to and person.mail_to not in out:
+            out.append(person.mail_to)
     return out
 
 
@@ -52,6 +52,7 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
         summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），"
                                 "未发送邮件")
         return summary
+    summary.warnings += settings.email_problems()
     record: Ledger = ledger or MemoryLedger()
     sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | record.keys()
     records = []

@@ -9,6 +9,8 @@ from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.jobs import report_month
 from ..domain.parsing import parse_bool, text_of
+from ..domain.settings import split_addresses
+from ..errors import MailError
 from .common import Summary
 from .notify import notify_alerts
 from .register import alert_rows, check_sla
@@ -47,13 +49,20 @@ def survey_reminder_job(store: RegisterStore, now: datetime, mailer: Mailer | No
     summary.add("surveys", sum(len(v) for v in waiting.values()))
     if not mailer:
         return summary
+    failures = []
     for handler, lines in sorted(waiting.items()):
         person = settings.person(handler)
-        if person and person.email:
-            mailer.send([person.email], f"【满意度回访提醒】{len(lines)} 个投诉待发送调查表",
-                        "以下投诉客户已确认结果，请在 3 个工作日内发送《客户投诉满意度调查表》"
-                        "（complaintdesk docs --all-due --kind survey）：\n\n" + "\n".join(lines))
+        if person and person.mail_to:
+            try:
+                mailer.send([person.mail_to], f"【满意度回访提醒】{len(lines)} 个投诉待发送调查表",
+                            "以下投诉客户已确认结果，请在 3 个工作日内发送《客户投诉满意度调查表》"
+                            "（complaintdesk docs --all-due --kind survey）：\n\n" + "\n".join(lines))
+            except MailError as exc:  # one recipient's failure stops no other
+                failures.append(str(exc))
+                continue
             summary.add("sent")
+    if failures:
+        raise MailError(failures[0] + (f"（另有 {len(failures) - 1} 封失败）" if len(failures) > 1 else ""))
     return summary
 
 
@@ -63,8 +72,8 @@ def monthly_report_job(store: RegisterStore, now: datetime, mailer: Mailer | Non
     month = report_month(now)
     summary = monthly_report(store, now, month)
     settings = store.settings()
-    recipients = [a.strip() for a in text_of(settings.param("report_recipients")).replace("；", ";")
-                  .replace(",", ";").replace("，", ";").split(";") if a.strip()]
+    recipients, refused = split_addresses(text_of(settings.param("report_recipients")))
+    summary.warnings += [f"设置表“月报收件人”中的“{a[:60]}”不是有效邮箱，未发送给它" for a in refused]
     mailer = mailer or mailer_for(settings)
     if recipients and mailer:
         k = summary.data["kpis"]

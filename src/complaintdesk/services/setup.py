@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
-from ..adapters.files import atomic_write, list_backups, make_backup, register_lock
+from ..adapters.backups import backup_state, list_backups, make_backup, verify_workbook
+from ..adapters.files import atomic_write, register_lock
 from ..adapters.holder import holder_of
 from ..adapters.store import RegisterStore
 from ..adapters.workbook_builder import build_register
 from ..adapters.xlsxstream.sheet_xml import col_letter
-from ..domain.intake import split_number
+from ..domain.intake import number_problem, split_number
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError, WorkbookLockedError
 from .common import Summary, display
@@ -25,7 +27,7 @@ def init_register(path: Path, lang: str = "zh", force: bool = False) -> Summary:
     if path.exists():
         if not force:
             raise ComplaintDeskError(f"“{path}”已存在，未覆盖。如需重建请加 --force（原文件会备份到 .bak 文件夹）。")
-        backup = make_backup(path, 10)
+        backup = make_backup(path, 10, verify=False)  # whatever it holds: --force may replace a broken file
         summary.messages.append(f"原文件已备份为 {backup}")
     wb = build_register(lang)
     with register_lock(path):
@@ -79,10 +81,13 @@ def _recomputation_problems(store: RegisterStore, now, letter_of) -> list[str]:
                 old, new = display(before[row_id].get(key)), display(values[key])
                 problems.append(f"{letter_of(key)}{row_id}：{BY_KEY[key].zh}为“{old}”，按当前规则应为“{new}”"
                                 "（运行 登记编号 更新）")
-    unnumbered = sum(1 for v in before.values() if not v.get("complaint_no"))
-    if unnumbered:
-        problems.append(f"有 {unnumbered} 行尚未编号（运行 登记编号；无法编号的原因见“校验提示”列）")
     return problems
+
+
+def _to_do(store: RegisterStore, rows) -> list[str]:
+    """Work waiting for a click, not a fault: rows typed and not numbered yet."""
+    unnumbered = sum(1 for r in rows if not r.values.get("complaint_no"))
+    return [f"待办：有 {unnumbered} 行尚未编号（运行 登记编号；无法编号的原因见“校验提示”列）"] if unnumbered else []
 
 
 def check_register(store: RegisterStore, now: datetime | None = None) -> Summary:
@@ -91,7 +96,7 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
     summary.warnings += store.warnings
     settings_ok = True
     try:
-        store.settings()
+        summary.messages += store.settings().email_problems()
     except ComplaintDeskError as exc:
         summary.messages.append(str(exc))
         settings_ok = False
@@ -102,8 +107,10 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
         number = text_of(row.values.get("complaint_no"))
         if number:
             where.setdefault(number, []).append(row.row_id)
-    summary.messages += [f"{letter}{row.row_id}：投诉编号“{n}”格式不符（应为 日期-部门代码-流水号）"
-                         for row in rows if (n := text_of(row.values.get("complaint_no"))) and split_number(n) is None]
+    legacy = text_of(store.settings().param("legacy_number_pattern")) if settings_ok else ""
+    summary.messages += [f"{letter}{row.row_id}：{problem}" for row in rows
+                         if (problem := number_problem(text_of(row.values.get("complaint_no")), legacy))
+                         and row.values.get("complaint_no")]
     duplicated = {n: rs for n, rs in where.items() if len(rs) > 1}
     summary.messages += [f"投诉编号 {n} 重复：" + "、".join(f"{letter}{r}" for r in rs) for n, rs in duplicated.items()]
     summary.messages += _counter_problems(store, where)
@@ -112,6 +119,8 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
         summary.messages += _recomputation_problems(
             store, now or datetime.now(), lambda key: col_letter(columns.get(key, 1)))
     summary.warnings += structure_notices(store)
+    to_do = _to_do(store, rows)
+    summary.warnings += to_do
     summary.counts["rows"] = len(rows)
     summary.counts["problems"] = len(summary.messages)
     return summary
@@ -128,21 +137,27 @@ def _counter_problems(store: RegisterStore, numbers) -> list[str]:
     return out
 
 
+def _verified_copy(source: Path, tmp: Path) -> None:
+    shutil.copyfile(source, tmp)
+    verify_workbook(tmp, source.stat().st_size)
+
+
 def restore(path: Path, which: int | None) -> Summary:
     summary = Summary("restore")
     backups = list_backups(Path(path))
-    summary.data["backups"] = backups
+    summary.data["backups"] = [(b, backup_state(b)) for b in backups] if which is None else backups
     if which is None:
         return summary
     if not 1 <= which <= len(backups):
         raise ComplaintDeskError(f"没有第 {which} 份备份（共 {len(backups)} 份，用 --list 查看）")
     chosen = backups[which - 1]
+    verify_workbook(chosen)  # a broken copy never replaces the register
     holder = holder_of(Path(path))
     if holder is not None:  # the one action that cannot wait: it replaces the file the holder has open
         raise WorkbookLockedError(f"恢复备份会替换整个登记表文件，而它正被 {holder.describe()}："
                                   "请先在该程序中关闭登记表，再运行恢复")
     with register_lock(Path(path)):
-        make_backup(Path(path), len(backups) + 1)
-        atomic_write(Path(path), lambda tmp: shutil.copyfile(chosen, tmp))
+        make_backup(Path(path), len(backups) + 1, verify=False)  # the version being replaced, as it is
+        atomic_write(Path(path), partial(_verified_copy, chosen))
     summary.messages.append(f"已从 {chosen.name} 恢复")
     return summary

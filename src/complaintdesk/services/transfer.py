@@ -15,7 +15,7 @@ from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.intake import number_problem
 from ..domain.masking import mask_record
-from ..domain.parsing import parse_bool, parse_datetime, parse_score, text_of
+from ..domain.parsing import looks_like_formula, parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
 from .common import Summary, archives, save
@@ -176,7 +176,7 @@ def export_to_file(store: RegisterStore, path: Path, fmt: str = "json", include_
     counted = []
 
     def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8") as f:
+        with open(tmp, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as f:
             counted.append(write_export(store, f, fmt, include_archive, masked))
     atomic_write(Path(path), write)
     return Summary("export", counts={"exported": counted[0]}, files=[Path(path)])
@@ -198,7 +198,7 @@ def write_export(store: RegisterStore, out, fmt: str = "json", include_archive: 
             count += 1
         out.write("\n]\n" if count else "[]\n")
         return count
-    out.write(",".join(EXPORT_KEYS) + "\n")
+    out.write(",".join(EXPORT_KEYS) + "\r\n")
     for text in texts:
         out.write(text)
         count += 1
@@ -215,8 +215,8 @@ def export_text(values: dict, fmt: str, masked: bool) -> str:
         r = mask_record(r)
     if fmt == "json":
         return json_record(r)
-    line = io.StringIO()
-    csv.writer(line, lineterminator="\n").writerow([csv_safe(r.get(k)) for k in EXPORT_KEYS])
+    line = io.StringIO()  # \r\n as Excel writes: every text holding a CR or LF is quoted
+    csv.writer(line, lineterminator="\r\n").writerow([csv_safe(r.get(k)) for k in EXPORT_KEYS])
     return line.getvalue()
 
 
@@ -230,10 +230,10 @@ def json_record(r: dict) -> str:
 
 
 def csv_safe(value) -> str:
-    """OWASP CSV-injection guard: a leading = + - @ tab CR gets a ' prefix."""
+    """OWASP CSV-injection guard: a text a spreadsheet could take for a formula gets a ' prefix."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+    return "'" + text if looks_like_formula(text) else text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...domain.schema import SHEETS
 from ...errors import ComplaintDeskError
-from ..files import atomic_write, make_backup, refuse_if_open_in_excel
+from ..files import refuse_if_open_in_excel, save_register
 from ..register_structure import rows_needed
 from ..store import (
     check_rows_fit,
@@ -81,8 +81,7 @@ class Saving:
             self.deferred = True
             return
         plan = self._save_plan()
-        make_backup(self.path, self._backup_count())
-        atomic_write(self.path, partial(self._write_package, plan))
+        save_register(self.path, partial(self._write_package, plan), self._backup_count())
         self._after_save(plan)
 
     def _backup_count(self) -> int:
