@@ -115,3 +115,23 @@ def test_retention_purge(register, cli):
     assert (folder / "投诉归档_2022.xlsx").exists()
     cli("archive", register, "--purge-expired", "--yes", "--now", "2026-06-01T00:00")
     assert sorted(p.name for p in folder.iterdir()) == ["投诉归档_2023.xlsx"]
+
+
+def test_a_complaint_in_the_register_and_an_archive_is_read_once(register, cli):
+    """An archive run stopped after writing the yearly file and before the rows left the register
+    (here: the register put back as it was): every reader still sees each complaint once."""
+    import shutil
+    filled(register, cli)
+    kept = register.with_name("kept.xlsx")
+    shutil.copyfile(register, kept)
+    cli("archive", register, "--now", "2026-12-01T09:00")
+    shutil.copyfile(kept, register)  # both closed complaints are in the register and in the archive
+    rows = json.loads(cli("export", register, "--include-archive").stdout)
+    numbers = [r["complaint_no"] for r in rows]
+    assert len(numbers) == len(set(numbers)) == 4
+    data = json.loads(cli("report", register, "--month", "2026-10", "--json").stdout)
+    assert data["total"] == 3
+    found = cli("find", register, "20261009-CS-001").output
+    assert found.count("20261009-CS-001  ") == 1 and "[登记表]" in found
+    cli("assign", register, "--now", "2026-12-01T09:30")
+    assert [r["is_repeat"] for r in read_rows(register)][:2] == ["否", "否"]  # not a repeat of its own copy

@@ -37,6 +37,7 @@ from .common import (
     display,
     save,
 )
+from .readers import archived_rows
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -180,7 +181,8 @@ def find(store: RegisterStore, query: str, unmasked: bool = False) -> Summary:
     # a large register is not read in full: only the rows that may hold the text are compared
     asked = ([q] if q else [], [phone] if phone else [], FIND_KEYS + ("contact",))
     hits = []
-    for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archives(store).rows_mentioning(*asked))):
+    archived = archived_rows(store, archives(store).rows_mentioning(*asked))  # the register's copy wins
+    for source, rows in (("登记表", store.rows_mentioning(*asked)), ("归档", archived)):
         hits += [_hit(source, row.values, unmasked) for row in rows if _mentions(row.values, q, phone)]
     summary.data["hits"] = hits
     summary.add("found", len(hits))

@@ -23,11 +23,11 @@ from . import case_library
 from .common import (
     Summary,
     apply_changes,
-    archives,
     build_calendar,
     display,
     save,
 )
+from .readers import archived_columns
 
 
 def _counter(store: RegisterStore, numbers) -> Counter:
@@ -63,7 +63,9 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     summary = Summary(action)
     settings = store.settings()
     open_rows, closed = store.split_rows(CLOSED_KEYS)
-    archived = archives(store).columns(CLOSED_KEYS)  # as stored, like the closed rows' columns
+    taken = {text_of(n) for n in closed.columns["complaint_no"]} | \
+        {text_of(r.values.get("complaint_no")) for r in open_rows}
+    archived = archived_columns(store, CLOSED_KEYS, taken)  # as stored, like the closed rows' columns
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)

@@ -12,6 +12,7 @@ from ..domain.masking import mask_record
 from ..domain.parsing import excel_serial, parse_datetime
 from ..errors import ComplaintDeskError
 from .common import Summary, archives
+from .readers import Once, register_numbers
 from .transfer import CONVERTERS, record
 
 
@@ -52,12 +53,14 @@ def _received_between(start: datetime, end: datetime):
 
 def _archive_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     """The same of the archives: the trend's columns of every archived complaint, and in full only
-    those received in the report's two months."""
+    those received in the report's two months — each complaint once, none the register holds."""
     from ..adapters.faststore.archive_files import read_archive, read_archive_columns
     keys = ("received_at", *TREND_KEYS)
+    once = Once(register_numbers(store))
     out = []
     for path in archives(store).files():
-        light = read_archive_columns(path, keys)
+        light = [row for row in read_archive_columns(path, keys + ("complaint_no",))
+                 if once(row.values.get("complaint_no"))]
         in_full = {-row.row_id for row in light if in_report(row.values.get("received_at"))}
         found = [(row.row_id, record(row.values)) for row in read_archive(path, in_full, comms=False)[0]] \
             if in_full else []

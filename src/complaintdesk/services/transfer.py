@@ -19,6 +19,7 @@ from ..domain.parsing import looks_like_formula, parse_bool, parse_datetime, par
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
 from .common import Summary, archives, save
+from .readers import archived_rows, register_numbers
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 32000  # an Excel cell holds 32,767 characters
@@ -114,11 +115,7 @@ def _source_columns(headers: list, summary: Summary) -> dict[int, str]:
 
 def _known_numbers(store: RegisterStore) -> set[str]:
     """Every complaint number the register and its archives hold: an imported row never repeats one."""
-    open_rows, closed = store.split_rows(("complaint_no",))
-    existing = {text_of(n) for n in closed.columns["complaint_no"]} | archives(store).numbers()
-    existing |= {text_of(r.values.get("complaint_no")) for r in open_rows}
-    existing.discard("")
-    return existing
+    return register_numbers(store) | archives(store).numbers()
 
 
 def record(values: dict) -> dict:
@@ -190,7 +187,7 @@ def write_export(store: RegisterStore, out, fmt: str = "json", include_archive: 
     convert = partial(export_text, fmt=fmt, masked=masked)
     texts = store.converted_rows(convert)
     if include_archive:
-        texts = chain((convert(r.values) for r in archives(store).rows()), texts)
+        texts = chain((convert(r.values) for r in archived_rows(store)), texts)
     count = 0
     if fmt == "json":
         for text in texts:

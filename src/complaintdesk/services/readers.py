@@ -1,0 +1,59 @@
+"""Services — the register read together with its archives: each complaint once.
+
+A complaint can stand in two places for a while: a run of `archive` stopped after writing the
+yearly file and before taking the rows out of the register, an archive copied in twice, two
+registers' archives in one folder. Every reader that merges them goes through here: the
+register's copy wins, and of several archived copies the first (oldest file) is kept.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from ..adapters.store import RegisterStore
+from ..domain.model import RegisterRow
+from ..domain.parsing import text_of
+from .common import archives
+
+
+def register_numbers(store: RegisterStore) -> set[str]:
+    """Every complaint number the register holds (open and closed rows)."""
+    open_rows, closed = store.split_rows(("complaint_no",))
+    numbers = {text_of(n) for n in closed.columns["complaint_no"]}
+    numbers |= {text_of(r.values.get("complaint_no")) for r in open_rows}
+    numbers.discard("")
+    return numbers
+
+
+class Once:
+    """A filter that lets each complaint number through once, never one in `taken`."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self.seen = set(taken)
+
+    def __call__(self, number) -> bool:
+        number = text_of(number)
+        if not number:
+            return True  # an archived row without a number is its own complaint
+        if number in self.seen:
+            return False
+        self.seen.add(number)
+        return True
+
+
+def archived_rows(store: RegisterStore, rows: Iterable[RegisterRow] | None = None,
+                  taken: set[str] | None = None) -> Iterator[RegisterRow]:
+    """The archived rows (all, or `rows` of the archives) not in the register, each complaint once."""
+    once = Once(register_numbers(store) if taken is None else taken)
+    source = archives(store).rows() if rows is None else rows
+    return (row for row in source if once(row.values.get("complaint_no")))
+
+
+def archived_columns(store: RegisterStore, keys, taken: set[str] | None = None) -> dict[str, list]:
+    """archives(store).columns(keys) without the complaints the register holds or already listed
+    (`keys` must hold complaint_no)."""
+    columns = archives(store).columns(keys)
+    once = Once(register_numbers(store) if taken is None else taken)
+    keep = [once(n) for n in columns["complaint_no"]]
+    if all(keep):
+        return columns
+    return {k: [v for v, kept in zip(values, keep) if kept] for k, values in columns.items()}
