@@ -18,6 +18,8 @@ in the shared strings table, rows with their spans), then measures in fresh proc
   find        `complaintdesk find <a phone number>` (register and archives)
   archive     `complaintdesk archive` forty days later: every closed complaint leaves the register
   after       `assign` + `sla` then, and `find` again, with those archives beside the register
+  fresh       `init` + `import` of the whole size as a channel export of a year + `assign`: a desk
+              migrating its history into a new register (one 变更记录 line per new row, not per cell)
 and prints seconds, peak RSS (MB: the larger of the two commands for a cycle; a command that used a
 worker process counts both peaks added) and the ratio
 baseline / cycle; the table also goes to bench/results.json. Registers are written to a
@@ -229,14 +231,15 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
     template.unlink()
 
 
-def new_rows_csv(path: Path, size: int) -> int:
-    """A channel export with 1 % new complaints received in the last day (intake columns only)."""
+def new_rows_csv(path: Path, size: int, count: int | None = None, days: int = 1) -> int:
+    """A channel export with 1 % new complaints received in the last day (intake columns only), or
+    `count` complaints over `days` (a desk migrating its history)."""
     import csv
 
     from complaintdesk.domain.schema import COLUMNS, INTAKE
     from complaintdesk.services.sample_data import sample_complaints
     keys = [c.key for c in COLUMNS if c.group == INTAKE]
-    rows = sample_complaints(max(10, size // 100), NOW, seed=size + 1, days=1, bad_rows=False)
+    rows = sample_complaints(count or max(10, size // 100), NOW, seed=size + 1, days=days, bad_rows=False)
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(keys)
@@ -316,6 +319,9 @@ def main() -> None:
             archived = cli(["archive", work, *later])
             after = cli(["assign", work, *later], ["sla", work, *later])
             found_after = cli(["find", work, phone])
+            fresh = folder / "fresh.xlsx"
+            new_rows_csv(folder / "history.csv", size, count=size, days=365)
+            migrated = cli(["init", fresh], ["import", fresh, folder / "history.csv", *now], ["assign", fresh, *now])
             row = {"rows": size, "file_mb": round(source.stat().st_size / 1e6, 1),
                    "baseline_s": round(base["seconds"], 1), "baseline_mb": round(base["rss_mb"]),
                    "first_cycle_s": round(first["seconds"], 1), "first_cycle_mb": round(first["rss_mb"]),
@@ -331,7 +337,8 @@ def main() -> None:
                    "find_s": round(found["seconds"], 1), "find_mb": round(found["rss_mb"]),
                    "archive_s": round(archived["seconds"], 1), "archive_mb": round(archived["rss_mb"]),
                    "cycle_archived_s": round(after["seconds"], 1), "cycle_archived_mb": round(after["rss_mb"]),
-                   "find_archived_s": round(found_after["seconds"], 1)}
+                   "find_archived_s": round(found_after["seconds"], 1),
+                   "fresh_s": round(migrated["seconds"], 1), "fresh_mb": round(migrated["rss_mb"])}
             results.append(row)
             print(json.dumps(row), flush=True)
             source.unlink()
@@ -345,7 +352,7 @@ def main() -> None:
     columns = ("rows", "baseline_s", "baseline_mb", "first_cycle_s", "first_cycle_mb", "first_ratio", "rerun_s",
                "import_s", "cycle_s", "cycle_mb", "ratio", "held_s", "held_mb", "freed_s",
                "report_s", "report_mb", "export_s", "find_s",
-               "archive_s", "cycle_archived_s", "find_archived_s")
+               "archive_s", "cycle_archived_s", "find_archived_s", "fresh_s", "fresh_mb")
     print(" | ".join(columns))
     for r in results:
         print(" | ".join(str(r[k]) for k in columns))

@@ -29,6 +29,7 @@ console = Console()
 err_console = Console(stderr=True)  # notes beside data written to stdout
 NOW_HELP = "当前时间（ISO 格式，如 2026-10-08T14:30），用于复现；默认取系统时间"
 MAX_SHOWN = 40
+BULK_IMPORT_ROWS = 5000  # an import of this many rows goes through the streaming store whatever the register's size
 MAX_FILES = 8
 
 
@@ -115,7 +116,9 @@ def import_cmd(register: Path, source: Path = typer.Argument(..., help=".csv（U
     """从渠道导出或旧登记表追加投诉行（表头可为字段名或中/英文列名）。"""
     moment = parse_now(now)
     args = source_args(source)
-    report(in_session(register, lambda s: submit(s, "import", args, moment), moment), "导入完成")
+    many = len(args["data"]) >= BULK_IMPORT_ROWS  # a small register about to hold them: the streaming store
+    report(in_session(register, lambda s: submit(s, "import", args, moment), moment,
+                      kind="fast" if many and not os.environ.get("COMPLAINTDESK_STORE") else None), "导入完成")
 
 
 @app.command()

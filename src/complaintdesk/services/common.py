@@ -102,23 +102,34 @@ def same(old, new) -> bool:
     return text_of(old) == text_of(new)
 
 
+FILLED_COLUMN = "（自动填写）"  # the audit line of the cells a run filled in one row, each "列=值"
+FILLED_TEXT_LIMIT = 4000      # characters of that line (an Excel cell holds 32,767)
+
+
 def apply_changes(store: RegisterStore, row: RegisterRow, new: dict[str, object], number: str,
                   now: datetime, audit: list[dict]) -> int:
-    """Write the cells of `new` that differ from the row; return how many changed."""
+    """Write the cells of `new` that differ from the row; return how many changed. The audit
+    keeps every value: cells that were empty (a new row's first fill) in one line per row, a
+    changed value in a line of its own — so that importing 50,000 rows does not write a million
+    audit lines."""
     changed = {k: v for k, v in new.items() if not same(row.values.get(k), v)}
     if not changed:
         return 0
     old = {k: row.values.get(k) for k in changed}  # before the store may update the row in place
     store.set_cells(row.row_id, changed)
+    filled = [f"{BY_KEY[k].label(store.lang)}={display(v)}" for k, v in changed.items() if old[k] in (None, "")]
+    if filled:
+        audit.append(audit_row(store, now, number, FILLED_COLUMN, "", "；".join(filled), FILLED_TEXT_LIMIT))
     for key, value in changed.items():
-        audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang), old[key], value))
+        if old[key] not in (None, ""):
+            audit.append(audit_row(store, now, number, BY_KEY[key].label(store.lang), old[key], value))
         row.values[key] = value
     return len(changed)
 
 
-def audit_row(store: RegisterStore, now, number, column, old, new) -> dict:
+def audit_row(store: RegisterStore, now, number, column, old, new, limit: int = 200) -> dict:
     return {"time": now, "source": store.source, "complaint_no": number,
-            "column": column, "old": display(old)[:200], "new": display(new)[:200]}
+            "column": column, "old": display(old)[:200], "new": display(new)[:limit]}
 
 
 def archives(store: RegisterStore) -> ArchiveShelf:

@@ -42,16 +42,22 @@ class Once:
 
 def archived_rows(store: RegisterStore, rows: Iterable[RegisterRow] | None = None,
                   taken: set[str] | None = None) -> Iterator[RegisterRow]:
-    """The archived rows (all, or `rows` of the archives) not in the register, each complaint once."""
-    once = Once(register_numbers(store) if taken is None else taken)
-    source = archives(store).rows() if rows is None else rows
-    return (row for row in source if once(row.values.get("complaint_no")))
+    """The archived rows (all, or `rows` of the archives) not in the register, each complaint once
+    (the register's numbers are read only when there is an archived row to compare)."""
+    once = None
+    for row in archives(store).rows() if rows is None else rows:
+        if once is None:
+            once = Once(register_numbers(store) if taken is None else taken)
+        if once(row.values.get("complaint_no")):
+            yield row
 
 
 def archived_columns(store: RegisterStore, keys, taken: set[str] | None = None) -> dict[str, list]:
     """archives(store).columns(keys) without the complaints the register holds or already listed
     (`keys` must hold complaint_no)."""
     columns = archives(store).columns(keys)
+    if not columns["complaint_no"]:
+        return columns
     once = Once(register_numbers(store) if taken is None else taken)
     keep = [once(n) for n in columns["complaint_no"]]
     if all(keep):

@@ -75,7 +75,6 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
                             int(settings.param("repeat_days")))
     ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering)
     audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
-    summary.add("cells", len(audit))
     if audit:
         store.append_table("audit", audit)
     if counter.last != counter_before:
@@ -128,6 +127,7 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
     """Evaluate the numbered rows, then the new ones in order of receipt (so numbers follow it);
     write what changed into the store and return the audit lines."""
     audit: list[dict] = []
+    cells = 0
     new_rows = sorted((r for r in open_rows if not complaints[r.row_id].number),
                       key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
     old_rows = [r for r in open_rows if complaints[r.row_id].number]
@@ -136,7 +136,7 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
         if c.number:
             if c.number in seen and seen[c.number] != row.row_id:
                 message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
-                apply_changes(store, row, {"validation": message}, c.number, ctx.now, audit)
+                cells += apply_changes(store, row, {"validation": message}, c.number, ctx.now, audit)
                 summary.messages.append(f"第 {row.row_id} 行：{message}")
                 continue
             seen[c.number] = row.row_id
@@ -147,7 +147,9 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
         if was_new and c.number:
             ctx.repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
         changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
+        cells += changed
         _count(summary, row.row_id, c.number, values, was_new, changed)
+    summary.add("cells", cells)  # the cells written (the audit has a line per row filled, per value changed)
     return audit
 
 

@@ -56,9 +56,10 @@ def _archive_records(store: RegisterStore, in_trend, in_report) -> list[dict]:
     those received in the report's two months — each complaint once, none the register holds."""
     from ..adapters.faststore.archive_files import read_archive, read_archive_columns
     keys = ("received_at", *TREND_KEYS)
-    once = Once(register_numbers(store))
+    once = None
     out = []
     for path in archives(store).files():
+        once = once or Once(register_numbers(store))
         light = [row for row in read_archive_columns(path, keys + ("complaint_no",))
                  if once(row.values.get("complaint_no"))]
         in_full = {-row.row_id for row in light if in_report(row.values.get("received_at"))}
