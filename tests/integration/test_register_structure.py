@@ -232,3 +232,41 @@ def test_libreoffice_round_trip_with_two_rows_typed_below(register, cli, tmp_pat
     rows = read_rows(register)
     assert [r["customer_name"] for r in rows[-2:]] == ["王五", "赵六"] and all(r["complaint_no"] for r in rows)
     assert drift_notices(cli("check", register, "--now", NOW).output) == []
+
+
+def test_empty_rows_a_spreadsheet_saved_after_the_data_are_not_rows(register, cli, tmp_path, store):
+    """LibreOffice saves ~1,000 empty styled rows after the data: an import puts its rows right after
+    the data on both stores (the streaming store leaves the empty ones out), never after a hole."""
+    from tests.conftest import convert
+    imported(register, cli, tmp_path)
+    saved = convert(register, "xlsx", tmp_path / "lo")
+    with zipfile.ZipFile(saved) as z:
+        assert max(int(r) for r in re.findall(rb'<row r="(\d+)"', z.read("xl/worksheets/sheet1.xml"))) > 1000
+    source = tmp_path / "more.csv"
+    write_csv(source, [complaint(customer_name="新客户", contact="13955556666")])
+    cli("import", saved, source, "--now", NOW)
+    cli("assign", saved, "--now", NOW)
+    ws = load_workbook(saved).worksheets[0]
+    column = {c.value: c.column for c in ws[1]}[BY_KEY["customer_name"].label("zh")]
+    names = [ws.cell(r, column).value for r in range(2, 8)]
+    assert names == ["客户0", "客户1", "客户2", "客户3", "新客户", None]
+    assert ws.tables["ComplaintRegister"].ref == "A1:BP6"
+    assert structure_problems(saved) == []
+
+
+def test_a_note_far_right_below_the_data_is_no_empty_row(register, cli, tmp_path, monkeypatch):
+    """A value in a column without a header, below the data, is kept: new rows go after it."""
+    from tests.conftest import convert
+    imported(register, cli, tmp_path)
+    wb = load_workbook(register)
+    wb.worksheets[0].cell(9, 80, "主管备注：本周复盘")  # column CB, no header; row 9
+    wb.save(register)
+    saved = convert(register, "xlsx", tmp_path / "lo")  # and ~1,000 empty rows after it
+    source = tmp_path / "more.csv"
+    write_csv(source, [complaint(customer_name="新客户", contact="13955556666")])
+    monkeypatch.setenv("COMPLAINTDESK_STORE", "fast")
+    cli("import", saved, source, "--now", NOW)
+    ws = load_workbook(saved).worksheets[0]
+    assert ws.cell(9, 80).value == "主管备注：本周复盘"
+    column = {c.value: c.column for c in ws[1]}[BY_KEY["customer_name"].label("zh")]
+    assert ws.cell(10, column).value == "新客户"

@@ -16,6 +16,7 @@ from ..store import (
 from ..xlsxstream.deflate_segments import (
     inflate_segment,
 )
+from ..xlsxstream.sheet_structure import last_row_with_content
 
 
 class RecordedChanges:
@@ -49,10 +50,28 @@ class RecordedChanges:
 
     def append_register(self, values: dict[str, object]) -> int:
         self._read_light()  # (the last row number)
+        if not self._appended and not self._removed:
+            self._drop_trailing_empty_rows()
         self._last_row += 1
         self._appended.append({k: v for k, v in values.items() if k in self.columns and v not in (None, "")})
         self._cache.clear()
         return self._last_row
+
+    def _drop_trailing_empty_rows(self) -> None:
+        """Empty rows after the data (LibreOffice and WPS save a thousand styled ones) are not rows:
+        new rows go right after the data, as in the openpyxl store, and the empty ones are left
+        out of the next save (they hold no value, no formula — also in columns without a header:
+        a note typed far right below the data is kept, and the new rows go after it)."""
+        data = self._data_rows()
+        if data >= self._last_row:
+            return
+        data = max(data, last_row_with_content(self.zip, self.register_part))
+        if data >= self._last_row:
+            return
+        for held in (self._values, self._raw, self._pristine, self._patches):
+            for r in [r for r in held if r > data]:
+                del held[r]
+        self._drop_from, self._last_row = data + 1, data
 
     def remove_register(self, row_ids: list[int]) -> None:
         """Rows leave the register at the next save; every later row moves up (as in Excel)."""

@@ -91,6 +91,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self._patches: dict[int, dict[int, tuple[object, int | None]]] = {}
         self._appended: list[dict] = []
         self._removed: set[int] = set()  # rows taken out at the next save (archive)
+        self._drop_from: int | None = None  # empty rows from here on are left out at the next save
         self._extra_parts: dict[str, bytes] = {}  # parts moved with rows taken out
         self._add_formatting = False
         self._cache: dict = {}

@@ -59,7 +59,10 @@ class Saving:
         patches = {r: p for r, p in self._patches.items() if r < first_new}
         last_col = self.last_col
         index = self._load_index()
-        if index is not None and index.segments:
+        if self._drop_from is not None:  # the empty rows after the data are left out: every segment is read
+            stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
+                         ends, drop_from=self._drop_from, written=self._written)
+        elif index is not None and index.segments:
             patch_segments(self._segment_bytes, index.segments, out, self.register_part, patches, appended,
                            self._last_row, last_col, ends, self._written)
         elif self._shadow is not None and self._shadow.raw_size == info.file_size:
@@ -188,6 +191,7 @@ class Saving:
         self.styles.attach(self.zip)
         self._patches.clear()
         self._appended.clear()
+        self._drop_from = None
         self._extra_parts.clear()
         self._add_formatting = False
         self._data_start = self._tail_bytes = None  # they described the old file

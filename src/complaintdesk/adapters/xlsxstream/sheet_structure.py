@@ -143,3 +143,27 @@ def reshaped_table(xml: bytes, ref: str | None, filter_ref: str | None, names: d
             return m.group(1) + attribute(names[i]) + m.group(3) if i in names else m.group(0)
         xml = TABLE_COLUMN.sub(one, xml)
     return xml
+
+
+# ---- rows holding content ---------------------------------------------------------------------
+CONTENT = re.compile(rb"<(?:v|is|f)\b")  # a cell value, an inline string or a formula
+
+
+def last_row_with_content(zf, part: str) -> int:
+    """The last row of a sheet part holding any value or formula, in any column — rows of empty
+    styled cells (as LibreOffice and WPS save after the data) do not count. Streamed: the part
+    is never held whole."""
+    from .deflate_segments import CHUNK
+    last, buf = 0, b""
+    with zf.open(part) as raw:
+        while True:
+            chunk = raw.read(CHUNK)
+            buf += chunk
+            cut = len(buf) if not chunk else buf.rfind(b"</row>") + 6
+            if cut >= 6:
+                for m in sx.ROW_RE.finditer(buf, 0, cut):
+                    if m.group(2) and CONTENT.search(m.group(2)):
+                        last = max(last, int(m.group(1)))
+                buf = buf[cut:]
+            if not chunk:
+                return last

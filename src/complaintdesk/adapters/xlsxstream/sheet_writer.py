@@ -152,9 +152,9 @@ def _stream(f, part, out, patches, appended, last_row, last_col, ends: SheetEnds
         segment, buf = buf[:cut], buf[cut:]
         if removal is not None:
             out.write(removal.rows(segment))
-        elif drop_from is not None:
-            out.write(b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from))
         else:
+            if drop_from is not None:
+                segment = b"".join(m.group(0) for m in sx.ROW_RE.finditer(segment) if int(m.group(1)) < drop_from)
             pending = write_rows(out, segment, pending, patches, written)
         if end >= 0:
             _write_missing(out, pending, patches, written)
