@@ -219,3 +219,21 @@ def test_logs_and_mail_bodies_carry_no_customer_data(register, cli):
     audit = json.dumps([list(r) for r in load_workbook(register)["变更记录"].iter_rows(values_only=True)],
                        default=str, ensure_ascii=False)
     assert "13812341234" not in audit and "张伟" not in audit
+
+
+def test_one_stray_cell_at_the_end_of_the_sheet_is_no_hang(register, cli, monkeypatch):
+    """A value at XFD1048576 made the openpyxl store walk 17 billion cells: now only the cells there are."""
+    type_rows(register, [complaint()])
+    wb = load_workbook(register)
+    wb.worksheets[0]["XFD1048576"] = "x"
+    wb["设置"]["XFD1048576"] = "x"
+    wb.save(register)
+    for store in ("openpyxl", "fast"):
+        monkeypatch.setenv("COMPLAINTDESK_STORE", store)
+        started = time.monotonic()
+        cli("assign", register, "--now", "2026-10-09T15:00")
+        cli("sla", register, "--now", "2026-10-09T16:00")
+        assert time.monotonic() - started < 30
+    ws = load_workbook(register).worksheets[0]  # (read cell by cell: walking this sheet is what hung)
+    assert ws["A2"].value == "20261009-CS-001" and ws["A1"].value == "投诉编号"
+    assert ws["XFD1048576"].value == "x" and ws.tables["ComplaintRegister"].ref == "A1:BP2"

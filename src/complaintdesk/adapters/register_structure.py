@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..domain.schema import AUTOMATION, BY_KEY
+from ..domain.schema import AUTOMATION, BY_KEY, EXCEL_MAX_ROWS
 from .xlsxstream.sheet_xml import col_index, col_letter
 
 VALIDATED_ROWS = 20000   # rows `init` gives the dropdowns, guards and formatting
@@ -96,7 +96,7 @@ def rows_needed(last_row: int) -> tuple[int, int]:
     """(rows a range must reach, rows it is extended to) for a register whose data ends at `last_row`."""
     if last_row + MIN_HEADROOM <= VALIDATED_ROWS:
         return VALIDATED_ROWS, VALIDATED_ROWS  # the ranges `init` wrote
-    return last_row + MIN_HEADROOM, last_row + HEADROOM
+    return min(last_row + MIN_HEADROOM, EXCEL_MAX_ROWS), min(last_row + HEADROOM, EXCEL_MAX_ROWS)
 
 
 def plan(shape: Shape, last_row: int) -> Repair:

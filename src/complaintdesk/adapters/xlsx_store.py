@@ -22,6 +22,7 @@ from .files import refuse_if_open_in_excel, save_register
 from .grid import overrides_from, raw_settings, roster_from, staff_from, tool_columns, tool_table
 from .package_guard import checked_register
 from .register_structure import Repair, plan, rows_needed
+from .settings_layout import BLOCKS
 from .snapshot import Snapshot
 from .store import (
     FILLABLE_PROCESS_KEYS,
@@ -56,8 +57,20 @@ def plain(value):
     return None if type(value) is DataTableFormula else value
 
 
-def _values(ws) -> list[list]:
-    return [[plain(v) for v in r] for r in ws.iter_rows(values_only=True)]
+SETTINGS_BLOCK_WIDTH = max(len(block.headers) for block in BLOCKS)  # beyond the last block title in row 1
+
+
+def _values(ws, extra_columns: int = 0) -> list[list]:
+    """A tool sheet's values as rows × columns: as wide as its header row (plus `extra_columns`),
+    as long as its last row holding a value there. Built from the cells openpyxl holds — never by
+    walking the sheet's extent, which one stray cell at XFD1048576 makes 17 billion cells."""
+    width = max((c for (r, c), cell in ws._cells.items() if r == 1 and cell.value not in (None, "")),
+                default=0) + extra_columns
+    held: dict[int, dict[int, object]] = {}
+    for (r, c), cell in ws._cells.items():
+        if c <= width and cell.value not in (None, ""):
+            held.setdefault(r, {})[c] = plain(cell.value)
+    return [[held.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(1, max(held, default=0) + 1)]
 
 
 class XlsxStore(WholeRowsReads, PlainDerivedSheets):
@@ -102,26 +115,25 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
 
     # ---- reading ---------------------------------------------------------------------
     def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store
-        keyed = sorted(self.columns.items(), key=lambda kv: kv[1])
-        out = []
-        for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
-            row = {key: plain(values[col - 1]) if col - 1 < len(values) else None for key, col in keyed}
-            if any(v not in (None, "") for v in row.values()):
-                out.append(RegisterRow(r, row))
-        return out
+        by_col = {col: key for key, col in self.columns.items()}
+        held: dict[int, dict[str, object]] = {}
+        for (r, c), cell in self.ws._cells.items():  # the cells there are, not the sheet's extent
+            if r >= 2 and c in by_col and cell.value not in (None, ""):
+                held.setdefault(r, {})[by_col[c]] = plain(cell.value)
+        keys = sorted(self.columns, key=self.columns.__getitem__)
+        return [RegisterRow(r, {key: held[r].get(key) for key in keys}) for r in sorted(held)
+                if any(v not in (None, "") for v in held[r].values())]
 
     def _last_row(self) -> int:
         """The last row with content, found once per store and then kept up to date."""
         if self._last is None:
-            self._last = 1
-            for r, values in enumerate(self.ws.iter_rows(min_row=2, values_only=True), 2):
-                if any(v not in (None, "") for v in values):
-                    self._last = r
+            self._last = max((r for (r, _), cell in self.ws._cells.items() if r >= 2 and cell.value not in (None, "")),
+                             default=1)
         return self._last
 
     def settings(self) -> Settings:
         if self._settings is None:
-            grid = _values(self._sheet("settings", required=True))
+            grid = _values(self._sheet("settings", required=True), SETTINGS_BLOCK_WIDTH)
             self._settings = build_settings(raw_settings(grid), staff_from(self.table("staff")),
                                             roster_from(self.table("roster")))
         return self._settings
@@ -194,8 +206,10 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
 
     def structure(self) -> Repair:
         """What the next save repairs in the register's structure (see register_structure)."""
-        typed = self._last_row() if self._typed_last is None else self._typed_last
-        repair = plan(shape_of(self.ws, self.columns, typed), self._last_row())
+        rows = self.rows()  # (a value far right of the header columns is no row of the Table)
+        data = rows[-1].row_id if rows else 1
+        typed = data if self._typed_last is None else min(data, self._typed_last)
+        repair = plan(shape_of(self.ws, self.columns, typed), data)
         if self._drift_kinds is not None:
             repair.notes = [note for note in repair.notes if note.split()[0] in self._drift_kinds]
         return repair
