@@ -190,3 +190,30 @@ def test_one_refused_recipient_gets_exit_4_and_the_others_their_mail(register, c
     assert "邮件发送失败" in out and "Traceback" not in out
     delivered = {r for rcpts, _ in inbox.messages for r in rcpts}
     assert "wang.zg@example.com" in delivered and "sun.qiang@example.com" not in delivered
+
+
+def test_two_schedulers_at_the_same_moment_run_each_job_once(register):
+    """Two `schedule --once` started together (two PCs, a task started twice): one runs the tick,
+    the other skips it and says so in the log — no job runs twice, no report is mailed twice."""
+    import subprocess
+    import sys
+    overdue(register)
+    now = "2026-12-01T08:31"  # the digest, the survey reminder and the monthly report are all due
+    runs = [subprocess.Popen([sys.executable, "-m", "complaintdesk.entrypoints.cli", "schedule", str(register),
+                              "--once", "--now", now], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)]
+    outputs = [p.communicate(timeout=240)[0].decode("utf-8") for p in runs]
+    assert all(p.returncode == 0 for p in runs), outputs
+    log = (register.parent / "complaintdesk.log").read_text(encoding="utf-8")
+    assert log.count("月度报告 完成") == 1 and log.count("每日预警汇总 完成") == 1, log
+    assert "另一个调度器" in log or log.count("没有到期的任务") == 1  # the second skipped, or came after
+
+
+def test_a_tick_while_another_scheduler_holds_it_is_skipped(register):
+    from complaintdesk.adapters.files import scheduler_lock
+    clock = Clock(datetime(2026, 11, 27, 10, 0))
+    with scheduler_lock(register) as mine:
+        assert mine
+        scheduler = Scheduler(register, clock)
+        assert scheduler.tick() == [] and "另一个调度器" in scheduler.report.notes[0]
+    assert "sla" in Scheduler(register, clock).tick()

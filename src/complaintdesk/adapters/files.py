@@ -152,6 +152,23 @@ def refuse_if_open_in_excel(path: Path) -> None:
 
 
 @contextlib.contextmanager
+def scheduler_lock(path: Path) -> Iterator[bool]:
+    """One scheduler tick at a time per register, state read to state written: yields False at once
+    when another scheduler holds it (its tick is skipped, not queued: the jobs would run twice)."""
+    path = Path(path)
+    lock = FileLock(str(path.parent / f".{path.name}.schedule.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
 def register_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
     """One writer at a time per register, across processes."""
     path = Path(path)

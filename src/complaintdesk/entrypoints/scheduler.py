@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import schedule
 
-from ..adapters.files import atomic_write
+from ..adapters.files import atomic_write, scheduler_lock
 from ..adapters.holder import holder_of
 from ..adapters.live_excel import ExcelBusy, clean_book, find_open_book
 from ..adapters.mailer import Mailer
@@ -130,9 +130,19 @@ class Scheduler:
                 self.log.info("%s", note)
 
     def tick(self) -> list[str]:
-        """Run every due job once; returns the names of jobs that ran successfully."""
+        """Run every due job once; returns the names of jobs that ran successfully. Two schedulers
+        on one register (two PCs, a task started twice) never both run a tick: the second skips it."""
         now = self.clock().replace(microsecond=0)
         self.report = TickReport()
+        with scheduler_lock(self.register) as mine:
+            if not mine:
+                note = "跳过本轮：另一个调度器正在运行此登记表的任务"
+                self.report.notes.append(note)
+                self.log.info("%s", note)
+                return []
+            return self._tick(now)
+
+    def _tick(self, now: datetime) -> list[str]:
         states = self.load_state()
         try:
             with self.session(now) as session:
