@@ -113,8 +113,13 @@ def test_retention_purge(register, cli):
     out = cli("archive", register, "--purge-expired", "--now", "2026-06-01T00:00")
     assert "投诉归档_2022.xlsx" in out.output and "投诉归档_2023.xlsx" not in out.output
     assert (folder / "投诉归档_2022.xlsx").exists()
+    caches = folder / ".cache"
+    caches.mkdir()
+    for name in ("投诉归档_2021.xlsx.columns", "投诉归档_2022.xlsx.strings", "投诉归档_2023.xlsx.columns"):
+        (caches / name).write_bytes(b"13812341234")  # what a reader of the archive cached: phone numbers
     cli("archive", register, "--purge-expired", "--yes", "--now", "2026-06-01T00:00")
-    assert sorted(p.name for p in folder.iterdir()) == ["投诉归档_2023.xlsx"]
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == ["投诉归档_2023.xlsx"]
+    assert [p.name for p in caches.iterdir()] == ["投诉归档_2023.xlsx.columns"]  # nothing left of the purged
 
 
 def test_a_complaint_in_the_register_and_an_archive_is_read_once(register, cli):

@@ -21,6 +21,7 @@ from ..adapters.faststore.archive_files import (
     audit_rows_in,
     read_archive,
     read_audit_archive,
+    remove_archive,
     write_archive,
     write_audit_archive,
 )
@@ -160,7 +161,7 @@ def purge_expired(store: RegisterStore, now: datetime, yes: bool) -> Summary:
     for path in expired:
         summary.messages.append(f"{path.name} 已超过保留期（{retention} 年）" + ("，已删除" if yes else ""))
         if yes:
-            path.unlink()
+            remove_archive(path)
             summary.add("purged")
     if not expired:
         summary.messages.append(f"没有超过保留期（{retention} 年）的归档")

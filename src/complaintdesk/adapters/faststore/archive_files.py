@@ -182,6 +182,14 @@ def _cells_of(zf: zipfile.ZipFile, keys) -> tuple[list[tuple[int, dict]], Keyed]
     return sorted(rows.items()), keyed
 
 
+def remove_archive(path: Path) -> None:
+    """Delete an archive file and every cache derived from it (its columns hold phone numbers)."""
+    path = Path(path)
+    for cache in (path.parent / ".cache").glob(f"{path.name}.*"):
+        cache.unlink(missing_ok=True)
+    path.unlink()
+
+
 def cache_path(path: Path) -> Path:
     return Path(path).parent / ".cache" / f"{Path(path).name}.columns"
 
