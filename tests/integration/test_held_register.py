@@ -4,6 +4,7 @@ Owner files are written with the bytes Excel writes (a user name in ANSI and UTF
 through a real local SMTP server (aiosmtpd); both file stores run the same story.
 """
 import json
+import os
 import random
 import signal
 import subprocess
@@ -243,3 +244,31 @@ def test_a_run_dying_after_the_save_does_not_apply_twice(register, cli, monkeypa
     cli("assign", register, "--now", "2026-10-12T09:40")
     assert [r[4] for r in sheet(register, "沟通记录") if r[0]] == ["已回电"]
     assert not list((register.parent / f".{register.name}.pending").glob("*.json"))
+
+
+def test_a_lock_left_by_a_libreoffice_that_is_gone_blocks_nothing(register, cli, monkeypatch):
+    """A killed LibreOffice on this PC leaves .~lock.<name># behind: the register is free, check says so."""
+    import socket
+
+    from complaintdesk.adapters import holder as holder_module
+    type_rows(register, [complaint()])
+    lock = register.parent / f".~lock.{register.name}#"
+    lock.write_text(f",zhangwei,{socket.gethostname()},03.12.2026 09:12,file:///home/zw/.config/libreoffice/4;")
+    monkeypatch.setattr(holder_module, "_libreoffice_running", lambda: False)
+    out = cli("assign", register, "--now", "2026-10-12T09:05").output
+    assert "新编号 1" in out and "排队" not in out  # written at once, not queued behind a ghost
+    notes = cli("check", register, "--now", "2026-10-12T09:10").output.replace("\n", "")
+    assert "LibreOffice（zhangwei）退出时未删除的打开标记" in notes
+    monkeypatch.setattr(holder_module, "_libreoffice_running", lambda: True)  # it runs: the lock holds
+    assert "排队" in cli("log", register, "20261009-CS-001", "--content", "回电", "--now", "2026-10-12T09:20").output
+
+
+def test_an_owner_file_much_older_than_the_last_save_is_reported(register, cli):
+    """Another PC's Excel cannot be asked: an owner file 30 hours older than the last save is named by
+    check, with what to do; the register stays held until a person decides."""
+    type_rows(register, [complaint()])
+    owner = hold(register)
+    old = register.stat().st_mtime - 30 * 3600
+    os.utime(owner, (old, old))
+    notes = cli("check", register, "--now", "2026-10-12T09:10").output.replace("\n", "")
+    assert "早 30 小时" in notes and f"请删除“{owner.name}”" in notes

@@ -9,9 +9,13 @@ a snapshot, writers queue their changes (services/held.py) — this module only 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+STALE_HOURS = 12  # an owner file this much older than the register's last save may be a crash's leftover
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,12 @@ class Holder:
     user: str           # as the owner file names the person ("" when it does not)
     owner_file: Path
     since: datetime     # when the owner file was written (the file was opened then)
+
+    def older_than_last_save(self, register: Path) -> float:
+        """Hours by which the owner file is older than the register's last save (0: not older)."""
+        with contextlib.suppress(OSError):
+            return max(0.0, (Path(register).stat().st_mtime - self.owner_file.stat().st_mtime) / 3600)
+        return 0.0
 
     def describe(self) -> str:
         """Who, in what, since when — to follow "登记表正被"."""
@@ -56,8 +66,50 @@ def _libreoffice_user(data: bytes) -> str:
 
 
 def holder_of(path: Path) -> Holder | None:
-    """Who holds `path` open, from its owner file; None when no owner file is there."""
-    for owner in owner_files(Path(path)):
+    """Who holds `path` open, from its owner file; None when no owner file is there, or when the
+    program that wrote it is known to be gone (see left_behind)."""
+    found = _owner(Path(path))
+    return None if found is None or left_behind(found) else found
+
+
+def left_behind(holder: Holder) -> bool:
+    """Whether the owner file was left by a program that no longer runs — where that can be told:
+    a LibreOffice lock written on this PC with no LibreOffice running here; an Excel/WPS owner file
+    on Windows that nobody keeps open (Excel holds it open while the workbook is)."""
+    if holder.program == "LibreOffice":
+        with contextlib.suppress(OSError):
+            fields = holder.owner_file.read_bytes()[:4096].decode("utf-8", errors="replace").split(",")
+            if len(fields) > 2 and fields[2].strip() == socket.gethostname():
+                return not _libreoffice_running()
+        return False
+    if os.name == "nt":
+        try:
+            with open(holder.owner_file, "r+b"):
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def _libreoffice_running() -> bool:
+    """Whether a LibreOffice process runs on this PC (True when it cannot be told)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if b"soffice" in cmdline.read_bytes():
+                return True
+    return False
+
+
+def owner_file_of(path: Path) -> Holder | None:
+    """The owner file beside `path` as it is, whether or not its program still runs."""
+    return _owner(Path(path))
+
+
+def _owner(path: Path) -> Holder | None:
+    for owner in owner_files(path):
         try:
             data = owner.read_bytes()[:4096]
             since = datetime.fromtimestamp(owner.stat().st_mtime).replace(microsecond=0)

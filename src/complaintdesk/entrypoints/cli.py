@@ -19,7 +19,7 @@ from rich.progress import Progress
 
 from ..errors import ComplaintDeskError
 from ..services.common import COUNT_LABELS, Summary
-from ..services.held import open_session, submit
+from ..services.held import open_session, owner_notices, submit
 from .clock import now_from
 from .ribbon import ribbon_source
 
@@ -179,6 +179,7 @@ def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)
     def work(session):
         summary = check_register(session.store, moment)
         summary.warnings += [f"无法写入的排队更改：{p}" for p in session.queue.failed()]
+        summary.warnings += owner_notices(register)
         return summary
     try:
         with open_session(register, "命令行", moment, write=False) as session:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator, cast
 
 from ..adapters.files import register_lock
-from ..adapters.holder import Holder, holder_of
+from ..adapters.holder import STALE_HOURS, Holder, holder_of, left_behind, owner_file_of
 from ..adapters.package_guard import require_register
 from ..adapters.pending import AlertLedger, Entry, PendingQueue
 from ..adapters.register_structure import Repair
@@ -177,6 +177,24 @@ def submit(session: Session, action: str, args: dict, now: datetime) -> Summary:
     summary.warnings.append(f"登记表正被 {session.holder.describe()}：此{spec.label}已排队，"
                             "文件关闭后由下一次命令、调度器或按钮自动写入（只写一次）")
     return summary
+
+
+def owner_notices(path: Path) -> list[str]:
+    """What `check` says of an owner file beside the register that may be a crash's leftover: one
+    whose program is known to be gone (ignored: the register is free), or one much older than the
+    register's last save (kept: only a person can tell whether it is still open)."""
+    found = owner_file_of(Path(path))
+    if found is None:
+        return []
+    if left_behind(found):
+        return [f"“{found.owner_file.name}”是 {found.program}（{found.user or '未知用户'}）退出时未删除的打开标记，"
+                "该程序已不在运行：已忽略，可删除此文件"]
+    hours = found.older_than_last_save(Path(path))
+    if hours < STALE_HOURS:
+        return []
+    return [f"登记表正被 {found.describe()}，但这个打开标记比登记表最后一次保存早 {hours:.0f} 小时，可能是程序"
+            f"崩溃后留下的：如确认 {found.user or '该用户'} 已关闭登记表，请删除“{found.owner_file.name}”，"
+            "排队的更改随后自动写入"]
 
 
 def queue_followup(session: Session, action: str, args: dict, now: datetime) -> None:
