@@ -28,8 +28,9 @@ def test_import_assign_export_in_three_encodings(register, cli, tmp_path):
     rows = [complaint(customer_name="张伟"), complaint(customer_name="欧阳娜娜", contact="13900000000",
                                                    category="物流履约", safety_risk="是")]
     for i, enc in enumerate(("utf-8", "utf-8-sig", "gbk")):
-        src = tmp_path / f"src{i}.csv"
-        write_csv(src, rows, enc, labels=(i != 1))
+        src = tmp_path / f"src{i}.csv"  # the same customers again, each time about another matter
+        again = [dict(r, description=f"{r['description']}（第 {i + 1} 次）") for r in rows]
+        write_csv(src, again, enc, labels=(i != 1))
         out = cli("import", register, src)
         assert "导入行 2" in out.output
     out = cli("assign", register, "--now", "2026-10-09T15:00")
@@ -71,9 +72,10 @@ def test_xlsx_source_with_reordered_and_unknown_columns(register, cli, tmp_path)
     rows = read_rows(register)
     assert rows[0]["complaint_no"] == "20261001-CS-007" and rows[0]["remarks"] == "旧系统"
     assert rows[1]["complaint_no"] == "20261005-CS-001" and rows[1]["is_repeat"] == "是"
-    # a supplied number is never issued again
-    out = cli("import", register, src)
-    assert "已存在" in out.output
+    assert "已经导入过" in cli("import", register, src).output  # the same lines again: nothing twice
+    ws.append(["", "另一件事", "13800002222", datetime(2026, 10, 6, 9), "产品质量", "z", "20261001-CS-007"])
+    wb.save(src)
+    assert "投诉编号 20261001-CS-007 已存在" in cli("import", register, src).output  # never a number twice
 
 
 def test_staff_reorder_and_add_columns(register, cli):
@@ -179,3 +181,16 @@ def test_export_csv_quotes_line_breaks_and_sees_through_invisible_characters(reg
     assert row["description"] == "第一行\r=1+1 after a bare CR" and row["location"] == "换行\n之后"
     assert row["demand"] == "'\ufeff=1+1" and row["product"] == "'\u200b@SUM(A1)" and row["remarks"].startswith("'＝")
     assert raw.count("\r\n") == 2 and raw.endswith("\r\n")  # header and row, as Excel writes CSV
+
+
+def test_importing_the_same_lines_again_adds_nothing_twice(register, cli, tmp_path):
+    """A rerun after a crash (the rows were saved, the user saw no success), or a re-downloaded export
+    holding yesterday's lines too: each source line is imported once, by its content."""
+    src = tmp_path / "export.csv"
+    write_csv(src, [complaint(), complaint(contact="13900000000")])
+    assert "导入行 2" in cli("import", register, src).output
+    again = cli("import", register, src).output.replace("\n", "")
+    assert "已经导入过（export.csv 第 2 行）" in again and "跳过行 2" in again
+    write_csv(src, [complaint(), complaint(contact="13900000000"), complaint(contact="13700000000")])
+    assert "导入行 1" in cli("import", register, src).output
+    assert len(read_rows(register)) == 3

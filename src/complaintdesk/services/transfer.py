@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -18,7 +19,7 @@ from ..domain.masking import mask_record
 from ..domain.parsing import looks_like_formula, parse_bool, parse_datetime, parse_score, text_of
 from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
-from .common import Summary, archives, save
+from .common import Summary, archives, display, save
 from .readers import archived_rows, register_numbers
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -46,6 +47,24 @@ def _clean(value, key: str, problems: list[str]):
     return value
 
 
+NEW_ROW = "（新增行）"        # the audit line of an imported row ...
+JOURNAL_PREFIX = "导入指纹 "    # ... whose 'old' cell keeps the fingerprint of the source line
+
+
+def line_fingerprint(values: dict) -> str:
+    """A source line's values as cleaned, as a short digest: the same complaint exported twice has
+    the same fingerprint, whatever the file it comes in."""
+    text = json.dumps({k: display(v) for k, v in sorted(values.items()) if v not in (None, "")}, ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def imported_lines(store: RegisterStore) -> dict[str, str]:
+    """Fingerprint -> where the line was imported from, of every imported line the audit still holds."""
+    return {text_of(line.get("old"))[len(JOURNAL_PREFIX):]: text_of(line.get("new")).split(" → ")[0]
+            for line in store.table("audit")
+            if text_of(line.get("column")) == NEW_ROW and text_of(line.get("old")).startswith(JOURNAL_PREFIX)}
+
+
 def _legacy_pattern(store: RegisterStore) -> str:
     """设置's legacy number pattern ("" when 设置 cannot be read: `assign` reports that)."""
     try:
@@ -68,12 +87,19 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         return summary
     existing = _known_numbers(store)
     legacy = _legacy_pattern(store)
+    journal = imported_lines(store)
     audit = []
     for line_no, raw in enumerate(data, 2):
         problems: list[str] = []
         values = {key: _clean(raw[i] if i < len(raw) else None, key, problems) for i, key in mapping.items()}
         if all(v in (None, "") for v in values.values()):
             continue
+        fingerprint = line_fingerprint(values)
+        if fingerprint in journal:  # a rerun (after a crash, or by mistake) adds nothing twice
+            summary.messages.append(f"源文件第 {line_no} 行已经导入过（{journal[fingerprint]}），未再导入")
+            summary.add("skipped")
+            continue
+        journal[fingerprint] = f"{name} 第 {line_no} 行"
         number = text_of(values.get("complaint_no"))
         refused = number_problem(number, legacy) if number else None
         if refused:  # another system's value never decides a file name: the row is numbered afresh
@@ -88,8 +114,8 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         summary.add("imported")
         for p in problems:
             summary.messages.append(f"源文件第 {line_no} 行：{p}")
-        audit.append({"time": now, "source": store.source, "complaint_no": number,
-                      "column": "（新增行）", "old": "", "new": f"{name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
+        audit.append({"time": now, "source": store.source, "complaint_no": number, "column": NEW_ROW,
+                      "old": JOURNAL_PREFIX + fingerprint, "new": f"{name} 第 {line_no} 行 → 登记表第 {row_id} 行"})
     if audit:
         store.append_table("audit", audit)
         save(store, summary, now)
