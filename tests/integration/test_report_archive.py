@@ -140,3 +140,24 @@ def test_a_complaint_in_the_register_and_an_archive_is_read_once(register, cli):
     assert found.count("20261009-CS-001  ") == 1 and "[登记表]" in found
     cli("assign", register, "--now", "2026-12-01T09:30")
     assert [r["is_repeat"] for r in read_rows(register)][:2] == ["否", "否"]  # not a repeat of its own copy
+
+
+def test_an_archive_stopped_half_way_is_finished_by_the_next_writing_command(register, cli, monkeypatch):
+    """The yearly file was written, then the run died before the rows left the register: the next
+    command that writes (here `log`) finishes it first and says so."""
+    from complaintdesk.adapters.xlsx_store import XlsxStore
+    filled(register, cli)
+    monkeypatch.setenv("COMPLAINTDESK_STORE", "openpyxl")
+
+    def killed(self, row_ids):
+        raise KeyboardInterrupt  # as a Ctrl+C or a kill between the two steps
+    monkeypatch.setattr(XlsxStore, "remove_register", killed)
+    cli("archive", register, "--now", "2026-12-01T09:00", code=130)  # 130: interrupted
+    monkeypatch.undo()
+    marker = register.parent / f".{register.name}.archiving.json"
+    assert marker.exists() and len(read_rows(register)) == 4  # archived, and still in the register
+    out = cli("log", register, "20261020-CS-001", "--content", "回电", "--now", "2026-12-01T10:00").output
+    assert "已完成 12-01 09:00 中断的归档：从登记表移出已归档的投诉 2 条" in out.replace("\n", "")
+    assert not marker.exists() and len(read_rows(register)) == 2
+    rows = json.loads(cli("export", register, "--include-archive").stdout)
+    assert len(rows) == len({r["complaint_no"] for r in rows}) == 4

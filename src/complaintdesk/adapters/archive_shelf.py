@@ -4,6 +4,8 @@ them: every archived row, the rows that may mention a text, the complaint number
 streaming reader, imported when first used); `NoArchives` is the shelf of a register without a file."""
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -71,6 +73,34 @@ class NoArchives:
 
     def columns(self, keys) -> dict[str, list]:
         return {k: [] for k in keys}
+
+
+class ArchiveMarker:
+    """`.<name>.archiving.json` beside the register while an `archive` run moves rows: written
+    before the first archive file, removed after the register's save. Found by a later writing
+    session, it means the run stopped half-way: that session runs it again with the same moment
+    and age, which only takes out of the register what the archive files already hold."""
+
+    def __init__(self, register: Path):
+        self.path = Path(register).parent / f".{Path(register).name}.archiving.json"
+
+    def begin(self, now: datetime, days: int) -> None:
+        from .files import atomic_write_bytes
+        atomic_write_bytes(self.path, json.dumps({"now": now.isoformat(), "days": days}).encode("utf-8"))
+
+    def end(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def interrupted(self) -> tuple[datetime, int] | None:
+        """(moment, age in days) of a run that stopped half-way, or None."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return datetime.fromisoformat(data["now"]), int(data["days"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):  # unreadable: nothing to finish by it
+            self.end()
+            return None
 
 
 def archives_of(register: Path | None) -> ArchiveShelf:

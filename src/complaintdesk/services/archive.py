@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from ..adapters.archive_shelf import ArchiveMarker
 from ..adapters.faststore.archive_files import (
     ARCHIVE_PREFIX,
     AUDIT_PREFIX,
@@ -50,14 +51,17 @@ def _closed_before(values: dict, cutoff: datetime) -> bool:
 def archive(store: RegisterStore, now: datetime, older_than_days: int | None = None) -> Summary:
     summary = Summary("archive")
     folder = archives(store).folder
-    if folder is None:
+    if folder is None or store.path is None:
         raise ComplaintDeskError("归档需要登记表文件路径")
     days = int(older_than_days if older_than_days is not None else store.settings().param("archive_days"))
     cutoff = now - timedelta(days=days)
     register = store.rows()
     moving = [r.row_id for r in register if _closed_before(r.values, cutoff)]
+    marker = ArchiveMarker(store.path)
     if not moving:
+        marker.end()
         return summary
+    marker.begin(now, days)
     leaving = set(moving)
     staying = {text_of(r.values.get("complaint_no")) for r in register if r.row_id not in leaving}
     leaving_rows = store.read_full(moving)  # every cell goes to the archive
@@ -75,6 +79,7 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
         for year, rows in sorted(by_year.items())] + [
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
     save(store, summary, now)
+    marker.end()
     summary.add("archived", len(leaving_rows))
     summary.add("audit_archived", moved)
     return summary
@@ -152,6 +157,16 @@ def expired_archives(store: RegisterStore, now: datetime) -> list[Path]:
             if year.isdigit() and date(int(year) + 1 + years, 1, 1) <= now.date():
                 out.append(path)
     return out
+
+
+def finish_interrupted_archive(store: RegisterStore) -> list[str]:
+    """Run again an `archive` that stopped half-way (see ArchiveMarker); what to tell the user."""
+    began = ArchiveMarker(store.path).interrupted() if store.path is not None else None
+    if began is None:
+        return []
+    at, days = began
+    done = archive(store, at, days)
+    return [f"已完成 {at:%m-%d %H:%M} 中断的归档：从登记表移出已归档的投诉 {done.counts.get('archived', 0)} 条"]
 
 
 def purge_expired(store: RegisterStore, now: datetime, yes: bool) -> Summary:

@@ -69,6 +69,11 @@ def _repair(s, a, made, now):
     return repair_structure(s, now)
 
 
+def _finish_interrupted_archive(store: RegisterStore) -> list[str]:
+    from .archive import finish_interrupted_archive
+    return finish_interrupted_archive(store)
+
+
 def _archive(s, a, made, now):
     from .archive import archive
     return archive(s, now, a.get("older_than"))
@@ -149,6 +154,7 @@ def open_session(path, source: str, now: datetime, kind: str | None = None,
         try:
             if write and not session.held:
                 session.pending = apply_pending(session, now)
+                session.pending.messages += _finish_interrupted_archive(store)
             else:
                 session.pending = preview_pending(session, now)
             yield session
