@@ -46,8 +46,9 @@ def report(summary: Summary, title: str) -> None:
         console.print(f"  [yellow]•[/] {message}", highlight=False)
     if len(summary.messages) > MAX_SHOWN:
         console.print(f"  … 另有 {len(summary.messages) - MAX_SHOWN} 条提示（见登记表“校验提示”列）")
-    for warning in summary.warnings:
-        console.print(f"  [bold yellow]注意：[/]{warning}", highlight=False)
+    for warning in summary.warnings:  # work waiting for a click is said as what it is, not a warning
+        label = "  [cyan]ⓘ[/] " if warning.startswith("待办：") else "  [bold yellow]注意：[/]"
+        console.print(f"{label}{warning}", highlight=False)
     parts = [f"{COUNT_LABELS.get(k, k)} {v}" for k, v in summary.counts.items() if v or k in ("numbered",)]
     nothing = "" if summary.files else "：没有需要更改的内容"
     console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else nothing), highlight=False)
