@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..domain.model import RegisterRow
+from .files import atomic_write_bytes
 
 ARCHIVE_FOLDER = "archive"
 
@@ -85,7 +86,6 @@ class ArchiveMarker:
         self.path = Path(register).parent / f".{Path(register).name}.archiving.json"
 
     def begin(self, now: datetime, days: int) -> None:
-        from .files import atomic_write_bytes
         atomic_write_bytes(self.path, json.dumps({"now": now.isoformat(), "days": days}).encode("utf-8"))
 
     def end(self) -> None:

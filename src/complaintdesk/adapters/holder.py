@@ -24,6 +24,7 @@ class Holder:
     user: str           # as the owner file names the person ("" when it does not)
     owner_file: Path
     since: datetime     # when the owner file was written (the file was opened then)
+    host: str = ""      # the computer it was opened on, where the owner file says (LibreOffice)
 
     def older_than_last_save(self, register: Path) -> float:
         """Hours by which the owner file is older than the register's last save (0: not older)."""
@@ -60,15 +61,16 @@ def _excel_user(data: bytes) -> str:
     return ""
 
 
-def _libreoffice_user(data: bytes) -> str:
+def _libreoffice_fields(data: bytes) -> tuple[str, str]:
+    """(user, host) of a LibreOffice lock: full name, user, host, time, profile URL."""
     fields = data.decode("utf-8", errors="replace").split(",")
-    return next((f.strip() for f in fields[:2] if f.strip()), "")
+    return next((f.strip() for f in fields[:2] if f.strip()), ""), fields[2].strip() if len(fields) > 2 else ""
 
 
 def holder_of(path: Path) -> Holder | None:
     """Who holds `path` open, from its owner file; None when no owner file is there, or when the
     program that wrote it is known to be gone (see left_behind)."""
-    found = _owner(Path(path))
+    found = owner_file_of(path)
     return None if found is None or left_behind(found) else found
 
 
@@ -77,11 +79,7 @@ def left_behind(holder: Holder) -> bool:
     a LibreOffice lock written on this PC with no LibreOffice running here; an Excel/WPS owner file
     on Windows that nobody keeps open (Excel holds it open while the workbook is)."""
     if holder.program == "LibreOffice":
-        with contextlib.suppress(OSError):
-            fields = holder.owner_file.read_bytes()[:4096].decode("utf-8", errors="replace").split(",")
-            if len(fields) > 2 and fields[2].strip() == socket.gethostname():
-                return not _libreoffice_running()
-        return False
+        return holder.host == socket.gethostname() and not _libreoffice_running()
     if os.name == "nt":
         try:
             with open(holder.owner_file, "r+b"):
@@ -105,18 +103,15 @@ def _libreoffice_running() -> bool:
 
 def owner_file_of(path: Path) -> Holder | None:
     """The owner file beside `path` as it is, whether or not its program still runs."""
-    return _owner(Path(path))
-
-
-def _owner(path: Path) -> Holder | None:
-    for owner in owner_files(path):
+    for owner in owner_files(Path(path)):
         try:
             data = owner.read_bytes()[:4096]
             since = datetime.fromtimestamp(owner.stat().st_mtime).replace(microsecond=0)
         except OSError:  # not there (or vanished as we looked): not held by this name
             continue
         if owner.name.startswith(".~lock."):
-            return Holder("LibreOffice", _libreoffice_user(data), owner, since)
+            user, host = _libreoffice_fields(data)
+            return Holder("LibreOffice", user, owner, since, host)
         return Holder("Excel/WPS", _excel_user(data), owner, since)
     return None
 

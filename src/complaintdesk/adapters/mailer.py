@@ -65,7 +65,6 @@ class SmtpMailer:
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"邮件发送失败（{self.config.host}:{self.config.port}）：{exc}") from exc
 
-
     def _message(self, to: list[str], subject: str, body: str, attachments) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.config.sender

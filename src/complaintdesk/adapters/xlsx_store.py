@@ -93,6 +93,7 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
             self.lang = "en"
         header = next(self.ws.iter_rows(min_row=1, max_row=1), ())
         self.columns = map_headers(((c.column, c.value) for c in header), self.lang)
+        self._by_col = {col: key for key, col in self.columns.items()}
         self._settings: Settings | None = None
         self._last: int | None = None
         self._typed_last: int | None = None  # the last row holding a value before the tool appended rows
@@ -114,21 +115,26 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         return None
 
     # ---- reading ---------------------------------------------------------------------
+    def _filled(self, in_columns: bool):
+        """(row, column, value as read) of every data cell holding something (a data-table formula
+        too: it reads as empty) — of the register's columns only with `in_columns` — from the cells
+        openpyxl holds, never by walking the sheet's extent."""
+        for (r, c), cell in self.ws._cells.items():
+            if r >= 2 and (not in_columns or c in self._by_col) and cell.value not in (None, ""):
+                yield r, c, plain(cell.value)
+
     def rows(self, full=None) -> list[RegisterRow]:  # always full rows; `full` is for the fast store
-        by_col = {col: key for key, col in self.columns.items()}
         held: dict[int, dict[str, object]] = {}
-        for (r, c), cell in self.ws._cells.items():  # the cells there are, not the sheet's extent
-            if r >= 2 and c in by_col and cell.value not in (None, ""):
-                held.setdefault(r, {})[by_col[c]] = plain(cell.value)
+        for r, c, value in self._filled(in_columns=True):
+            held.setdefault(r, {})[self._by_col[c]] = value
         keys = sorted(self.columns, key=self.columns.__getitem__)
         return [RegisterRow(r, {key: held[r].get(key) for key in keys}) for r in sorted(held)
                 if any(v not in (None, "") for v in held[r].values())]
 
     def _last_row(self) -> int:
-        """The last row with content, found once per store and then kept up to date."""
+        """The last row with content in any column, found once per store and then kept up to date."""
         if self._last is None:
-            self._last = max((r for (r, _), cell in self.ws._cells.items() if r >= 2 and cell.value not in (None, "")),
-                             default=1)
+            self._last = max((r for r, _, _ in self._filled(in_columns=False)), default=1)
         return self._last
 
     def settings(self) -> Settings:
@@ -206,8 +212,8 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
 
     def structure(self) -> Repair:
         """What the next save repairs in the register's structure (see register_structure)."""
-        rows = self.rows()  # (a value far right of the header columns is no row of the Table)
-        data = rows[-1].row_id if rows else 1
+        # the last row of the Table: a value far right of the header columns is no row of it
+        data = max((r for r, _, value in self._filled(in_columns=True) if value not in (None, "")), default=1)
         typed = data if self._typed_last is None else min(data, self._typed_last)
         repair = plan(shape_of(self.ws, self.columns, typed), data)
         if self._drift_kinds is not None:

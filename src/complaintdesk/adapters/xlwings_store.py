@@ -60,7 +60,6 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
         self.lang = "en" if SHEETS["register"][1] in names and SHEETS["register"][0] not in names else "zh"
         self.ws = self._sheet("register", required=True)
         self.grid = _block(self.ws)
-        self._typed_last = self._last_row()
         if not self.grid:
             raise SchemaError("投诉登记表是空的（缺少表头行）")
         self.columns: dict[str, int] = map_headers(enumerate(self.grid[0], 1), self.lang)

@@ -17,7 +17,11 @@ from .common import archives
 
 def register_numbers(store: RegisterStore) -> set[str]:
     """Every complaint number the register holds (open and closed rows)."""
-    open_rows, closed = store.split_rows(("complaint_no",))
+    return numbers_of(*store.split_rows(("complaint_no",)))
+
+
+def numbers_of(open_rows, closed) -> set[str]:
+    """The complaint numbers of rows already read as store.split_rows gives them."""
     numbers = {text_of(n) for n in closed.columns["complaint_no"]}
     numbers |= {text_of(r.values.get("complaint_no")) for r in open_rows}
     numbers.discard("")

@@ -27,7 +27,7 @@ from .common import (
     display,
     save,
 )
-from .readers import archived_columns
+from .readers import archived_columns, numbers_of
 
 
 def _counter(store: RegisterStore, numbers) -> Counter:
@@ -63,9 +63,8 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     summary = Summary(action)
     settings = store.settings()
     open_rows, closed = store.split_rows(CLOSED_KEYS)
-    taken = {text_of(n) for n in closed.columns["complaint_no"]} | \
-        {text_of(r.values.get("complaint_no")) for r in open_rows}
-    archived = archived_columns(store, CLOSED_KEYS, taken)  # as stored, like the closed rows' columns
+    # as stored, like the closed rows' columns; none the register holds itself
+    archived = archived_columns(store, CLOSED_KEYS, numbers_of(open_rows, closed))
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"])) if numbering else Counter()
     counter_before = dict(counter.last)
