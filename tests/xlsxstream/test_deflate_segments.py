@@ -184,3 +184,40 @@ def test_segments_cut_at_the_first_row_end_past_the_size(lengths, size, cut_poin
     assert b"".join(pieces) == xml
     for piece in pieces[:-1]:
         assert len(piece) >= size and piece.find(b"</row>", size - 6) == len(piece) - 6
+
+
+def _understated_member(path, real_size: int, declared: int) -> None:
+    """A zip whose one member inflates to `real_size` bytes but declares `declared` (a zip bomb that
+    passes a guard reading the directory)."""
+    import struct
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("xl/worksheets/sheet1.xml", "w") as f:
+        block = b'<row r="2"><c r="A2"><v>0</v></c></row>' * 25_000
+        for _ in range(real_size // len(block)):
+            f.write(block)
+    blob = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    struct.pack_into("<I", blob, info.header_offset + 22, declared)
+    central = blob.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", blob, central + 24, declared)
+    path.write_bytes(bytes(blob))
+
+
+def test_inflation_stops_at_the_declared_size(tmp_path):
+    """The fast inflater produces no more than the zip declares: a member that under-declares is
+    refused after ~declared bytes, not after inflating all of it into memory."""
+    if deflate_segments.fast_zlib is zlib:
+        pytest.skip("the standard library's zipfile reads this member (it stops at the declared size)")
+    path = tmp_path / "bomb.xlsx"
+    _understated_member(path, real_size=400_000_000, declared=5_000_000)
+    with zipfile.ZipFile(path) as zf:
+        member = open_member(path, zf, "xl/worksheets/sheet1.xml")
+        produced = 0
+        with pytest.raises(zipfile.BadZipFile, match="声明"):
+            while True:
+                piece = member.read(1 << 20)
+                if not piece:
+                    break
+                produced += len(piece)
+        member.close()
+    assert produced <= 5_000_000 + deflate_segments._Inflating.OUT_STEP

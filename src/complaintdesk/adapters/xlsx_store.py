@@ -7,6 +7,7 @@ formula is stored as text. `save` is atomic and keeps a backup.
 """
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .workbook_builder import DATETIME_FORMAT, tool_sheet_header
 from .xlsx_row_removal import remove_rows
 from .xlsx_structure import apply as apply_structure
 from .xlsx_structure import shape_of
+from .xlsxstream.sheet_checks import check_sheets, shared_string_count
 
 
 def as_cell_value(cell, value) -> None:
@@ -83,6 +85,8 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         self.row_notices: dict[str, str] = {}
         data = snapshot.copy if snapshot else self.path
         self.warnings = checked_register(data, read_only_check or snapshot is not None)
+        with zipfile.ZipFile(data) as zf:  # the streaming store's verdict on every sheet, first
+            check_sheets(zf, self.path.name, shared_string_count(zf, self.path.name))
         try:
             self.wb = load_workbook(data, keep_vba=self.path.suffix.lower() == ".xlsm")
         except Exception as exc:  # zip/xml errors: a file-level problem, reported plainly

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zipfile
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,9 @@ def run(fn, *args, **kwargs):
     except ComplaintDeskError as exc:
         console.print(f"[bold red]✘ {exc}[/]", highlight=False)
         raise typer.Exit(exc.exit_code)
+    except zipfile.BadZipFile as exc:  # damage found while reading a part (sizes, CRC)
+        console.print(f"[bold red]✘ 文件已损坏，未做任何更改：{exc}。请用 restore 恢复备份[/]", highlight=False)
+        raise typer.Exit(2)
     except OSError as exc:  # a file that vanished, a share gone, a folder without permission
         console.print(f"[bold red]✘ 文件操作失败：{exc.strerror or type(exc).__name__}"
                       f"{f'（{exc.filename}）' if exc.filename else ''}[/]", highlight=False)

@@ -25,6 +25,7 @@ from ...domain.schema import AUDIT_COLUMNS, COLUMNS, COMMS_COLUMNS, EXCEL_MAX_RO
 from ...errors import SchemaError
 from ..files import atomic_write, atomic_write_bytes
 from ..grid import tool_table
+from ..package_guard import inspect_package
 from ..xlsxstream import (
     ROW_RE,
     Formulas,
@@ -38,6 +39,7 @@ from ..xlsxstream import (
     sheet_parts,
     table_rows_xml,
 )
+from ..xlsxstream.sheet_checks import SheetCheck
 from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
@@ -57,7 +59,10 @@ def read_archive_rows(path: Path) -> list[RegisterRow]:
 
 
 def _open(path: Path) -> zipfile.ZipFile:
+    """An archive file, once the package guard passed it (an archive is as hostile as a register:
+    its sheets are checked as they are streamed, see _pieces)."""
     try:
+        inspect_package(Path(path))
         return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"无法打开归档文件“{Path(path).name}”（{type(exc).__name__}）")
@@ -76,7 +81,7 @@ class _Sheet:
         self.formulas = Formulas()  # of the main sheet, learnt as its pieces are read (staff may edit an archive)
 
     def pieces(self):
-        for buf in _pieces(self.zf, self.main):
+        for buf in _pieces(self.zf, self.main, self.strings):
             if self.columns is None:
                 first = ROW_RE.search(buf)
                 header = row_cells(first.group(2) or b"", self.strings) \
@@ -223,7 +228,7 @@ def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
 def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) -> list[dict]:
     """The rows of a sheet laid out as the register's tool sheet `role` (times as datetime)."""
     grid, formulas = [], Formulas()
-    for buf in _pieces(zf, part) if part else ():
+    for buf in _pieces(zf, part, strings) if part else ():
         shared = formulas.learn(buf)
         for m in ROW_RE.finditer(buf):
             cells = row_cells(m.group(2) or b"", strings)
@@ -250,10 +255,16 @@ def archived_numbers(path: Path) -> set[str]:
     return numbers
 
 
-def _pieces(zf: zipfile.ZipFile, part: str):
-    """A sheet part's XML in pieces that end on a </row> boundary."""
+def _pieces(zf: zipfile.ZipFile, part: str, strings: list | None):
+    """A sheet part's XML in pieces that end on a </row> boundary, each checked as a register's
+    sheet is (xlsxstream.sheet_checks; the shared-string indexes when `strings` is given)."""
+    book = Path(zf.filename or "").name
+    sheet = next((name for name, p in sheet_parts(zf).items() if p == part), part)
+    check = SheetCheck(book, sheet, len(strings or ()))
     with zf.open(part) as f:
-        yield from row_pieces(f)
+        for piece in row_pieces(f):
+            check.piece(piece, exact=strings is not None)
+            yield piece
 
 
 def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
@@ -295,7 +306,7 @@ def audit_rows_in(path: Path) -> int:
         count = 0
         for name, part in sheet_parts(zf).items():
             if name.startswith(AUDIT_SHEET):
-                count += sum(buf.count(b"<row ") - buf.count(b'<row r="1"') for buf in _pieces(zf, part))
+                count += sum(buf.count(b"<row ") - buf.count(b'<row r="1"') for buf in _pieces(zf, part, None))
         return count
 
 

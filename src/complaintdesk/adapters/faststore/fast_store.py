@@ -20,9 +20,9 @@ from typing import Callable, Iterator
 
 from ...domain.model import RegisterRow
 from ...domain.parsing import PHONE_SEPARATOR, normalise_phone
-from ...domain.schema import SHEETS
+from ...domain.schema import SHEETS, sheet_name
 from ...domain.settings import Settings
-from ..package_guard import checked_register
+from ..package_guard import READ_WHOLE, checked_register
 from ..register_structure import Repair, plan
 from ..snapshot import Snapshot
 from ..store import (
@@ -45,6 +45,7 @@ from ..xlsxstream.package import sheet_parts
 from ..xlsxstream.parallel_scan import map_pieces, worth_a_worker
 from ..xlsxstream.pieces import feed_shadow, row_pieces
 from ..xlsxstream.shared_formulas import Formulas
+from ..xlsxstream.sheet_checks import SheetCheck, check_sheets, checked_strings
 from . import register_index
 from .changes import RecordedChanges
 from .rows import RowReads
@@ -80,6 +81,8 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self.lang = "en" if SHEETS["register"][1] in self.parts and SHEETS["register"][0] not in self.parts else "zh"
         self.register_part = self._part("register", required=True)
         self.strings = strings_cache.read(self.path, self.zip)
+        check_sheets(self.zip, self.path.name, checked_strings(self.path.name, self.strings), largest=READ_WHOLE,
+                     skip={n for n, part in self.parts.items() if part == self.register_part})
         self.head, self.header_row = self._head()
         self.columns = map_headers(self.header_row.items(), self.lang)
         self.last_col = max([*self.header_row, *self.columns.values(), 1])  # the sheet's last column used
@@ -110,6 +113,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self._shadow: SegmentStream | None = None  # the sheet as segments, made during a full read
         self._light_source: register_index.LightColumns | None = None  # light rows not yet in _values
         self._formulas = Formulas()           # the register sheet's shared formulas (masters) known
+        self._sheet_checked = False           # the register sheet passed xlsxstream.sheet_checks
 
     # ---- package structure -------------------------------------------------------------
     def _sheet_parts(self) -> dict[str, str]:
@@ -234,13 +238,18 @@ class FastStore(RowReads, RecordedChanges, Saving):
 
         With `shadow`, the pieces are also compressed into it as segments (in the background)
         so that a save after this full read re-encodes only the segments it changes."""
+        check = None if self._sheet_checked else \
+            SheetCheck(self.path.name, sheet_name("register", self.lang), len(self.strings))
         with open_member(self.data, self.zip, self.register_part) as raw:
             f = Prefetch(raw, CHUNK)
             try:
                 for piece in self._pieces(f):
+                    if check is not None:  # the first pass: the openpyxl store's verdict, as it goes
+                        check.piece(piece)
                     if shadow is not None:
                         shadow = feed_shadow(shadow, piece)
                     yield piece
+                self._sheet_checked = True
                 if shadow is not None:
                     shadow.finish()
                     self._shadow = shadow

@@ -128,7 +128,8 @@ def _column_reader(buf: bytes, strings, by_letter: dict) -> Callable[[str, list[
 
 
 def _parsed_rows(buf: bytes, rows: list[bytes], marked: set[bytes], strings) -> tuple[dict, dict]:
-    """The given rows (in document order) parsed in full: (full rows, marshalled case rows)."""
+    """The given rows (in document order) parsed in full: (full rows holding a value, marshalled
+    case rows)."""
     full, cases, at = {}, {}, 0
     for rb in rows:  # in document order: each search starts where the last one stopped
         start = buf.find(b'<row r="' + rb + b'"', at)
@@ -138,7 +139,7 @@ def _parsed_rows(buf: bytes, rows: list[bytes], marked: set[bytes], strings) -> 
         row = sx.row_cells(row_body(buf, int(rb), start), strings)
         if rb in marked:
             cases[int(rb)] = marshal.dumps(row)
-        else:
+        elif row:  # a row without a value (styled blanks a spreadsheet saved) is no row: not kept
             full[int(rb)] = row
     return full, cases
 

@@ -117,7 +117,11 @@ def open_member(path, zf: zipfile.ZipFile, name: str):
 
 
 class _Inflating:
-    BLOCK = 1 << 18  # compressed bytes per step (a read gives at most ~2 MB more than asked)
+    """Inflation bounded by the bytes it produces: never more than the size the zip declares (a
+    part that under-declares is refused as soon as it overruns, not after inflating gigabytes),
+    at most OUT_STEP bytes per step whatever the compression ratio."""
+    BLOCK = 1 << 18     # compressed bytes per read from the file
+    OUT_STEP = 4 << 20  # inflated bytes per step at most
 
     def __init__(self, path, start: int, info: zipfile.ZipInfo):
         self._fp = open(path, "rb")
@@ -125,24 +129,35 @@ class _Inflating:
         self._info, self._left = info, info.compress_size
         self._inflater = fast_zlib.decompressobj(-15)
         self._crc = self._size = 0
+        self._ended = False
 
-    def read(self, size: int = -1) -> bytes:
-        """At least `size` bytes (more at times), b"" at the end."""
-        out = []
-        got = 0
-        while self._left and (size < 0 or got < size):
+    def _step(self) -> bytes:
+        data = self._inflater.unconsumed_tail
+        if not data and self._left:
             data = self._fp.read(min(self.BLOCK, self._left))
             if not data:
                 raise zipfile.BadZipFile(f"{self._info.filename} 被截断")
             self._left -= len(data)
-            piece = self._inflater.decompress(data)
-            if not self._left:
-                piece += self._inflater.flush()
+        if data:
+            piece = self._inflater.decompress(data, self.OUT_STEP)
+        else:
+            piece, self._ended = self._inflater.flush(), True
+        self._size += len(piece)
+        if self._size > self._info.file_size:
+            raise zipfile.BadZipFile(f"{self._info.filename} 解压后超过它声明的 {self._info.file_size:,} 字节"
+                                     f"（疑似压缩炸弹）")
+        self._crc = fast_zlib.crc32(piece, self._crc)
+        return piece
+
+    def read(self, size: int = -1) -> bytes:
+        """At least `size` bytes (at most OUT_STEP more), b"" at the end."""
+        out = []
+        got = 0
+        while not self._ended and (size < 0 or got < size):
+            piece = self._step()
             out.append(piece)
             got += len(piece)
-            self._crc = fast_zlib.crc32(piece, self._crc)
-            self._size += len(piece)
-        if not self._left and (self._crc != self._info.CRC or self._size != self._info.file_size):
+        if self._ended and (self._crc != self._info.CRC or self._size != self._info.file_size):
             raise zipfile.BadZipFile(f"{self._info.filename} 的 CRC 校验失败（文件已损坏）")
         return b"".join(out)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
+from ...errors import SchemaError
 from . import sheet_xml as sx
 from .deflate_segments import CHUNK, SegmentStream
+
+MAX_ROW_BYTES = 64 << 20  # one row's XML at most (Excel's widest row of longest texts is ~1.6 GB
+#                          in theory; registers' rows are a few KB)
 
 
 def row_pieces(f, on_tail: Callable[[bytes], None] | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
@@ -23,6 +27,8 @@ def row_pieces(f, on_tail: Callable[[bytes], None] | None = None, chunk: int = C
             return
         cut = buf.rfind(b"</row>")
         if cut < 0:
+            if len(buf) > MAX_ROW_BYTES:  # no row is this long: a crafted or broken sheet
+                raise SchemaError(f"工作表中有一行超过 {MAX_ROW_BYTES >> 20} MB（文件已损坏或被篡改），拒绝读取")
             carry = buf
             continue
         yield buf[:cut + 6]
