@@ -48,17 +48,17 @@ def test_history_leaves_with_its_complaints(register, cli, monkeypatch, store):
     after = audit_of(register)
     assert after[:-2] == [r for r in before if r not in leaving]      # the rest stay, in their order
     assert any(r[2] == UNKNOWN for r in after[:-2])
-    assert [r[3:] for r in after[-2:]] == [["（归档）", None, "2 条投诉 → 投诉归档_2026.xlsx"],
+    assert [r[3:] for r in after[-2:]] == [["（归档）", None, "2 条投诉 → 投诉归档_2026_登记表.xlsx"],
                                            ["（变更记录归档）", None,
-                                            f"{len(leaving) + 2} 条变更记录 → 变更记录_20261201.xlsx"]]
+                                            f"{len(leaving) + 2} 条变更记录 → 变更记录_20261201_登记表.xlsx"]]
     assert after[-1][0] == datetime(2026, 12, 1, 9)
 
-    moved = read_audit_archive(register.parent / "archive" / "变更记录_20261201.xlsx")
+    moved = read_audit_archive(register.parent / "archive" / "变更记录_20261201_登记表.xlsx")
     as_rows = [[e[k] for k in ("time", "source", "complaint_no", "column", "old", "new")] for e in moved]
     assert as_rows[:-2] == leaving                                     # every row, as it was, in order
     assert sorted((r[2], r[3], r[5]) for r in as_rows[-2:]) == \
-        sorted((n, "（归档）", "投诉归档_2026.xlsx") for n in closed)
-    assert load_workbook(register.parent / "archive" / "变更记录_20261201.xlsx").sheetnames == ["变更记录"]
+        sorted((n, "（归档）", "投诉归档_2026_登记表.xlsx") for n in closed)
+    assert load_workbook(register.parent / "archive" / "变更记录_20261201_登记表.xlsx").sheetnames == ["变更记录"]
 
     # the files beside the yearly archives are not read as complaints
     exported = run(cli, monkeypatch, store, "export", register, "--include-archive").stdout
@@ -68,7 +68,7 @@ def test_history_leaves_with_its_complaints(register, cli, monkeypatch, store):
 def test_a_second_run_that_day_adds_to_the_same_file_without_repeating(register, cli):
     filled(register, cli)
     cli("archive", register, "--now", "2026-12-01T09:00")
-    first = read_audit_archive(register.parent / "archive" / "变更记录_20261201.xlsx")
+    first = read_audit_archive(register.parent / "archive" / "变更记录_20261201_登记表.xlsx")
     wb = load_workbook(register)  # as a run that stopped half-way leaves it: a row already moved is still here
     wb["变更记录"].append([first[0][k] for k in ("time", "source", "complaint_no", "column", "old", "new")])
     wb.save(register)
@@ -79,7 +79,7 @@ def test_a_second_run_that_day_adds_to_the_same_file_without_repeating(register,
     assert read_rows(register)[-1]["status"] == "已关闭"
     history = [r for r in audit_of(register) if r[2] == third]
     cli("archive", register, "--now", "2026-12-01T10:00", "--older-than", "0")
-    again = read_audit_archive(register.parent / "archive" / "变更记录_20261201.xlsx")
+    again = read_audit_archive(register.parent / "archive" / "变更记录_20261201_登记表.xlsx")
     assert again[:len(first)] == first                      # the repeated row is not written twice
     assert [[e[k] for k in ("time", "source", "complaint_no", "column", "old", "new")]
             for e in again[len(first):-1]] == history

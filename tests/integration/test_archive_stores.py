@@ -152,8 +152,8 @@ def test_both_stores_leave_the_same_workbook(archived):
     slow, fast = snapshot(paths["openpyxl"]), snapshot(paths["fast"])
     for key in slow:
         assert fast[key] == slow[key], key
-    archive_slow = sheets(load_workbook(paths["openpyxl"].parent / "archive" / "投诉归档_2026.xlsx"))
-    archive_fast = sheets(load_workbook(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx"))
+    archive_slow = sheets(load_workbook(paths["openpyxl"].parent / "archive" / "投诉归档_2026_登记表.xlsx"))
+    archive_fast = sheets(load_workbook(paths["fast"].parent / "archive" / "投诉归档_2026_登记表.xlsx"))
     # (a shared formula's later cells are read by openpyxl as their formula and by the streaming
     # reader as their cached result — a difference of reading, not of archiving: not compared)
     col = archive_slow["投诉归档"][0].index("回访记录")
@@ -233,7 +233,7 @@ def test_the_register_works_on_after_an_archive(archived, cli, monkeypatch, tmp_
 
 def test_an_archive_reads_the_same_streamed_as_through_openpyxl(archived):
     paths, facts = archived
-    path = paths["fast"].parent / "archive" / "投诉归档_2026.xlsx"
+    path = paths["fast"].parent / "archive" / "投诉归档_2026_登记表.xlsx"
     rows, comms = read_archive(path)
     wb = load_workbook(path)
     grid = [list(r) for r in wb["投诉归档"].iter_rows(values_only=True)]
@@ -249,7 +249,7 @@ def test_an_archive_reads_the_same_streamed_as_through_openpyxl(archived):
 
 def test_reading_some_columns_or_some_rows_of_an_archive_equals_reading_it_all(archived):
     paths, _ = archived
-    path = paths["fast"].parent / "archive" / "投诉归档_2026.xlsx"
+    path = paths["fast"].parent / "archive" / "投诉归档_2026_登记表.xlsx"
     rows, _ = read_archive(path)
     for keys in (("complaint_no", "received_at", "customer_id", "contact", "category", "callback_note"),
                  ("received_at", "status"), ("complaint_no",)):   # (the last two from the cache)
@@ -265,7 +265,7 @@ def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monk
     from complaintdesk.adapters.stores import open_store
     from complaintdesk.services import archive as service
     paths, facts = archived
-    rows, _ = read_archive(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx")
+    rows, _ = read_archive(paths["fast"].parent / "archive" / "投诉归档_2026_登记表.xlsx")
     some = rows[len(rows) // 3].values
     contact = str(some["contact"])
     queries = [some["complaint_no"], contact, f"{contact[:3]} {contact[3:7]}-{contact[7:]}", some["customer_name"],
@@ -284,8 +284,8 @@ def test_find_in_the_archives_equals_comparing_every_archived_row(archived, monk
 def test_an_archive_is_scanned_once_per_version_of_the_file(archived, monkeypatch, tmp_path):
     from complaintdesk.adapters.faststore import archive_files
     paths, _ = archived
-    path = tmp_path / "投诉归档_2026.xlsx"
-    shutil.copy(paths["fast"].parent / "archive" / "投诉归档_2026.xlsx", path)
+    path = tmp_path / "投诉归档_2026_登记表.xlsx"
+    shutil.copy(paths["fast"].parent / "archive" / "投诉归档_2026_登记表.xlsx", path)
     keys = ("complaint_no", "received_at", "status")
     first = read_archive_columns(path, keys)
     assert archive_files.cache_path(path).exists() and len(first) > 100

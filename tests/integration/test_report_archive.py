@@ -59,7 +59,7 @@ def test_archive_round_trip_and_serials_continue(register, cli):
     out = cli("archive", register, "--now", "2026-12-01T09:00")
     assert "归档投诉 2" in out.output
     assert len(read_rows(register)) == 2
-    archive = register.parent / "archive" / "投诉归档_2026.xlsx"
+    archive = register.parent / "archive" / "投诉归档_2026_登记表.xlsx"
     wb = load_workbook(archive)
     assert [r[0] for r in wb["投诉归档"].iter_rows(min_row=2, values_only=True)] == \
         sorted(r["complaint_no"] for r in closed)
@@ -97,10 +97,10 @@ def test_crash_between_archive_and_register_loses_nothing(register, cli, monkeyp
             pass
     monkeypatch.undo()
     assert len(read_rows(register)) == 4                           # register untouched
-    assert (register.parent / "archive" / "投诉归档_2026.xlsx").exists()
+    assert (register.parent / "archive" / "投诉归档_2026_登记表.xlsx").exists()
     cli("archive", register, "--now", "2026-12-01T09:00")
     assert len(read_rows(register)) == 2
-    rows = load_workbook(register.parent / "archive" / "投诉归档_2026.xlsx")["投诉归档"].max_row
+    rows = load_workbook(register.parent / "archive" / "投诉归档_2026_登记表.xlsx")["投诉归档"].max_row
     assert rows == 3                                                # no duplicates in the archive
 
 

@@ -133,7 +133,7 @@ def test_both_stores_archive_filled_down_formulas_alike(tmp_path, cli, monkeypat
     store.zip.close()
 
     # staff fill a formula down the archive file in Excel: every reader of archives reads it too
-    archive = tmp_path / "fast" / "archive" / "投诉归档_2026.xlsx"
+    archive = tmp_path / "fast" / "archive" / "投诉归档_2026_big.xlsx"
     ws = load_workbook(archive).worksheets[0]
     letter = {c.value: c.column_letter for c in ws[1]}
     last = ws.max_row

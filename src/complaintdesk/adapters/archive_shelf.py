@@ -23,16 +23,18 @@ class ArchiveShelf(Protocol):
     def rows_mentioning(self, texts, phones, keys) -> list[RegisterRow]: ...  # candidates: the caller compares
     def numbers(self) -> set[str]: ...                              # every archived complaint number
     def columns(self, keys) -> dict[str, list]: ...                 # per key, values as stored, all archives
+    def complaints_in(self, name: str) -> int | None: ...           # complaints in one file; None: not there
 
 
 class FileArchives:
     def __init__(self, register: Path):
-        self.folder: Path | None = Path(register).parent / ARCHIVE_FOLDER
+        self.register = Path(register)
+        self.folder: Path | None = self.register.parent / ARCHIVE_FOLDER
 
     def files(self) -> list[Path]:
-        from .faststore.archive_files import ARCHIVE_PREFIX
-        folder = self.folder
-        return sorted(folder.glob(f"{ARCHIVE_PREFIX}*.xlsx")) if folder is not None and folder.exists() else []
+        """The yearly archives of this register (archive_files.archives_of_register)."""
+        from .faststore.archive_files import archives_of_register
+        return archives_of_register(self.folder, self.register) if self.folder is not None else []
 
     def rows(self) -> list[RegisterRow]:
         from .faststore.archive_files import read_archive_rows
@@ -57,6 +59,12 @@ class FileArchives:
         return out
 
 
+    def complaints_in(self, name: str) -> int | None:
+        from .faststore.archive_files import archived_numbers
+        path = self.folder / name if self.folder is not None else None
+        return len(archived_numbers(path)) if path is not None and path.is_file() else None
+
+
 class NoArchives:
     folder: Path | None = None
 
@@ -74,6 +82,9 @@ class NoArchives:
 
     def columns(self, keys) -> dict[str, list]:
         return {k: [] for k in keys}
+
+    def complaints_in(self, name: str) -> int | None:
+        return None
 
 
 class ArchiveMarker:

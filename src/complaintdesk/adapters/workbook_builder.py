@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..domain import labels
-from ..domain.schema import AUTOMATION, COLUMNS, TOOL_COLUMNS, sheet_name
+from ..domain.schema import AUTOMATION, COLUMNS, HIDDEN_ROLES, TOOL_COLUMNS, sheet_name
 from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
 from .readme_text import readme_lines
 from .register_structure import TABLE_STYLE, VALIDATED_ROWS
@@ -31,9 +31,8 @@ RED_FILL = PatternFill("solid", fgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C")
 WHITE_BOLD = Font(bold=True, color="FFFFFF")
 TABLE_NAME = "ComplaintRegister"
-HIDDEN_ROLES = ("counter", "notified")
 SHEET_ORDER = ("register", "comms", "alerts", "settings", "calendar", "roster", "staff",
-               "audit", "cases", "readme", "counter", "notified")
+               "audit", "cases", "readme", "counter", "notified", "archives")
 
 
 def build_register(lang: str = "zh") -> Workbook:

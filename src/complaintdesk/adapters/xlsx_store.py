@@ -16,7 +16,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from ..domain.model import RegisterRow
 from ..domain.parsing import looks_like_formula
-from ..domain.schema import SHEETS, TOOL_COLUMNS, sheet_name
+from ..domain.schema import HIDDEN_ROLES, SHEETS, TOOL_COLUMNS, sheet_name
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from .files import refuse_if_open_in_excel, save_register
@@ -113,7 +113,7 @@ class XlsxStore(WholeRowsReads, PlainDerivedSheets):
         if create:
             ws = self.wb.create_sheet(sheet_name(role, self.lang))
             tool_sheet_header(ws, TOOL_COLUMNS[role], self.lang)
-            if role in ("counter", "notified"):
+            if role in HIDDEN_ROLES:
                 ws.sheet_state = "hidden"
             return ws
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..domain.model import RegisterRow
 from ..domain.parsing import looks_like_formula
-from ..domain.schema import BY_KEY, SHEETS, TOOL_COLUMNS
+from ..domain.schema import BY_KEY, HIDDEN_ROLES, SHEETS, TOOL_COLUMNS
 from ..domain.settings import Settings, build_settings
 from ..errors import SchemaError
 from . import live_structure
@@ -212,6 +212,8 @@ class XlwingsStore(WholeRowsReads, PlainDerivedSheets):
                 sheet = self.book.sheets.add(SHEETS[role][0 if self.lang == "zh" else 1],
                                              after=self.book.sheets[len(self.book.sheets) - 1])
                 self._names.append(sheet.name)
+                if role in HIDDEN_ROLES:
+                    sheet.visible = False
             grid = self._tables[role]
             width = max(len(line) for line in grid)
             height = max(len(grid), getattr(self, "_clear_rows", {}).get(role, 0))

@@ -42,6 +42,9 @@ class Context:
     repeats: RepeatIndex
     last_contact: dict[str, datetime] = field(default_factory=dict)
     numbering: bool = True  # False: only refresh rows that already have a number
+    # archives the register recorded are missing: complaints found earlier in them stay related
+    # (repeat flag, related numbers, the priority a repeat raised are never lowered for that)
+    archives_missing: bool = False
 
 
 def input_problems(c: Complaint, s: Settings) -> list[str]:
@@ -112,6 +115,8 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     cal.uncovered_used = set()
     number = _number(c, received, ctx, problems)
     earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
+    if ctx.archives_missing:
+        earlier = list(dict.fromkeys([*split_numbers(c.previous.get("related_nos")), *earlier]))
     computed, _reason = priority_for(c, bool(earlier), s)
     priority = c.priority_override or computed
     code, dept_name, msg = route(c, s)
@@ -177,6 +182,12 @@ def _worst_state(clocks) -> str:
     """The most severe state among the clocks that apply (na when none does)."""
     states = [r.state for r in clocks if r.state != "na"]
     return min(states, key=labels.STATE_SEVERITY.index) if states else "na"
+
+
+def split_numbers(cell) -> list[str]:
+    """The complaint numbers a 关联投诉编号 cell lists (joined by 、 as the tool writes them)."""
+    text = cell if isinstance(cell, str) else ""
+    return [n.strip() for n in text.replace(",", "、").replace("，", "、").split("、") if n.strip()]
 
 
 def to_cells(values: dict[str, object], lang: str = "zh") -> dict[str, object]:

@@ -139,7 +139,10 @@ SHEETS = {
     "cases": ("案例库", "Case Library"),
     "counter": ("编号计数", "Counters"),
     "notified": ("通知记录", "Notifications"),
+    "archives": ("归档记录", "Archives"),
 }
+# the tool's bookkeeping sheets: hidden from staff (Excel: 取消隐藏 shows them)
+HIDDEN_ROLES = ("counter", "notified", "archives")
 
 
 def sheet_name(role: str, lang: str = "zh") -> str:
@@ -162,6 +165,8 @@ CALENDAR_COLUMNS = (("date", "日期", "Date"), ("kind", "类型", "Kind"), ("na
 COUNTER_COLUMNS = (("prefix", "日期-部门", "Date-Dept"), ("last", "最大流水号", "Last Serial"))
 NOTIFIED_COLUMNS = (("key", "预警键", "Alert Key"), ("time", "发送时间", "Sent At"),
                     ("to", "收件人", "Recipient"))
+ARCHIVE_RECORD_COLUMNS = (("file", "归档文件", "Archive File"), ("complaints", "投诉数", "Complaints"),
+                          ("recorded_at", "记录时间", "Recorded At"))
 ALERT_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("clock", "时效项", "Clock"),
                  ("state", "状态", "State"), ("due", "截止时间", "Due"),
                  ("hours_over", "超时(小时)", "Hours Over"), ("priority", "优先级", "Priority"),
@@ -178,5 +183,5 @@ EXCEL_ROWS_WARN_SHARE = 0.8  # from this share of them a save warns: weeks ahead
 
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,
-                "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS,
+                "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS, "archives": ARCHIVE_RECORD_COLUMNS,
                 "alerts": ALERT_COLUMNS, "cases": CASE_COLUMNS}

@@ -16,8 +16,10 @@ from ..adapters.archive_shelf import ArchiveMarker
 from ..adapters.faststore.archive_files import (
     ARCHIVE_PREFIX,
     AUDIT_PREFIX,
+    archive_owner,
     archive_path,
     archived_numbers,
+    archives_of_register,
     audit_archive_path,
     audit_rows_in,
     read_archive,
@@ -39,7 +41,7 @@ from .common import (
     display,
     save,
 )
-from .readers import archived_rows
+from .readers import archive_record, archived_rows
 
 
 def _closed_before(values: dict, cutoff: datetime) -> bool:
@@ -69,13 +71,14 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
     comms = store.table("comms")
     numbers = {text_of(r.values["complaint_no"]) for r in leaving_rows}
     for year, rows in sorted(by_year.items()):
-        summary.files.append(_write_year_archive(archive_path(folder, year), rows, comms))
+        summary.files.append(_write_year_archive(archive_path(folder, year, store.path), rows, comms))
     kept_audit, audit_file, moved = _move_audit(store, folder, now, by_year, numbers, staying)
     summary.files.append(audit_file)
     store.remove_register([r.row_id for r in leaving_rows])
+    store.replace_table("archives", archive_record(store, now))
     store.replace_table("comms", [c for c in comms if text_of(c.get("complaint_no")) not in numbers])
     store.replace_table("audit", kept_audit + [
-        audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year).name}")
+        audit_row(store, now, "", ARCHIVED, "", f"{len(rows)} 条投诉 → {archive_path(folder, year, store.path).name}")
         for year, rows in sorted(by_year.items())] + [
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
     save(store, summary, now)
@@ -115,9 +118,11 @@ def _move_audit(store: RegisterStore, folder, now: datetime, by_year: dict[int, 
     the register no longer holds), then a （归档） row per complaint, to this day's audit file, and
     check it; returns the rows the register keeps, the file and how many rows it took."""
     kept, moved = _audit_split(store, numbers, staying)
-    moved += [audit_row(store, now, text_of(r.values["complaint_no"]), ARCHIVED, "", archive_path(folder, year).name)
+    register = Path(store.path or "")
+    moved += [audit_row(store, now, text_of(r.values["complaint_no"]), ARCHIVED, "",
+                        archive_path(folder, year, register).name)
               for year, rows in sorted(by_year.items()) for r in rows]
-    audit_file = audit_archive_path(folder, now.date())
+    audit_file = audit_archive_path(folder, now.date(), register)
     earlier = read_audit_archive(audit_file) if audit_file.exists() else []
     seen = {_audit_key(entry) for entry in earlier}  # (a run that stopped half-way moved them already)
     moved = [entry for entry in moved if _audit_key(entry) not in seen]
@@ -152,9 +157,9 @@ def expired_archives(store: RegisterStore, now: datetime) -> list[Path]:
     years = int(store.settings().param("retention_years"))
     out = []
     for prefix in (ARCHIVE_PREFIX, AUDIT_PREFIX):
-        for path in sorted(folder.glob(f"{prefix}*.xlsx")) if folder and folder.exists() else []:
-            year = path.stem[len(prefix):len(prefix) + 4]
-            if year.isdigit() and date(int(year) + 1 + years, 1, 1) <= now.date():
+        for path in archives_of_register(folder, store.path, prefix) if folder and store.path else []:
+            owner = archive_owner(path, prefix)
+            if owner and date(int(owner[0][:4]) + 1 + years, 1, 1) <= now.date():
                 out.append(path)
     return out
 
@@ -178,6 +183,9 @@ def purge_expired(store: RegisterStore, now: datetime, yes: bool) -> Summary:
         if yes:
             remove_archive(path)
             summary.add("purged")
+    if yes and expired and store.table("archives"):  # deleted on purpose: no longer missing
+        store.replace_table("archives", archive_record(store, now))
+        save(store, summary, now)
     if not expired:
         summary.messages.append(f"没有超过保留期（{retention} 年）的归档")
     elif not yes:

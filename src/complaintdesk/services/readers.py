@@ -67,3 +67,33 @@ def archived_columns(store: RegisterStore, keys, taken: set[str] | None = None) 
     if all(keep):
         return columns
     return {k: [v for v, kept in zip(values, keep) if kept] for k, values in columns.items()}
+
+
+def archive_record(store: RegisterStore, now) -> list[dict]:
+    """The 归档记录 rows: each archive file of the register and how many complaints it holds."""
+    shelf = archives(store)
+    return [{"file": path.name, "complaints": shelf.complaints_in(path.name), "recorded_at": now}
+            for path in shelf.files()]
+
+
+KEPT_NOTE = ("缺少归档时，重复投诉标记、关联投诉编号以及因重复而提高的优先级保持原值，不会降低；"
+             "请把归档文件放回 archive 文件夹（或从备份中取回）")
+
+
+def missing_archives(store: RegisterStore) -> list[str]:
+    """Archives the register recorded that are not beside it, or hold fewer complaints than
+    recorded (a register copied away from its archive folder, a file deleted or replaced)."""
+    shelf = archives(store)
+    out = []
+    for entry in store.table("archives"):
+        name = text_of(entry.get("file"))
+        recorded = entry.get("complaints")
+        recorded = int(recorded) if isinstance(recorded, (int, float)) and not isinstance(recorded, bool) else 0
+        if not name:
+            continue
+        held = shelf.complaints_in(name)
+        if held is None:
+            out.append(f"登记表记录的归档文件 {name}（{recorded:,} 件投诉）不在 {shelf.folder} 中")
+        elif held < recorded:
+            out.append(f"归档文件 {name} 只有 {held:,} 件投诉，登记表记录为 {recorded:,} 件")
+    return out

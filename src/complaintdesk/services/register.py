@@ -27,7 +27,7 @@ from .common import (
     display,
     save,
 )
-from .readers import archived_columns, numbers_of
+from .readers import KEPT_NOTE, archived_columns, missing_archives, numbers_of
 
 
 def _counter(store: RegisterStore, numbers) -> Counter:
@@ -72,7 +72,11 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     repeats = _repeat_index(complaints.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
                                                        zip(*(archived[k] for k in CLOSED_KEYS))),
                             int(settings.param("repeat_days")))
-    ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering)
+    missing = missing_archives(store)
+    if missing:  # said first; what the missing archives gave is kept, never lowered
+        summary.warnings[:0] = [*missing, KEPT_NOTE]
+    ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering,
+                  archives_missing=bool(missing))
     audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
     if audit:
         store.append_table("audit", audit)

@@ -16,6 +16,7 @@ from ..domain.intake import number_problem, split_number
 from ..domain.parsing import text_of
 from ..errors import ComplaintDeskError, WorkbookLockedError
 from .common import Summary, display
+from .readers import missing_archives
 from .structure import structure_notices
 
 
@@ -114,6 +115,7 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
     duplicated = {n: rs for n, rs in where.items() if len(rs) > 1}
     summary.messages += [f"投诉编号 {n} 重复：" + "、".join(f"{letter}{r}" for r in rs) for n, rs in duplicated.items()]
     summary.messages += _counter_problems(store, where)
+    summary.messages += missing_archives(store)
     if settings_ok and not duplicated:  # a recomputation of duplicated numbers says nothing useful
         columns = store.columns
         summary.messages += _recomputation_problems(

@@ -26,6 +26,7 @@ from ...errors import SchemaError
 from ..files import atomic_write, atomic_write_bytes
 from ..grid import tool_table
 from ..package_guard import inspect_package
+from ..safe_paths import safe_name
 from ..xlsxstream import (
     ROW_RE,
     Formulas,
@@ -48,8 +49,31 @@ BATCH = 2000  # rows written at a time
 CACHE_FORMAT = 2
 
 
-def archive_path(folder: Path, year: int) -> Path:
-    return Path(folder) / f"{ARCHIVE_PREFIX}{year}.xlsx"
+def archive_path(folder: Path, year: int, register: Path) -> Path:
+    """投诉归档_<year>_<register name>.xlsx: the archive names its register, so two registers in one
+    folder never read or write each other's archive."""
+    return Path(folder) / f"{ARCHIVE_PREFIX}{year}_{owner_tag(register)}.xlsx"
+
+
+def owner_tag(register: Path) -> str:
+    return safe_name(Path(register).stem, 60)
+
+
+def archive_owner(path: Path, prefix: str = ARCHIVE_PREFIX) -> tuple[str, str | None] | None:
+    """(the year or day the archive's name gives, the register it names — None for a name from before
+    archives named their register) or None for a file that is no archive of that kind."""
+    m = re.fullmatch(re.escape(prefix) + r"(\d{4}|\d{8})(?:_(.+))?\.xlsx", Path(path).name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def archives_of_register(folder: Path, register: Path, prefix: str = ARCHIVE_PREFIX) -> list[Path]:
+    """The register's archive files of that kind in the folder, by name: those naming it, and those
+    from before archives named their register (they belong to whichever register the folder had)."""
+    if not Path(folder).is_dir():
+        return []
+    tag = owner_tag(register)
+    found = [(archive_owner(p, prefix), p) for p in Path(folder).glob(f"{prefix}*.xlsx")]
+    return sorted(p for owner, p in found if owner is not None and owner[1] in (None, tag))
 
 
 def read_archive_rows(path: Path) -> list[RegisterRow]:
@@ -279,9 +303,9 @@ def write_archive(path: Path, rows: list[dict], comms: list[dict]) -> None:
     })
 
 
-def audit_archive_path(folder: Path, day: date) -> Path:
-    """The file for the audit rows archive runs of that day move: 变更记录_<yyyymmdd>.xlsx."""
-    return Path(folder) / f"{AUDIT_PREFIX}{day:%Y%m%d}.xlsx"
+def audit_archive_path(folder: Path, day: date, register: Path) -> Path:
+    """The file for the audit rows archive runs of that day move: 变更记录_<yyyymmdd>_<register>.xlsx."""
+    return Path(folder) / f"{AUDIT_PREFIX}{day:%Y%m%d}_{owner_tag(register)}.xlsx"
 
 
 def audit_sheet_names(count: int) -> list[str]:

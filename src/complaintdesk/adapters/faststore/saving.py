@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from ...domain.schema import SHEETS
+from ...domain.schema import HIDDEN_ROLES
 from ...errors import ComplaintDeskError
 from ..files import refuse_if_open_in_excel, save_register
 from ..register_structure import rows_needed
@@ -23,6 +23,7 @@ from ..xlsxstream.row_shift import RowShift
 from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_writer import NO_EDITS, SheetEnds, copy_member, patch_segments, row_xml, stream_patch
 from . import register_index
+from .new_sheets import added
 from .sheet_scan import (
     resolved,
     scan_chunk,
@@ -95,8 +96,8 @@ class Saving:
 
     def _save_plan(self) -> SavePlan:
         missing = self.tools.missing()
-        if missing:
-            raise ComplaintDeskError("登记表缺少工具工作表：" + "、".join(SHEETS[r][0] for r in missing))
+        if missing:  # added at the end of the package, as openpyxl's create_sheet adds them
+            self.parts.update(added(self.zip, missing, self.lang, HIDDEN_ROLES).parts)
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
         repair, last = self.structure(), self._structure_rows()[1]
@@ -115,12 +116,17 @@ class Saving:
             name = next(n for n, part in self.parts.items() if part == self.register_part)
             plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
             self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
+        if missing:
+            self._extra_parts.update(added(self.zip, missing, self.lang, HIDDEN_ROLES, self._extra_parts).replaced)
         return plan
 
     def _write_package(self, plan: SavePlan, tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
             for info in self.zip.infolist():
                 self._write_part(plan, info, dst)
+            for name in sorted(set(plan.tools) - self.names):  # sheets this save adds
+                with dst.open(name, "w", force_zip64=True) as out:
+                    self.tools.write(*plan.tools[name], out, self.styles.datetime_if_added)
 
     def _write_part(self, plan: SavePlan, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
         """One part of the new package: the register sheet rewritten (rows taken out, or patched and

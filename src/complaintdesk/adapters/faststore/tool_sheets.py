@@ -17,6 +17,7 @@ from ..xlsxstream.pieces import row_pieces
 from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_writer import stream_patch, table_rows_xml
 from . import register_index
+from .new_sheets import sheet_part
 
 
 def part_of(parts: dict[str, str], role: str, required: bool = False) -> str | None:
@@ -123,8 +124,8 @@ class ToolSheets:
     def _extent(self, role: str) -> tuple[list, int]:
         """A sheet's header and its last row holding a value — without reading the rows in
         between when the sheet was not read (the audit sheet grows with every change)."""
-        if role in self._grids:
-            grid = self._grids[role]
+        if role in self._grids or part_of(self.parts, role) not in self.zip.namelist():  # (a sheet to add)
+            grid = self._grids.get(role, [])
             last = max((i + 1 for i, line in enumerate(grid) if any(v not in (None, "") for v in line)), default=0)
             return (grid[0] if grid else []), last
         header: list = []
@@ -149,6 +150,9 @@ class ToolSheets:
         header = header or [zh if self.lang == "zh" else en for _, zh, en in TOOL_COLUMNS[role]]
         cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
         appended = table_rows_xml(last + 1, rows, cols, date_style)
+        if part_of(self.parts, role) not in self.zip.namelist():  # a sheet added by this save
+            out.write(sheet_part(header, appended))
+            return
         stream_patch(self.zip, part_of(self.parts, role), out, {}, appended, last + len(rows), len(header),
                      drop_from=2 if replace else None)
 
