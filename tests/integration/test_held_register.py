@@ -66,6 +66,29 @@ def test_owner_files_name_their_user(tmp_path):
     assert holder_of(register).user == "zhangwei" and holder_of(register).program == "LibreOffice"
 
 
+@pytest.mark.parametrize("listing, program", [
+    (b'"excel.exe","4312","console","1","250,000 k"', "Excel"),
+    (b'"et.exe","5120","console","1","180,000 k"', "WPS"),
+    (b"/opt/kingsoft/wps-office/office6/et /home/wf/\xe7\x99\xbb.xlsx", "WPS"),
+    (b'"excel.exe","1"\n"et.exe","2"', "Excel/WPS"),   # both run here: cannot tell which
+    (b"bash\npython3", "Excel/WPS"),                    # neither here: opened on another PC
+    (None, "Excel/WPS"),                                 # processes cannot be listed
+])
+def test_an_owner_file_names_excel_or_wps_when_it_can_be_told(tmp_path, monkeypatch, listing, program):
+    from complaintdesk.adapters import holder as holder_module
+    monkeypatch.setattr(holder_module, "_process_listing", lambda: listing)
+    register = tmp_path / "登记表.xlsx"
+    register.write_bytes(b"")
+    (tmp_path / "~$登记表.xlsx").write_bytes(excel_owner_bytes("王芳"))
+    held = holder_of(register)
+    assert held.program == program and f"王芳 在 {program} 中打开" in held.describe()
+
+
+def test_this_machine_s_processes_can_be_listed():
+    from complaintdesk.adapters.holder import running_programs
+    assert running_programs() is not None  # /proc here; tasklist on Windows
+
+
 @pytest.mark.parametrize("store", ["openpyxl", "fast"])
 def test_a_working_day_with_the_register_open(register, cli, smtp, monkeypatch, store):  # noqa: F811
     monkeypatch.setenv("COMPLAINTDESK_STORE", store)

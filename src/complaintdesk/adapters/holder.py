@@ -20,7 +20,7 @@ STALE_HOURS = 12  # an owner file this much older than the register's last save 
 
 @dataclass(frozen=True)
 class Holder:
-    program: str        # "Excel/WPS" or "LibreOffice"
+    program: str        # "Excel", "WPS", "Excel/WPS" (cannot tell which) or "LibreOffice"
     user: str           # as the owner file names the person ("" when it does not)
     owner_file: Path
     since: datetime     # when the owner file was written (the file was opened then)
@@ -89,16 +89,53 @@ def left_behind(holder: Holder) -> bool:
     return False
 
 
-def _libreoffice_running() -> bool:
-    """Whether a LibreOffice process runs on this PC (True when it cannot be told)."""
+# program -> how its process shows: Windows image names, command lines under /proc (Linux)
+PROCESS_NAMES = {
+    "Excel": (b"excel.exe",),
+    "WPS": (b"et.exe", b"wps.exe", b"wpsoffice.exe", b"/office6/et", b"/office6/wps", b"wps-office"),
+    "LibreOffice": (b"soffice",),
+}
+
+
+def running_programs() -> set[str] | None:
+    """Which of Excel, WPS and LibreOffice run on this PC (None when it cannot be told)."""
+    listing = _process_listing()
+    if listing is None:
+        return None
+    return {program for program, marks in PROCESS_NAMES.items() if any(m in listing for m in marks)}
+
+
+def _process_listing() -> bytes | None:
+    """Every process's name or command line, lower case, one blob (None when it cannot be read)."""
+    if os.name == "nt":
+        import subprocess
+        try:
+            return subprocess.run(["tasklist", "/FO", "CSV", "/NH"], capture_output=True, timeout=10,
+                                  creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0)).stdout.lower()
+        except (OSError, subprocess.SubprocessError):
+            return None
     proc = Path("/proc")
     if not proc.is_dir():
-        return True
+        return None
+    lines = []
     for cmdline in proc.glob("[0-9]*/cmdline"):
         with contextlib.suppress(OSError):
-            if b"soffice" in cmdline.read_bytes():
-                return True
-    return False
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").lower())
+    return b"\n".join(lines)
+
+
+def _libreoffice_running() -> bool:
+    """Whether a LibreOffice process runs on this PC (True when it cannot be told)."""
+    running = running_programs()
+    return running is None or "LibreOffice" in running
+
+
+def _excel_or_wps() -> str:
+    """Which program wrote a `~$` owner file — both write the same form: told by which of the two
+    runs on this PC when exactly one does (the register is usually opened on the same PC), else
+    "Excel/WPS"."""
+    running = (running_programs() or set()) & {"Excel", "WPS"}
+    return running.pop() if len(running) == 1 else "Excel/WPS"
 
 
 def owner_file_of(path: Path) -> Holder | None:
@@ -112,7 +149,7 @@ def owner_file_of(path: Path) -> Holder | None:
         if owner.name.startswith(".~lock."):
             user, host = _libreoffice_fields(data)
             return Holder("LibreOffice", user, owner, since, host)
-        return Holder("Excel/WPS", _excel_user(data), owner, since)
+        return Holder(_excel_or_wps(), _excel_user(data), owner, since)
     return None
 
 
