@@ -37,3 +37,11 @@ class MailError(ComplaintDeskError):
     """Sending notification mail failed."""
 
     exit_code = 4
+
+
+class SheetFullError(ComplaintDeskError):
+    """A sheet would hold more rows than Excel opens (`role`: which tool sheet, or the register)."""
+
+    def __init__(self, message: str, role: str):
+        super().__init__(message)
+        self.role = role

@@ -237,3 +237,20 @@ def test_one_stray_cell_at_the_end_of_the_sheet_is_no_hang(register, cli, monkey
     ws = load_workbook(register).worksheets[0]  # (read cell by cell: walking this sheet is what hung)
     assert ws["A2"].value == "20261009-CS-001" and ws["A1"].value == "投诉编号"
     assert ws["XFD1048576"].value == "x" and ws.tables["ComplaintRegister"].ref == "A1:BP2"
+
+
+def test_an_import_below_a_stray_value_in_the_last_row_names_it(register, cli, monkeypatch, tmp_path):
+    """Rows go after the last row holding a value; when that is row 1,048,576 (a value typed or pasted
+    far below the data), the refusal names the cell so the user can find and delete it."""
+    wb = load_workbook(register)
+    wb.worksheets[0]["E1048576"] = "张三"
+    wb.save(register)
+    source = tmp_path / "渠道.csv"
+    source.write_text("接收时间,接收渠道,诉求类型,客户姓名/昵称,联系方式,问题描述\n"
+                      "2026-10-09 10:00,电话,投诉,李四,13812341234,坏了\n", encoding="utf-8")
+    before = register.read_bytes()
+    for store in ("openpyxl", "fast"):
+        monkeypatch.setenv("COMPLAINTDESK_STORE", store)
+        out = cli("import", register, source, code=2).output.replace("\n", "")
+        assert "E1048576（客户姓名/昵称）" in out and "张三" not in out and "未导入任何行" in out, out
+    assert register.read_bytes() == before

@@ -27,7 +27,7 @@ from ..domain.schema import (
 )
 from ..domain.settings import Settings
 from ..domain.transitions import row_closed
-from ..errors import ComplaintDeskError, SchemaError
+from ..errors import SchemaError, SheetFullError
 from .register_structure import Repair
 from .xlsxstream.sheet_xml import col_letter
 
@@ -165,8 +165,8 @@ def check_rows_fit(role: str, last_row: int, notices: dict[str, str] | None = No
     From EXCEL_ROWS_WARN_SHARE of the limit, a warning for the user goes into `notices` (by role;
     a later check of that sheet below it takes the warning back)."""
     if last_row > EXCEL_MAX_ROWS:
-        raise ComplaintDeskError(f"工作表“{SHEETS[role][0]}”将有 {last_row:,} 行，超过 Excel 的上限 "
-                                 f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改" + _archive_hint(role, "先"))
+        raise SheetFullError(f"工作表“{SHEETS[role][0]}”将有 {last_row:,} 行，超过 Excel 的上限 "
+                             f"{EXCEL_MAX_ROWS:,} 行，未保存任何更改" + _archive_hint(role, "先"), role)
     if notices is None:
         return
     if last_row >= EXCEL_MAX_ROWS * EXCEL_ROWS_WARN_SHARE:

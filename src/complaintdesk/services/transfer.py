@@ -13,12 +13,13 @@ from pathlib import Path
 
 from ..adapters.sources import read_source
 from ..adapters.store import RegisterStore
+from ..adapters.xlsxstream.sheet_xml import col_letter
 from ..domain import labels
 from ..domain.intake import number_problem
 from ..domain.masking import mask_record
 from ..domain.parsing import looks_like_formula, parse_bool, parse_datetime, parse_score, text_of
-from ..domain.schema import BY_KEY, COLUMNS, header_lookup, normalise_header
-from ..errors import ComplaintDeskError
+from ..domain.schema import BY_KEY, COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
+from ..errors import ComplaintDeskError, SheetFullError
 from .common import Summary, archives, display, save
 from .readers import archived_rows, register_numbers
 
@@ -110,7 +111,12 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
             summary.add("skipped")
             continue
         existing.add(number)
-        row_id = store.append_register(values)
+        try:
+            row_id = store.append_register(values)
+        except SheetFullError:  # (a store that refuses at once; the streaming one refuses at save)
+            row_id = EXCEL_MAX_ROWS + 1
+        if row_id > EXCEL_MAX_ROWS:
+            raise register_full(store, row_id - 1)
         summary.add("imported")
         for p in problems:
             summary.messages.append(f"源文件第 {line_no} 行：{p}")
@@ -120,6 +126,19 @@ def import_table(store: RegisterStore, name: str, headers: list, data: list[list
         store.append_table("audit", audit)
         save(store, summary, now)
     return summary
+
+
+def register_full(store: RegisterStore, last: int) -> ComplaintDeskError:
+    """The register's last row is Excel's last: name what stands there (often one cell typed or
+    pasted far below the data by mistake), so the user can find it."""
+    cells = next((row.values for row in store.read_full([last])), {})
+    shown = [(key, value) for key, value in cells.items() if value not in (None, "") and not key.startswith("_")]
+    where = "、".join(f"{col_letter(store.columns[k])}{last}（{BY_KEY[k].label(store.lang)}）" for k, _ in shown[:3]
+                     if k in store.columns)  # where, never what (the value may be a customer's)
+    return ComplaintDeskError(
+        f"登记表第 {last:,} 行已是 Excel 的最后一行且有内容（{where or '有内容的单元格'}），新行要接在它之后，"
+        f"超出 Excel 的上限 {EXCEL_MAX_ROWS:,} 行，未导入任何行。如果这是误填的内容，请在 Excel 中删除后重试；"
+        f"否则请先运行“归档”")
 
 
 def _source_columns(headers: list, summary: Summary) -> dict[int, str]:
