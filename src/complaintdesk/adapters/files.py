@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from ..errors import ComplaintDeskError, WorkbookLockedError
+from ..errors import ComplaintDeskError, SchemaError, WorkbookLockedError
 from .holder import holder_of
 
 LOCK_TIMEOUT = float(os.environ.get("COMPLAINTDESK_LOCK_TIMEOUT", "60"))
@@ -170,8 +170,15 @@ def scheduler_lock(path: Path) -> Iterator[bool]:
 
 @contextlib.contextmanager
 def register_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
-    """One writer at a time per register, across processes."""
+    """One writer at a time per register, across processes. A path that cannot be a register (a
+    folder, a .csv) is refused before any lock file is made; the lock file of a register that does
+    not exist (a typo) is removed again."""
     path = Path(path)
+    if path.is_dir():
+        raise SchemaError(f"“{path}”是一个文件夹，不是登记表：请给出登记表文件，如 {path / '客户投诉登记表.xlsx'}")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise SchemaError(f"“{path.name}”不是 Excel 登记表（应为 .xlsx 或 .xlsm）；"
+                          "渠道导出的 .csv 请用 import 导入登记表")
     lock = FileLock(str(path.parent / f".{path.name}.lock"))
     try:
         lock.acquire(timeout=LOCK_TIMEOUT if timeout is None else timeout)
@@ -183,3 +190,6 @@ def register_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
         yield
     finally:
         lock.release()
+        if not path.exists():
+            with contextlib.suppress(OSError):
+                Path(lock.lock_file).unlink()

@@ -22,8 +22,7 @@ from ..domain.schema import (
     EXCEL_MAX_ROWS,
     EXCEL_ROWS_WARN_SHARE,
     SHEETS,
-    header_lookup,
-    normalise_header,
+    match_headers,
 )
 from ..domain.settings import Settings
 from ..domain.transitions import row_closed
@@ -57,16 +56,11 @@ def map_headers(header: Iterable[tuple[int, object]], lang: str) -> dict[str, in
     """The register's header row — (column number, text) pairs — as column key -> column number.
     A column that appears twice, or a missing automation or required staff column, stops the run
     with the same message whichever store read the row."""
-    lookup = header_lookup()
-    found: dict[str, int] = {}
-    for col, value in sorted(header, key=lambda cv: cv[0]):
-        key = lookup.get(normalise_header(value))
-        if key is None:
-            continue
-        if key in found:
-            raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{col_letter(found[key])}1 和 "
-                              f"{col_letter(col)}1），请删除或改名其中一列")
-        found[key] = col
+    match = match_headers(header)
+    found = {key: col for col, key in match.columns.items()}
+    for col, _, key in match.repeated[:1]:
+        raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{col_letter(found[key])}1 和 "
+                          f"{col_letter(col)}1），请删除或改名其中一列")
     missing = [c.label(lang) for c in COLUMNS if c.key not in found
                and (c.group == "automation" or c.key in REQUIRED_STAFF)]
     if missing:

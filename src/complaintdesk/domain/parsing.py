@@ -153,6 +153,13 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS) or text.lstrip(_INVISIBLE_LEAD).startswith(FORMULA_TRIGGERS)
 
 
+def number_key(value) -> str:
+    """A complaint number as typed or looked up — case, full-width forms and spaces aside
+    (`20261203-cs-001`, ` 20261203-CS-001`, `２０２６…` find the same complaint)."""
+    import unicodedata
+    return "".join(unicodedata.normalize("NFKC", text_of(value)).split()).upper()
+
+
 def text_of(value) -> str:
     """A cell as trimmed text ('' for empty); numbers without a trailing .0."""
     if value is None:

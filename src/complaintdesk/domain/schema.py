@@ -8,6 +8,7 @@ of the 设置 list that feeds both the Excel dropdown and the code's checks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, NamedTuple
 
 INTAKE, AUTOMATION, PROCESS = "intake", "automation", "process"
 
@@ -112,13 +113,96 @@ STAFF_KEYS = frozenset(c.key for c in COLUMNS if c.group != AUTOMATION)
 DATETIME_KEYS = frozenset(c.key for c in COLUMNS if c.kind == "datetime")
 
 
+# Headers other systems and other registers use for our columns (import and the register read both).
+HEADER_ALIASES = {
+    "customer_name": ("客户姓名", "客户名称", "姓名", "客户", "昵称", "顾客姓名", "联系人", "Customer Name"),
+    "contact": ("联系电话", "电话", "手机", "手机号", "手机号码", "电话号码", "联系号码", "Phone", "Mobile"),
+    "request_type": ("投诉类型", "诉求类别", "来电类型", "工单类型"),
+    "category": ("投诉分类", "问题类别", "问题分类", "投诉类目"),
+    "channel": ("渠道", "来源渠道", "受理渠道", "投诉渠道"),
+    "received_at": ("投诉时间", "受理时间", "来电时间", "创建时间", "登记时间", "提交时间"),
+    "description": ("问题内容", "投诉内容", "详细描述"),
+    "demand": ("诉求", "客户要求", "客户期望"),
+    "order_no": ("订单编号", "订单号码"),
+    "product": ("产品名称", "商品名称", "涉及产品", "涉及服务"),
+    "customer_id": ("客户编号", "会员ID", "会员号", "用户ID"),
+    "member_level": ("会员级别", "客户等级"),
+    "emotion": ("客户情绪",),
+    "recorded_by": ("登记员", "受理客服"),
+}
+
+
 def header_lookup() -> dict[str, str]:
-    """Map every accepted header text (key, zh, en; case/space-insensitive) to a key."""
+    """Map every accepted header text (key, zh, en, the aliases; case/space-insensitive) to a key."""
     out: dict[str, str] = {}
+    for key, aliases in HEADER_ALIASES.items():
+        for text in aliases:
+            out[normalise_header(text)] = key
     for c in COLUMNS:
         for text in (c.key, c.zh, c.en):
             out[normalise_header(text)] = c.key
     return out
+
+
+class HeaderMatch(NamedTuple):
+    columns: dict[int, str]                 # column -> key
+    unknown: list[tuple[int, object]]       # (column, header) of headers that name no column
+    repeated: list[tuple[int, object, str]]  # (column, header, key): a register header a second time
+    shadowed: list[tuple[int, object, str]]  # (column, header, key): an alias of a key already named
+
+
+def match_headers(headers: Iterable[tuple[int, object]]) -> HeaderMatch:
+    """Headers (column, text) as column keys: the register's own names (key, zh, en) first, then the
+    aliases other systems use (联系电话, 手机 …) for keys no header names — so a register with its
+    own 手机 column beside 联系方式 keeps it as a column of its own."""
+    canonical = {normalise_header(t): c.key for c in COLUMNS for t in (c.key, c.zh, c.en)}
+    aliases = {normalise_header(t): key for key, texts in HEADER_ALIASES.items() for t in texts}
+    found = HeaderMatch({}, [], [], [])
+    items = sorted(headers, key=lambda ct: ct[0])
+    for col, text in items:
+        key = canonical.get(normalise_header(text))
+        if key is not None and key in found.columns.values():
+            found.repeated.append((col, text, key))
+        elif key is not None:
+            found.columns[col] = key
+    for col, text in items:
+        name = normalise_header(text)
+        if not name or name in canonical:
+            continue
+        key = aliases.get(name)
+        if key is None:
+            found.unknown.append((col, text))
+        elif key in found.columns.values():
+            found.shadowed.append((col, text, key))
+        else:
+            found.columns[col] = key
+    return found
+
+
+def nearest_header(text: object, lang: str = "zh") -> str | None:
+    """The register header closest to a header that is none (a typo: 接受渠道 → 接收渠道), by edit
+    distance over every accepted text; None when nothing is close."""
+    typed = normalise_header(text)
+    if not typed:
+        return None
+    best, best_distance = None, None
+    for known, key in header_lookup().items():
+        distance = _edit_distance(typed, known)
+        if best_distance is None or distance < best_distance:
+            best, best_distance = key, distance
+    if best is None or best_distance is None or best_distance > max(1, len(typed) // 3):
+        return None
+    return BY_KEY[best].zh if lang == "zh" else BY_KEY[best].en
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def normalise_header(text: object) -> str:

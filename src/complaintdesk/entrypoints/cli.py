@@ -21,17 +21,32 @@ from rich.progress import Progress
 from ..errors import ComplaintDeskError
 from ..services.common import COUNT_LABELS, Summary
 from ..services.held import open_session, owner_notices, submit
+from .cli_zh import ZhCommand, ZhGroup
 from .clock import now_from
 from .ribbon import ribbon_source
 
 app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
-                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
-console = Console()
-err_console = Console(stderr=True)  # notes beside data written to stdout
-NOW_HELP = "当前时间（ISO 格式，如 2026-10-08T14:30），用于复现；默认取系统时间"
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None, cls=ZhGroup)
+console = Console(soft_wrap=True)  # a message is one line, never cut mid-phrase in a file or log
+err_console = Console(stderr=True, soft_wrap=True)  # notes beside data written to stdout
+NOW_HELP = "当前时间（如 2026-10-08T14:30 或 2026/10/8 14:30），用于复现；默认取系统时间"
+REGISTER = typer.Argument(..., metavar="登记表", help="登记表文件（.xlsx / .xlsm）", show_default=False)
 MAX_SHOWN = 40
 BULK_IMPORT_ROWS = 5000  # an import of this many rows goes through the streaming store whatever the register's size
 MAX_FILES = 8
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        console.print(f"complaintdesk {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="显示版本并退出。")) -> None:
+    """客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。"""
 
 
 def parse_now(text: Optional[str]) -> datetime:
@@ -39,10 +54,12 @@ def parse_now(text: Optional[str]) -> datetime:
         return now_from(text)
     except ValueError:
         raise typer.BadParameter(f"无法识别的时间“{text or os.environ.get('COMPLAINTDESK_NOW')}”，"
-                                 "请写成 2026-10-08T14:30")
+                                 "可写成 2026-10-08T14:30、2026-10-08 14:30、2026/10/8 14:30 或 2026年10月8日 14:30")
 
 
-def report(summary: Summary, title: str) -> None:
+def report(summary: Summary, title: str, nothing: str = "没有需要更改的内容") -> None:
+    """The summary's messages and warnings, then ✔ with what changed (`nothing`: what to say when
+    nothing did — a read-only command says what it found, never "没有需要更改的内容")."""
     for message in summary.messages[:MAX_SHOWN]:
         console.print(f"  [yellow]•[/] {message}", highlight=False)
     if len(summary.messages) > MAX_SHOWN:
@@ -51,8 +68,8 @@ def report(summary: Summary, title: str) -> None:
         label = "  [cyan]ⓘ[/] " if warning.startswith("待办：") else "  [bold yellow]注意：[/]"
         console.print(f"{label}{warning}", highlight=False)
     parts = [f"{COUNT_LABELS.get(k, k)} {v}" for k, v in summary.counts.items() if v or k in ("numbered",)]
-    nothing = "" if summary.files else "：没有需要更改的内容"
-    console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else nothing), highlight=False)
+    said = "" if summary.files or not nothing else "：" + nothing
+    console.print(f"[green]✔ {title}[/]" + ("：" + "，".join(parts) if parts else said), highlight=False)
     for path in summary.files[:MAX_FILES]:
         console.print(f"  → {path}", highlight=False)
     if len(summary.files) > MAX_FILES:
@@ -106,7 +123,7 @@ def source_args(source: Path) -> dict:
     return {"name": Path(source).name, "headers": list(headers), "data": [list(r) for r in data]}
 
 
-@app.command()
+@app.command(cls=ZhCommand)
 def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客户投诉登记表.xlsx"),
          lang: str = typer.Option("zh", help="表头语言：zh 或 en"),
          force: bool = typer.Option(False, "--force", help="覆盖已有文件（先备份）")):
@@ -115,26 +132,27 @@ def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客�
     report(run(init_register, path, lang, force), "已创建登记表")
 
 
-@app.command("import")
-def import_cmd(register: Path, source: Path = typer.Argument(..., help=".csv（UTF-8/GBK）或 .xlsx"),
+@app.command(cls=ZhCommand, name="import")
+def import_cmd(register: Path = REGISTER, source: Path = typer.Argument(..., help=".csv（UTF-8/GBK）或 .xlsx"),
+               strict: bool = typer.Option(False, "--strict", help="有无法识别的列时不导入（默认忽略该列并提示）"),
                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """从渠道导出或旧登记表追加投诉行（表头可为字段名或中/英文列名）。"""
     moment = parse_now(now)
-    args = source_args(source)
+    args = source_args(source) | {"strict": strict}
     many = len(args["data"]) >= BULK_IMPORT_ROWS  # a small register about to hold them: the streaming store
     report(in_session(register, lambda s: submit(s, "import", args, moment), moment,
                       kind="fast" if many and not os.environ.get("COMPLAINTDESK_STORE") else None), "导入完成")
 
 
-@app.command()
-def assign(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+@app.command(cls=ZhCommand)
+def assign(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """为新投诉编号，判定优先级与重复投诉，分派部门、受理人与抄送。"""
     moment = parse_now(now)
     report(in_session(register, lambda s: submit(s, "assign", {}, moment), moment), "登记编号完成")
 
 
-@app.command()
-def sla(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
+@app.command(cls=ZhCommand)
+def sla(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP),
         notify: bool = typer.Option(False, "--notify", help="给受理人/抄送/经理发送预警邮件")):
     """按中国工作日历计算各项时限，标记即将超时/已超时，更新预警表。"""
     moment = parse_now(now)
@@ -146,14 +164,19 @@ def sla(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
             sent = notify_alerts(session.store, moment, summary.data["alerts"], ledger=session.ledger)
             summary.counts["sent"] = sent.counts.get("sent", 0)
             summary.messages += sent.messages
-            summary.warnings += sent.warnings
+            summary.warnings += [w for w in sent.warnings if w != sent.data.get("mail_unavailable")]
+            summary.data["mail_unavailable"] = sent.data.get("mail_unavailable")
         return summary
-    report(in_session(register, work, moment), "时效检查完成")
+    summary = in_session(register, work, moment)
+    report(summary, "时效检查完成")
+    if summary.data.get("mail_unavailable"):  # mail was asked for: not sending it is a failure (exit 4)
+        console.print(f"[bold red]✘ 预警邮件：{summary.data['mail_unavailable']}[/]", highlight=False)
+        raise typer.Exit(4)
 
 
-@app.command()
-def export(register: Path, format: str = typer.Option("json", "--format", help="json 或 csv"),
-           out: Optional[Path] = typer.Option(None, help="输出文件；默认打印到屏幕"),
+@app.command(cls=ZhCommand)
+def export(register: Path = REGISTER, format: str = typer.Option("json", "--format", help="json 或 csv"),
+           out: Optional[Path] = typer.Option(None, help="输出文件；不给时写到标准输出（须重定向到文件或管道）"),
            include_archive: bool = typer.Option(False, "--include-archive", help="包括归档中的投诉"),
            masked: bool = typer.Option(False, "--masked", help="遮盖客户姓名、电话、邮箱")):
     """导出全部投诉（字段名、标准代码、ISO 时间）。"""
@@ -161,6 +184,10 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
     if format not in ("json", "csv"):
         raise typer.BadParameter("--format 只能是 json 或 csv")
     moment = parse_now(None)
+    if out is None and sys.stdout.isatty():  # every row, unmasked, onto a screen: not what anyone wants
+        console.print("[bold red]✘ 导出的是全部投诉（含客户信息），不直接显示在屏幕上：请用 --out 指定文件，"
+                      "如 --out 投诉导出.csv --format csv（或重定向：> 投诉导出.json）[/]", highlight=False)
+        raise typer.Exit(2)
     if out is None:  # rows stream from the register to stdout, which carries the data itself: no spinner
         in_register(register, lambda s: write_export(s, sys.stdout, format, include_archive, masked), moment,
                     write=False, spinner=False, out=err_console)
@@ -169,8 +196,8 @@ def export(register: Path, format: str = typer.Option("json", "--format", help="
                        write=False), "导出完成")
 
 
-@app.command()
-def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP),
+@app.command(cls=ZhCommand)
+def check(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP),
           repair: bool = typer.Option(False, "--repair",
                                       help="只修复登记表结构（表格范围、筛选、下拉、冻结首行），不改任何数据")):
     """检查登记表：表头、设置、编号重复、计数器、自动列是否与规则一致，表格结构是否完整。发现问题时退出码为 1。"""
@@ -201,8 +228,8 @@ def check(register: Path, now: Optional[str] = typer.Option(None, help=NOW_HELP)
         raise typer.Exit(1)
 
 
-@app.command()
-def restore(register: Path, list_: bool = typer.Option(False, "--list", help="列出备份"),
+@app.command(cls=ZhCommand)
+def restore(register: Path = REGISTER, list_: bool = typer.Option(False, "--list", help="列出备份"),
             backup: Optional[int] = typer.Option(None, "--backup", help="恢复第 N 份备份（1 为最新）")):
     """列出或恢复 .bak 文件夹中的历史版本。"""
     from ..services.setup import restore as service
@@ -211,11 +238,15 @@ def restore(register: Path, list_: bool = typer.Option(False, "--list", help="�
         for i, (path, broken) in enumerate(summary.data["backups"], 1):
             note = f"  [red]✘ {broken}，不能恢复[/]" if broken else ""
             console.print(f"  {i}. {path.name}{note}", highlight=False)
-    report(summary, "恢复完成" if backup and not list_ else "备份列表")
+    if backup and not list_:
+        report(summary, "恢复完成")
+    else:
+        count = len(summary.data["backups"])
+        report(summary, "备份列表", f"共 {count} 份备份" if count else "还没有备份（第一次保存后才会有）")
 
 
-@app.command()
-def docs(register: Path, numbers: list[str] = typer.Argument(None, help="投诉编号（可多个）"),
+@app.command(cls=ZhCommand)
+def docs(register: Path = REGISTER, numbers: list[str] = typer.Argument(None, help="投诉编号（可多个）"),
          all_due: bool = typer.Option(False, "--all-due", help="生成当前到期的全部文档"),
          kind: list[str] = typer.Option(None, "--kind", help="assignment / plan / confirmation / survey，可多次指定"),
          format: str = typer.Option("html", "--format", help="html 或 docx"),
@@ -224,8 +255,9 @@ def docs(register: Path, numbers: list[str] = typer.Argument(None, help="投诉�
          lang: Optional[str] = typer.Option(None, help="文档语言 zh / en（默认随登记表）"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """生成任务分配记录表、处理方案表、结果确认表、满意度调查表。"""
-    from ..services.casework import make_documents
+    from ..services.casework import document_kinds, make_documents
     from ..services.held import queue_followup
+    run(document_kinds, kind, format)  # an unknown kind is said as what it is, first
     if not numbers and not all_due:
         raise typer.BadParameter("请给出投诉编号，或使用 --all-due")
     moment = parse_now(now)
@@ -240,8 +272,8 @@ def docs(register: Path, numbers: list[str] = typer.Argument(None, help="投诉�
     report(in_session(register, work, moment, write=all_due), "文档已生成")
 
 
-@app.command()
-def log(register: Path, number: str = typer.Argument(..., help="投诉编号"),
+@app.command(cls=ZhCommand)
+def log(register: Path = REGISTER, number: str = typer.Argument(..., help="投诉编号"),
         channel: str = typer.Option("电话", help="沟通渠道"),
         content: str = typer.Option(..., help="沟通内容"),
         next_step: str = typer.Option("", "--next-step", help="下一步"),
@@ -253,12 +285,12 @@ def log(register: Path, number: str = typer.Argument(..., help="投诉编号"),
     report(in_session(register, lambda s: submit(s, "log", args, moment), moment), "沟通已记录")
 
 
-surveys_app = typer.Typer(help="满意度回访结果。", no_args_is_help=True)
+surveys_app = typer.Typer(help="满意度回访结果。", no_args_is_help=True, cls=ZhGroup, rich_markup_mode=None)
 app.add_typer(surveys_app, name="surveys")
 
 
-@surveys_app.command("import")
-def surveys_import(register: Path, source: Path = typer.Argument(..., help="回访结果 .csv / .xlsx"),
+@surveys_app.command(cls=ZhCommand, name="import")
+def surveys_import(register: Path = REGISTER, source: Path = typer.Argument(..., help="回访结果 .csv / .xlsx"),
                    now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """导入回访评分（投诉编号 + 三项 1–5 分 + 意见）；任一项 ≤3 分需主管回访。"""
     moment = parse_now(now)
@@ -267,8 +299,9 @@ def surveys_import(register: Path, source: Path = typer.Argument(..., help="回�
     report(in_session(register, lambda s: submit(s, "surveys", args, moment), moment), "回访结果已导入")
 
 
-@app.command("report")
-def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="月份，如 2026-10；默认上个月"),
+@app.command(cls=ZhCommand, name="report")
+def report_cmd(register: Path = REGISTER,
+               month: Optional[str] = typer.Option(None, help="月份，如 2026-10；默认上个月"),
                out: Optional[Path] = typer.Option(None, help="输出文件；默认登记表旁 月度投诉分析报告_<月份>.xlsx"),
                json_: bool = typer.Option(False, "--json", help="打印 KPI 数值（JSON）"),
                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
@@ -289,8 +322,8 @@ def report_cmd(register: Path, month: Optional[str] = typer.Option(None, help="�
     report(summary, "月度报告已生成")
 
 
-@app.command("archive")
-def archive_cmd(register: Path,
+@app.command(cls=ZhCommand, name="archive")
+def archive_cmd(register: Path = REGISTER,
                 older_than: Optional[int] = typer.Option(None, "--older-than", help="关闭超过 N 天（默认取设置）"),
                 purge_expired: bool = typer.Option(False, "--purge-expired", help="列出超过保留期的归档文件"),
                 yes: bool = typer.Option(False, "--yes", help="与 --purge-expired 一起使用：确认删除"),
@@ -305,8 +338,8 @@ def archive_cmd(register: Path,
            "归档完成")
 
 
-@app.command()
-def find(register: Path, query: str = typer.Argument(..., help="投诉编号、电话、客户ID、订单号或文字"),
+@app.command(cls=ZhCommand)
+def find(register: Path = REGISTER, query: str = typer.Argument(..., help="投诉编号、电话、客户ID、订单号或文字"),
          unmasked: bool = typer.Option(False, "--unmasked", help="显示完整客户信息")):
     """在登记表和归档中查找投诉。"""
     from ..services.archive import find as service
@@ -314,11 +347,11 @@ def find(register: Path, query: str = typer.Argument(..., help="投诉编号、�
     for h in summary.data["hits"]:
         console.print(f"  [{h['source']}] {h['complaint_no']}  {h['received_at']}  {h['category']}  {h['customer']}  "
                       f"{h['contact']}  {h['status']}  {h['description']}", highlight=False, markup=False)
-    report(summary, "查找完成")
+    report(summary, "查找完成", "没有找到匹配的投诉（可输入投诉编号、电话、客户ID、订单号或文字）")
 
 
-@app.command("schedule")
-def schedule_cmd(register: Path,
+@app.command(cls=ZhCommand, name="schedule")
+def schedule_cmd(register: Path = REGISTER,
                  once: bool = typer.Option(False, "--once", help="只运行一次到期任务后退出（供计划任务/cron 使用）"),
                  now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """定时运行：工作时间内定期检查时效并发预警邮件、每日汇总、回访提醒、每月 1–5 日生成并发送月报。"""
@@ -343,11 +376,11 @@ def schedule_cmd(register: Path,
 
 
 excel_app = typer.Typer(help="Excel 选项卡（投诉管理）：生成 .xlsm / 加载项，检查设置，在 Windows 上安装。",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=ZhGroup, rich_markup_mode=None)
 app.add_typer(excel_app, name="excel")
 
 
-@excel_app.command("build")
+@excel_app.command(cls=ZhCommand, name="build")
 def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 .xlsx（生成加载项时不需要）"),
                 out: Path = typer.Option(..., "--out", help="输出的 .xlsm（或 --addin 时的 .xlam）"),
                 addin: bool = typer.Option(False, "--addin", help="生成对当前工作簿生效的加载项 .xlam")):
@@ -356,7 +389,7 @@ def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 
     report(run(build, register, out, ribbon_source(), addin), "已生成")
 
 
-@excel_app.command("check")
+@excel_app.command(cls=ZhCommand, name="check")
 def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .xlsm / .xlam（可选）")):
     """检查 xlwings 版本、Python 路径、程序包与登记表结构。"""
     from ..services.frontend import check_setup
@@ -370,21 +403,21 @@ def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .
     console.print("[green]✔ 设置正常[/]")
 
 
-@excel_app.command("install")
-def excel_install(register: Path, out: Path = typer.Option(..., "--out", help="输出的 .xlsm")):
+@excel_app.command(cls=ZhCommand, name="install")
+def excel_install(register: Path = REGISTER, out: Path = typer.Option(..., "--out", help="输出的 .xlsm")):
     """（Windows）通过 Excel 导入宏模块并另存为 .xlsm。需开启“信任对 VBA 工程对象模型的访问”。"""
     from ..services.frontend import install_windows
     report(run(install_windows, register, out, ribbon_source()), "已安装")
 
 
-@excel_app.command("generate")
+@excel_app.command(cls=ZhCommand, name="generate")
 def excel_generate(root: Path = typer.Option(Path("."), help="项目根目录")):
     """（开发）由按钮登记表重新生成 workbook/customUI.xml 与 macros/*.bas。"""
     from ..services.frontend import generate
     report(run(generate, root, ribbon_source()), "已生成")
 
 
-@app.command()
+@app.command(cls=ZhCommand)
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),
          count: int = typer.Option(60, help="样例投诉数量")):

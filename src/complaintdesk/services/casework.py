@@ -12,7 +12,7 @@ from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.masking import mask_free_text, mask_record
 from ..domain.model import SCORE_KEYS
-from ..domain.parsing import parse_bool, parse_score, text_of
+from ..domain.parsing import number_key, parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
 from ..errors import ComplaintDeskError
 from .common import Summary, audit_row, display, save
@@ -47,7 +47,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     `all_due`); a survey issued that way records 回访发送时间."""
     summary = Summary("docs")
     lang = lang or store.lang
-    kinds = _document_kinds(kinds, fmt)
+    kinds = document_kinds(kinds, fmt)
     out_dir = _documents_folder(store, out_dir, lang)
     wanted = list(numbers or [])
     specs = [(kind, documents.prepare(kind, {}, lang)) for kind in kinds]  # file name, masked or not
@@ -82,11 +82,15 @@ def _documents_folder(store: RegisterStore, out_dir: Path | None, lang: str) -> 
 def _rows_asked(store: RegisterStore, wanted: list[str], summary: Summary) -> dict:
     """Number -> row of the complaints asked for (every numbered one when none is), read in full
     only for those asked; a number not found is said in the summary."""
-    asked = set(wanted)
-    rows = {text_of(r.values.get("complaint_no")): r
-            for r in store.rows(full=lambda v: text_of(v.get("complaint_no")) in asked) if r.values.get("complaint_no")}
-    summary.messages += [f"找不到投诉编号 {number}" for number in wanted if number not in rows]
-    return {n: r for n, r in rows.items() if not asked or n in asked}
+    asked = {number_key(n): n for n in wanted}
+    rows = {number_key(r.values.get("complaint_no")): r
+            for r in store.rows(full=lambda v: number_key(v.get("complaint_no")) in asked)
+            if r.values.get("complaint_no")}
+    unknown = [typed.strip() for key, typed in asked.items() if key not in rows]
+    if unknown:  # nothing is made: a wrong number is a wrong request, not a partial success
+        raise ComplaintDeskError("找不到投诉编号 " + "、".join(unknown) +
+                                 "，未生成任何文档（编号可在登记表或 find 中查到）")
+    return {text_of(r.values.get("complaint_no")): r for key, r in rows.items() if not asked or key in asked}
 
 
 def _survey_sent(store: RegisterStore, row, number: str, now: datetime, summary: Summary) -> list[dict]:
@@ -97,7 +101,7 @@ def _survey_sent(store: RegisterStore, row, number: str, now: datetime, summary:
     return [audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now)]
 
 
-def _document_kinds(kinds: list[str] | None, fmt: str) -> list[str]:
+def document_kinds(kinds: list[str] | None, fmt: str) -> list[str]:
     """The kinds asked for by any of their names (every kind when none), checked with the format."""
     kinds = [KIND_ALIASES.get(k, k) for k in (kinds or documents.KINDS)]
     for kind in kinds:
@@ -125,9 +129,10 @@ def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -
     """Record 回访发送时间 of surveys issued at `now` (queued while the register was held)."""
     summary = Summary("surveys_sent")
     rows = _rows_by_number(store, set(numbers))
-    audit = [audit_row(store, now, number, BY_KEY["survey_sent_at"].label(store.lang), None, now)
-             for number, row in sorted(rows.items()) if store.fill_empty(row.row_id, "survey_sent_at", now)]
-    summary.messages += [f"找不到投诉编号 {n}，回访发送时间未记录" for n in numbers if n not in rows]
+    audit = [audit_row(store, now, text_of(row.values.get("complaint_no")), BY_KEY["survey_sent_at"].label(store.lang),
+                       None, now)
+             for _, row in sorted(rows.items()) if store.fill_empty(row.row_id, "survey_sent_at", now)]
+    summary.messages += [f"找不到投诉编号 {n}，回访发送时间未记录" for n in numbers if number_key(n) not in rows]
     if audit:
         store.append_table("audit", audit)
         summary.add("surveys", len(audit))
@@ -138,9 +143,10 @@ def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -
 def log_entry(store: RegisterStore, number: str, now: datetime, channel: str, content: str, next_step: str = "",
               who: str = "") -> Summary:
     summary = Summary("log")
-    row = next((r for r in store.rows() if text_of(r.values.get("complaint_no")) == number), None)
+    row = next((r for r in store.rows() if number_key(r.values.get("complaint_no")) == number_key(number)), None)
     if row is None:
-        raise ComplaintDeskError(f"找不到投诉编号 {number}")
+        raise ComplaintDeskError(f"找不到投诉编号 {number.strip()}")
+    number = text_of(row.values.get("complaint_no"))  # as the register writes it
     if not content.strip():
         raise ComplaintDeskError("沟通内容不能为空")
     store.append_table("comms", [{"complaint_no": number, "time": now, "channel": channel,
@@ -175,7 +181,7 @@ def import_survey_table(store: RegisterStore, headers: list, data: list[list], n
     seen: set[str] = set()
     audit: list[dict] = []
     for line_no, values in lines:
-        number = text_of(values.get("complaint_no"))
+        number = number_key(values.get("complaint_no"))
         if not number and not any(text_of(v) for v in values.values()):
             continue
         problem = _survey_line_problem(number, values, rows, seen)
@@ -183,7 +189,8 @@ def import_survey_table(store: RegisterStore, headers: list, data: list[list], n
             summary.messages.append(f"回访文件第 {line_no} 行：{problem}")
             continue
         seen.add(number)
-        audit += _fill_survey(store, rows[number], number, values, now, summary)
+        row = rows[number]
+        audit += _fill_survey(store, row, text_of(row.values.get("complaint_no")), values, now, summary)
     if audit:
         store.append_table("audit", audit)
         refresh(store, now, numbering=False, action="surveys")
@@ -236,13 +243,14 @@ def _survey_line_problem(number: str, values: dict, rows: dict, seen: set[str]) 
 
 
 def _rows_by_number(store: RegisterStore, numbers: set[str]) -> dict:
-    """number -> the row holding it (the last one, where a number is held twice), read in full.
+    """number_key -> the row holding it (the last one, where a number is held twice), read in full.
     The rows are found by the numbers alone, so a large register is not read in full for this."""
+    numbers = {number_key(n) for n in numbers}
     open_rows, closed = store.split_rows(("complaint_no",))
     last: dict[str, int] = {}
     for r, number in chain(((row.row_id, row.values.get("complaint_no")) for row in open_rows),
                            zip(closed.rows, closed.columns["complaint_no"])):
-        number = text_of(number)
+        number = number_key(number)
         if number in numbers and r > last.get(number, 0):
             last[number] = r
     by_row = {row.row_id: row for row in store.read_full(list(last.values()))}

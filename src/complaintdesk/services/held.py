@@ -51,7 +51,7 @@ def _surveys_sent(s, a, made, now):
 
 def _import(s, a, made, now):
     from .transfer import import_table
-    return import_table(s, a["name"], a["headers"], a["data"], made)
+    return import_table(s, a["name"], a["headers"], a["data"], made, strict=bool(a.get("strict")))
 
 
 def _assign(s, a, made, now):

@@ -49,8 +49,9 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
     settings = store.settings()
     mailer = mailer or mailer_for(settings)
     if mailer is None:
-        summary.warnings.append("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 COMPLAINTDESK_SMTP_HOST），"
-                                "未发送邮件")
+        summary.data["mail_unavailable"] = ("未配置 SMTP 服务器（设置表“SMTP服务器”或环境变量 "
+                                            "COMPLAINTDESK_SMTP_HOST），未发送邮件")
+        summary.warnings.append(summary.data["mail_unavailable"])
         return summary
     summary.warnings += settings.email_problems()
     record: Ledger = ledger or MemoryLedger()

@@ -18,7 +18,7 @@ from ..domain import labels
 from ..domain.intake import number_problem
 from ..domain.masking import mask_record
 from ..domain.parsing import looks_like_formula, parse_bool, parse_datetime, parse_score, text_of
-from ..domain.schema import BY_KEY, COLUMNS, EXCEL_MAX_ROWS, header_lookup, normalise_header
+from ..domain.schema import BY_KEY, COLUMNS, EXCEL_MAX_ROWS, match_headers, nearest_header
 from ..errors import ComplaintDeskError, SheetFullError
 from .common import Summary, archives, display, save
 from .readers import archived_rows, register_numbers
@@ -79,10 +79,12 @@ def import_rows(store: RegisterStore, source: Path, now: datetime) -> Summary:
     return import_table(store, Path(source).name, headers, data, now)
 
 
-def import_table(store: RegisterStore, name: str, headers: list, data: list[list], now: datetime) -> Summary:
-    """Append the rows of a source already read (`name` is its file name, for the audit)."""
+def import_table(store: RegisterStore, name: str, headers: list, data: list[list], now: datetime,
+                 strict: bool = False) -> Summary:
+    """Append the rows of a source already read (`name` is its file name, for the audit); with
+    `strict`, a header that names no column refuses the whole import."""
     summary = Summary("import")
-    mapping = _source_columns(headers, summary)
+    mapping = _source_columns(headers, summary, strict)
     if not mapping:
         summary.warnings.append("源文件没有可识别的列（表头应为字段名或中文/英文列名）")
         return summary
@@ -141,21 +143,23 @@ def register_full(store: RegisterStore, last: int) -> ComplaintDeskError:
         f"否则请先运行“归档”")
 
 
-def _source_columns(headers: list, summary: Summary) -> dict[int, str]:
-    """Column index -> key of a source's headers (register names in either language, or keys);
-    an unknown or repeated header is ignored with a warning."""
-    lookup = header_lookup()
-    mapping: dict[int, str] = {}
-    for i, header in enumerate(headers):
-        key = lookup.get(normalise_header(header))
-        if key is None:
-            if header:
-                summary.warnings.append(f"未识别的列“{header}”，已忽略")
-        elif key in mapping.values():
-            summary.warnings.append(f"列“{header}”重复，只取第一列")
-        else:
-            mapping[i] = key
-    return mapping
+def _source_columns(headers: list, summary: Summary, strict: bool = False) -> dict[int, str]:
+    """Column index -> key of a source's headers (register names in either language, keys, or the
+    aliases other systems use); an unknown header is ignored with a warning naming the nearest
+    register header (with `strict`, it refuses the import), a repeated one likewise."""
+    match = match_headers(enumerate(headers))
+    unknown = []
+    for _, header in match.unknown:
+        guess = nearest_header(header)
+        unknown.append(f"“{header}”" + (f"（您是不是想写“{guess}”？）" if guess else ""))
+    if unknown and strict:
+        raise ComplaintDeskError("源文件有无法识别的列：" + "、".join(unknown) + "。未导入任何行；请改正表头后重试"
+                                 "（表头可为登记表的列名、英文列名或字段名）")
+    summary.warnings += [f"未识别的列{u}，已忽略" for u in unknown]
+    summary.warnings += [f"列“{header}”重复，只取第一列" for _, header, _ in match.repeated]
+    summary.warnings += [f"列“{header}”与已有的“{BY_KEY[key].zh}”列含义相同，只取“{BY_KEY[key].zh}”"
+                         for _, header, key in match.shadowed]
+    return match.columns
 
 
 def _known_numbers(store: RegisterStore) -> set[str]:

@@ -1,0 +1,139 @@
+"""The command line says true things, in Chinese: parser errors and help, a command that could not
+do what was asked exits non-zero without ✔, read-only commands say what they found, numbers and
+times are taken as staff write them, headers as other systems name them."""
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from complaintdesk import __version__
+from complaintdesk.domain.schema import match_headers, nearest_header
+from complaintdesk.entrypoints.cli import app
+from tests.conftest import complaint, read_rows, type_rows
+
+ENGLISH = ("Usage", "Error", "Missing", "Try ", "Show this message", "Options:", "No such", "[required]")
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("args, said", [
+    (("log", "登记表.xlsx", "20261009-CS-001"), "缺少选项 --content"),
+    (("assign",), "缺少参数 登记表"),
+    (("assign", "登记表.xlsx", "--bogus"), "没有这个选项：--bogus"),
+    (("nope",), "没有这个命令：nope"),
+    (("assign", "a.xlsx", "b.xlsx"), "多余的参数"),
+    (("archive", "登记表.xlsx", "--older-than", "abc"), "不是整数"),
+])
+def test_parser_errors_are_chinese(args, said):
+    out = run(*args, code=2)
+    assert said in out and "错误：" in out and "查看帮助：" in out, out
+    assert not any(word in out for word in ENGLISH), out
+
+
+def test_help_is_chinese_and_there_is_a_version():
+    for args in ((), ("--help",), ("import", "--help"), ("surveys", "--help"), ("excel", "build", "--help")):
+        out = CliRunner().invoke(app, list(args)).output
+        assert "用法：" in out and not any(word in out for word in ENGLISH), out
+    assert run("--version").strip() == f"complaintdesk {__version__}"
+
+
+def test_an_unknown_document_kind_is_said_first():
+    assert "未知的文档类型“xyz”" in run("docs", "登记表.xlsx", "--kind", "xyz", code=2)
+
+
+def test_docs_for_an_unknown_number_fails_without_a_tick(register):
+    type_rows(register, [complaint()])
+    run("assign", register, "--now", "2026-10-09T15:00")
+    out = run("docs", register, "20991231-CS-001", code=2)
+    assert "找不到投诉编号 20991231-CS-001" in out and "✔" not in out
+    assert not (register.parent / "文档").exists()
+    for typed in ("20261009-cs-001", " 20261009-CS-001 ", "２０２６１００９-CS-001"):
+        out = run("docs", register, typed, "--kind", "assignment")
+        assert "20261009-CS-001_" in out.replace("\n", ""), out
+    run("log", register, "20261009-cs-001", "--content", "已致电", "--now", "2026-10-09T16:00")
+    assert read_rows(register)[0]["last_update_at"] is not None
+
+
+def test_a_folder_or_a_csv_is_no_register_and_leaves_no_lock(tmp_path):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "渠道.csv").write_text("a,b\n", encoding="utf-8")
+    assert "是一个文件夹" in run("assign", tmp_path / "demo", code=2)
+    assert "不是 Excel 登记表" in run("assign", tmp_path / "渠道.csv", code=2)
+    assert "找不到登记表文件" in run("sla", tmp_path / "没有这个.xlsx", code=2)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")]
+
+
+def test_mail_asked_for_and_not_configured_is_exit_4(register, monkeypatch):
+    monkeypatch.delenv("COMPLAINTDESK_SMTP_HOST", raising=False)
+    out = run("sla", register, "--notify", "--now", "2026-10-09T15:00", code=4)
+    assert "✘ 预警邮件：未配置 SMTP 服务器" in out
+
+
+def test_read_only_commands_say_what_they_found(register):
+    assert "没有找到匹配的投诉" in run("find", register, "13999999999")
+    assert "还没有备份" in run("restore", register, "--list")
+    for out in (run("find", register, "13999999999"), run("restore", register, "--list")):
+        assert "没有需要更改的内容" not in out
+
+
+@pytest.mark.parametrize("now", ["2026/10/09 15:30", "2026-10-09 15:30", "2026年10月9日 15:30", "2026-10-09T15:30"])
+def test_now_is_taken_as_cells_take_it(register, now):
+    type_rows(register, [complaint()])
+    run("assign", register, "--now", now)
+    assert read_rows(register)[0]["complaint_no"] == "20261009-CS-001"
+
+
+def test_now_that_is_no_time_lists_the_forms(register):
+    out = run("assign", register, "--now", "明天", code=2)
+    assert "2026/10/8 14:30" in out and "无法识别的时间“明天”" in out
+
+
+def test_import_suggests_the_header_meant_and_strict_refuses(register, tmp_path):
+    source = tmp_path / "渠道.csv"
+    source.write_text("接受渠道,诉求类形,客户,联系电话,接收时间,问题描述\n"
+                      "电话,投诉,张三,13812341234,2026-10-09 10:00,坏了\n", encoding="utf-8")
+    out = run("import", register, source, "--strict", code=2)
+    assert "“接受渠道”（您是不是想写“接收渠道”？）" in out and "“诉求类形”（您是不是想写“诉求类型”？）" in out
+    assert read_rows(register) == []
+    out = run("import", register, source)
+    assert "您是不是想写“接收渠道”" in out and "导入行 1" in out
+    row = read_rows(register)[0]
+    assert row["customer_name"] == "张三" and str(row["contact"]) == "13812341234"  # 客户, 联系电话: aliases
+
+
+def test_aliases_never_take_a_column_the_register_names():
+    match = match_headers(enumerate(["联系方式", "手机", "客户姓名"]))
+    assert match.columns == {0: "contact", 2: "customer_name"}
+    assert match.shadowed == [(1, "手机", "contact")]
+    assert nearest_header("完全无关的列") is None and nearest_header("备住") == "备注"
+
+
+def test_output_to_a_file_is_never_wrapped(register, tmp_path):
+    """A scheduler log or a redirected output holds each message on one line."""
+    long = "很长的问题描述" * 30
+    type_rows(register, [complaint(received_at="下周", description=long)])
+    done = subprocess.run([str(Path(sys.executable).with_name("complaintdesk")), "assign", str(register),
+                           "--now", "2026-10-09T15:00"], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    line = next(x for x in done.stdout.splitlines() if "无法识别" in x)
+    assert "暂不编号" in line, done.stdout
+
+
+def test_export_to_a_terminal_asks_for_a_file(register):
+    master, slave = pty.openpty()
+    done = subprocess.run([str(Path(sys.executable).with_name("complaintdesk")), "export", str(register)],
+                          stdout=slave, stderr=slave, timeout=60)
+    os.close(slave)
+    out = os.read(master, 65536).decode("utf-8", "replace")
+    os.close(master)
+    assert done.returncode == 2 and "--out" in out and "complaint_no" not in out
