@@ -137,3 +137,18 @@ def test_export_to_a_terminal_asks_for_a_file(register):
     out = os.read(master, 65536).decode("utf-8", "replace")
     os.close(master)
     assert done.returncode == 2 and "--out" in out and "complaint_no" not in out
+
+
+def test_the_demo_wants_an_empty_folder_and_repeats_itself(tmp_path):
+    first, second = tmp_path / "演示", tmp_path / "再演示"
+    run("demo", first, "--now", "2026-11-20T10:00", "--count", "12")
+    exported = (first / "导出_全部投诉.json").read_bytes()
+    assert "不是空的" in run("demo", first, "--now", "2026-11-20T10:00", "--count", "12", code=2)
+    run("demo", first, "--now", "2026-11-20T10:00", "--count", "12", "--force")
+    run("demo", second, "--now", "2026-11-20T10:00", "--count", "12")
+    assert (first / "导出_全部投诉.json").read_bytes() == exported == (second / "导出_全部投诉.json").read_bytes()
+    other = tmp_path / "我的文件"
+    other.mkdir()
+    (other / "重要.xlsx").write_bytes(b"x")
+    assert "为免误删" in run("demo", other, "--force", code=2)
+    assert (other / "重要.xlsx").exists()

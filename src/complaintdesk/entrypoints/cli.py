@@ -420,9 +420,11 @@ def excel_generate(root: Path = typer.Option(Path("."), help="项目根目录"))
 @app.command(cls=ZhCommand)
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),
-         count: int = typer.Option(60, help="样例投诉数量")):
+         count: int = typer.Option(60, help="样例投诉数量"),
+         force: bool = typer.Option(False, "--force", help="清空已有的演示文件夹后重新生成")):
     """生成一份含样例投诉的登记表，并依次运行全部操作。"""
-    from ..services.demo import demo_steps
+    from ..services.demo import demo_steps, prepare_folder
+    run(prepare_folder, folder, force)
     steps = demo_steps(folder, parse_now(now), count)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("演示", total=len(steps))

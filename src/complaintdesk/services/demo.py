@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -10,6 +11,7 @@ from ..adapters.files import atomic_write
 from ..adapters.store import RegisterStore
 from ..domain.parsing import text_of
 from ..domain.schema import BY_KEY, INTAKE
+from ..errors import ComplaintDeskError
 from .archive import archive
 from .casework import import_surveys, log_entry, make_documents
 from .common import Summary, register_session
@@ -40,9 +42,33 @@ def _csv_text(value) -> str:
     return text_of(value)
 
 
+DEMO_REGISTER = "客户投诉登记表.xlsx"
+
+
+def prepare_folder(folder: Path, force: bool) -> None:
+    """The demo starts from an empty folder, so two runs give the same results (an earlier run's
+    archive would feed the next one). A folder holding anything is refused; with `force`, a folder
+    an earlier demo made (it holds the demo register) is emptied first — never any other folder."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ComplaintDeskError(f"“{folder}”是一个文件，不是文件夹")
+    if not folder.exists() or not any(folder.iterdir()):
+        return
+    if not force:
+        raise ComplaintDeskError(f"文件夹“{folder}”不是空的：演示需要一个空文件夹（或加 --force 清空上次的演示）")
+    if not (folder / DEMO_REGISTER).exists():
+        raise ComplaintDeskError(f"文件夹“{folder}”里没有上次演示的 {DEMO_REGISTER}，为免误删，"
+                                 "--force 只清空演示文件夹；请换一个空文件夹")
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
     folder = Path(folder)
-    register = folder / "客户投诉登记表.xlsx"
+    register = folder / DEMO_REGISTER
     source = folder / "渠道导出_样例.csv"
 
     def with_store(fn, kind=None):
