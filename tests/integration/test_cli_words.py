@@ -152,3 +152,13 @@ def test_the_demo_wants_an_empty_folder_and_repeats_itself(tmp_path):
     (other / "重要.xlsx").write_bytes(b"x")
     assert "为免误删" in run("demo", other, "--force", code=2)
     assert (other / "重要.xlsx").exists()
+
+
+def test_a_survey_form_asks_for_an_answer_by_a_date_to_come(register):
+    """The date on the form counts from the day it is issued (设置 调查表回复天数, 7), not from the
+    survey clock, which had long passed for most complaints of the demo."""
+    type_rows(register, [complaint()])
+    run("assign", register, "--now", "2026-10-09T15:00")
+    run("docs", register, "20261009-CS-001", "--kind", "survey", "--now", "2026-11-20T10:00")
+    form = next((register.parent / "文档").glob("*调查表*.html")).read_text(encoding="utf-8")
+    assert "请在 2026-11-27 前" in form

@@ -1,7 +1,7 @@
 """Services — case documents, the communication log, survey results and the case library."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
 
@@ -51,6 +51,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     out_dir = _documents_folder(store, out_dir, lang)
     wanted = list(numbers or [])
     specs = [(kind, documents.prepare(kind, {}, lang)) for kind in kinds]  # file name, masked or not
+    reply_by = reply_deadline(now, store.settings().param("survey_reply_days"))
     audit = []
     for number, row in _rows_asked(store, wanted, summary).items():
         for kind, spec in specs:
@@ -58,7 +59,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
             if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
                 continue
             try:
-                _write_document(kind, spec.masked and not unmasked, row.values, path, now, lang)
+                _write_document(kind, spec.masked and not unmasked, row.values, path, now, lang, reply_by)
             except (OSError, ComplaintDeskError) as exc:  # one document that cannot be written stops no other
                 summary.messages.append(f"{number}：{spec.file_name} 未生成（{exc}）")
                 continue
@@ -112,9 +113,20 @@ def document_kinds(kinds: list[str] | None, fmt: str) -> list[str]:
     return kinds
 
 
-def _write_document(kind: str, masked: bool, values: dict, path: Path, now: datetime, lang: str) -> None:
+def reply_deadline(now: datetime, days) -> str:
+    """The date a customer is asked to answer a survey form by: counted from the day the form is
+    issued (设置 调查表回复天数, at least 1), so a form never carries a date already past."""
+    try:
+        count = max(1, int(float(days)))
+    except (TypeError, ValueError):
+        count = 7
+    return (now + timedelta(days=count)).strftime("%Y-%m-%d")
+
+
+def _write_document(kind: str, masked: bool, values: dict, path: Path, now: datetime, lang: str,
+                    reply_by: str = "") -> None:
     """One document of one complaint, the customer masked where the document leaves customer service."""
-    record = _record(values)
+    record = _record(values) | {"reply_by": reply_by}
     if masked:
         record = mask_record(record)
     doc = documents.prepare(kind, record, lang)
