@@ -161,3 +161,29 @@ def test_an_archive_stopped_half_way_is_finished_by_the_next_writing_command(reg
     assert not marker.exists() and len(read_rows(register)) == 2
     rows = json.loads(cli("export", register, "--include-archive").stdout)
     assert len(rows) == len({r["complaint_no"] for r in rows}) == 4
+
+
+def test_report_reads_and_prints_well(register, cli, tmp_path):
+    """Times are times, rate changes are percentage points, every day of the month is in the daily
+    series, examples wrap in their column, every sheet prints A4 landscape one page wide with its
+    header repeated; a month without complaints says so instead of drawing empty charts."""
+    filled(register, cli)
+    out = tmp_path / "r.xlsx"
+    cli("report", register, "--month", "2026-10", "--out", out)
+    wb = load_workbook(out)
+    details = wb["明细"]
+    assert isinstance(details["B2"].value, datetime) and details["B2"].number_format == "yyyy-mm-dd hh:mm"
+    assert details.column_dimensions["B"].width >= 16 and details.freeze_panes == "B2"
+    overview = {r[0].value: r for r in wb["概览"].iter_rows(min_row=4) if r[0].value}
+    assert "百分点" in overview["响应及时率"][3].number_format or overview["响应及时率"][3].value == "—"
+    assert overview["投诉总量"][1].number_format == "#,##0"
+    days = [r for r in wb["趋势"].iter_rows(min_row=4, values_only=True) if r[0] and str(r[0]).startswith("2026-10-")]
+    assert len(days) == 31 and sum(r[1] for r in days) == 3
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0, ws.title  # 1 wide
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.print_title_rows == "$1:$1", ws.title
+    empty = cli("report", register, "--month", "2025-03", "--out", tmp_path / "e.xlsx").output
+    assert "本月无投诉" in empty
+    wb = load_workbook(tmp_path / "e.xlsx")
+    assert wb.sheetnames == ["概览", "说明"] and "本月无投诉" in wb["概览"]["A3"].value

@@ -57,7 +57,9 @@ def test_hotspots_trends_and_previous_month():
     k = monthly_kpis(RECORDS, "2026-10", hotspot_threshold=2)
     assert k["hotspots"] == [{"product": "电饭煲", "category": "产品质量", "count": 2, "previous": 1,
                               "examples": ["A1", "A3"]}]
-    assert k["daily"] == {"2026-10-01": 1, "2026-10-02": 1, "2026-10-31": 1}
+    assert len(k["daily"]) == 31 and sum(k["daily"].values()) == 3  # every day, the quiet ones as 0
+    assert {d: n for d, n in k["daily"].items() if n} == {"2026-10-01": 1, "2026-10-02": 1, "2026-10-31": 1}
+    assert k["daily"]["2026-10-15"] == 0 and len(monthly_kpis(RECORDS, "2026-02")["daily"]) == 28
     assert k["trend_12_months"]["2026-09"] == 1 and len(k["trend_12_months"]) == 12
     assert k["previous"]["total"] == 1 and k["previous"]["on_time_resolution_rate"] == 0.0
 

@@ -5,6 +5,8 @@ customer data masked in 明细, and every string written as text (never a formul
 """
 from __future__ import annotations
 
+import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
@@ -42,22 +44,32 @@ class _Sheet:
         self.ws = wb.add_worksheet(name)
         self.fmt = fmt
         self.row = 0
+        self.widths: dict[int, float] = {}
 
     def title(self, text):
         self.ws.write_string(self.row, 0, text, self.fmt["title"])
         self.row += 2
 
-    def table(self, headers, rows, col=0, percent_cols=(), widths=None):
+    def table(self, headers, rows, col=0, percent_cols=(), widths=None, wrap_cols=()):
+        """A table at the current row; columns as wide as their content (CJK counted double) unless
+        `widths` says; `wrap_cols` wrap inside their width instead of spilling out."""
         start = self.row
+        rows = list(rows)
         for c, h in enumerate(headers):
             self.ws.write_string(self.row, col + c, h, self.fmt["head"])
         for r in rows:
             self.row += 1
             for c, value in enumerate(r):
-                self.cell(self.row, col + c, value, c in percent_cols)
+                if c in wrap_cols and isinstance(value, str):
+                    self.ws.write_string(self.row, col + c, value, self.fmt["wrap"])
+                else:
+                    self.cell(self.row, col + c, value, c in percent_cols)
         self.row += 2
-        for c, w in enumerate(widths or []):
-            self.ws.set_column(col + c, col + c, w)
+        for c in range(len(headers)):
+            fitted = max([display_width(headers[c])] + [display_width(r[c]) for r in rows if c < len(r)]) + 2
+            wanted = widths[c] if widths and c < len(widths) else min(fitted, 40)
+            self.widths[col + c] = max(self.widths.get(col + c, 0), wanted)
+            self.ws.set_column(col + c, col + c, self.widths[col + c])
         return start
 
     def cell(self, r, c, value, percent=False):
@@ -66,7 +78,8 @@ class _Sheet:
         elif isinstance(value, bool):
             self.ws.write_string(r, c, "是" if value else "否")
         elif isinstance(value, (int, float)):
-            self.ws.write_number(r, c, value, self.fmt["pct"] if percent else self.fmt["num"])
+            style = "pct" if percent else "int" if isinstance(value, int) or float(value).is_integer() else "num"
+            self.ws.write_number(r, c, value, self.fmt[style])
         else:
             self.ws.write_string(r, c, str(value))
 
@@ -86,20 +99,29 @@ def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True,
                                             "strings_to_numbers": False})
         fmt = {"title": wb.add_format({"bold": True, "font_size": 16, "font_name": "Microsoft YaHei"}),
-               "head": wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF",
-                                      "border": 1, "font_name": "Microsoft YaHei"}),
-               "pct": wb.add_format({"num_format": "0.0%"}), "num": wb.add_format({"num_format": "0.##"}),
+               "head": wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1,
+                                      "font_name": "Microsoft YaHei", "text_wrap": True, "valign": "vcenter"}),
+               "pct": wb.add_format({"num_format": "0.0%"}), "int": wb.add_format({"num_format": "#,##0"}),
+               "num": wb.add_format({"num_format": "0.00"}),
+               "points": wb.add_format({"num_format": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"'}),
+               "change": wb.add_format({"num_format": "+#,##0.##;-#,##0.##;0"}),
+               "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+               "when": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
                "center": wb.add_format({"align": "center"})}
+        empty = not k["total"] and not k.get("non_complaints")
         _summary(wb, fmt, k, csat_target)
-        _distributions(wb, fmt, k)
-        _trends(wb, fmt, k)
-        _timeliness(wb, fmt, k)
-        _satisfaction(wb, fmt, k)
-        _hotspots(wb, fmt, k)
-        _details(wb, fmt, details)
+        if not empty:  # a month without complaints: no empty charts, the overview says so
+            _distributions(wb, fmt, k)
+            _trends(wb, fmt, k)
+            _timeliness(wb, fmt, k)
+            _satisfaction(wb, fmt, k)
+            _hotspots(wb, fmt, k)
+            _details(wb, fmt, details)
         s = _Sheet(wb, "说明", fmt)
         s.title("指标口径")
         s.table(["指标", "计算方法"], DEFINITIONS, widths=[16, 100])
+        for ws in wb.worksheets():
+            _print_setup(ws)
         wb.close()
     atomic_write(Path(path), build)
 
@@ -122,6 +144,10 @@ def _summary(wb, fmt, k, target):
              ("P90 处理时长(小时)", k["resolve_hours"]["p90"], None, False),
              ("已回访投诉", k["surveyed"], None, False), ("咨询/建议（不计入）", k["non_complaints"], None, False)]
     s.ws.write_string(1, 0, f"上月：{p['month']}；计入口径见“说明”表")
+    if not k["total"] and not k.get("non_complaints"):
+        s.ws.write_string(s.row, 0, f"本月无投诉：{k['month']} 没有收到投诉，因此没有分布图、趋势、时效和明细。",
+                          fmt["title"])
+        s.row += 2
     for c, h in enumerate(["指标", "本月", "上月", "变化", "目标", "达标"]):
         s.ws.write_string(s.row, c, h, fmt["head"])
     for name, now, before, pct in lines:
@@ -129,19 +155,25 @@ def _summary(wb, fmt, k, target):
         s.ws.write_string(s.row, 0, name)
         s.cell(s.row, 1, now, pct)
         s.cell(s.row, 2, before, pct)
-        s.cell(s.row, 3, None if now is None or before is None else round(now - before, 4), pct)
+        if now is None or before is None:
+            s.cell(s.row, 3, None)
+        else:  # a rate's change is in percentage points, not a percentage of it
+            s.ws.write_number(s.row, 3, round((now - before) * (100 if pct else 1), 2),
+                              fmt["points"] if pct else fmt["change"])
         if name.startswith("CSAT"):
             s.cell(s.row, 4, target, True)
             s.ws.write_string(s.row, 5, "—" if now is None else ("达标" if now >= target else "未达标"))
     s.ws.set_column(0, 0, 24)
-    s.ws.set_column(1, 5, 12)
+    s.ws.set_column(1, 2, 12)
+    s.ws.set_column(3, 3, 16)
+    s.ws.set_column(4, 5, 10)
 
 
 def _distributions(wb, fmt, k):
     s = _Sheet(wb, "分布", fmt)
     s.title(f"{k['month']} 投诉分布")
     for i, (key, zh) in enumerate(DIM_ZH.items()):
-        items = list(k[key].items()) or [("—", 0)]
+        items = list(k[key].items()) or [("无", 0)]
         start = s.table([zh, "数量"], items, widths=[16, 8])
         chart = _chart(wb, "pie" if key == "by_category" else "column", "分布", zh, start + 1,
                        start + len(items), f"按{zh}")
@@ -154,7 +186,7 @@ def _trends(wb, fmt, k):
     s.title("投诉趋势")
     for title, data, kind in (("每日投诉量", k["daily"], "line"), ("每周投诉量", k["weekly"], "column"),
                               ("近 12 个月投诉量", k["trend_12_months"], "column")):
-        items = list(data.items()) or [("—", 0)]
+        items = list(data.items()) or [("无", 0)]
         start = s.table(["期间", "数量"], items, widths=[12, 8])
         s.ws.insert_chart(start, 3, _chart(wb, kind, "趋势", title, start + 1, start + len(items), title))
         s.row = max(s.row, start + 14)
@@ -191,21 +223,56 @@ def _hotspots(wb, fmt, k):
     rows = [(h["product"], h["category"], h["count"], h["previous"], "、".join(h["examples"])) for h in k["hotspots"]]
     s.table(["产品/服务", "类别", "本月", "上月", "示例投诉编号"],
             rows or [("本月没有达到阈值的问题", "", None, None, "")],
-            widths=[20, 12, 8, 8, 60])
+            widths=[20, 12, 8, 8, 40], wrap_cols=(4,))
+
+
+TIME_COLUMNS = {"received_at", "first_response_at", "resolved_at"}
 
 
 def _details(wb, fmt, details):
+    """Every counted complaint: times as times (a date format, not ISO text), columns as wide as
+    their content (CJK counted double), the header row frozen and printed on every page."""
     ws = wb.add_worksheet("明细")
     headers = [zh for _, zh in DETAIL_COLUMNS]
-    data = [[_plain(d.get(key)) for key, _ in DETAIL_COLUMNS] for d in details]
+    data = [[_time(d.get(key)) if key in TIME_COLUMNS else _plain(d.get(key)) for key, _ in DETAIL_COLUMNS]
+            for d in details]
     if not data:
         data = [[None] * len(headers)]
+    columns = [{"header": h, **({"format": fmt["when"]} if key in TIME_COLUMNS else {})}
+               for (key, _), h in zip(DETAIL_COLUMNS, headers)]
     ws.add_table(0, 0, len(data), len(headers) - 1,
-                 {"data": data, "columns": [{"header": h} for h in headers], "name": "MonthDetails",
-                  "style": "Table Style Light 9"})
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, len(headers) - 1, 12)
+                 {"data": data, "columns": columns, "name": "MonthDetails", "style": "Table Style Light 9"})
+    for c, (key, header) in enumerate(DETAIL_COLUMNS):
+        width = 17 if key in TIME_COLUMNS else max([display_width(header) + 3] +
+                                                    [display_width(row[c]) for row in data[:2000]])
+        ws.set_column(c, c, min(width + 1, 40))
     ws.freeze_panes(1, 1)
+
+
+def _time(value):
+    """A time as the report's records carry it (ISO text) -> datetime, written with a date format."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return _plain(value)
+
+
+def display_width(value) -> int:
+    """Columns a value needs: East Asian wide characters count double."""
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _print_setup(ws) -> None:
+    """Every sheet prints on A4 landscape, all columns on one page wide, the header row repeated."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.set_footer("&C第 &P 页，共 &N 页")
 
 
 def _plain(value):

@@ -12,7 +12,7 @@ Definitions (also written into the report's 说明 sheet):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
 SCORES = ("score_efficiency", "score_attitude", "score_solution")
@@ -133,7 +133,7 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
     result |= satisfaction(rows)
     result |= _quality(rows, this)
     result |= _durations(rows)
-    result |= _by_day_and_week(rows)
+    result |= _by_day_and_week(rows, month)
     result["trend_12_months"] = {m: sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
                                  for m in last_months(month)}
     result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
@@ -141,18 +141,26 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
     return result
 
 
+UNFILLED = "未填写"  # the label of a dimension a complaint leaves empty
+
+
 def _volume(this: list[dict], rows: list[dict]) -> dict:
     """How many complaints, split by every dimension."""
     result: dict = {"total": len(rows), "received_all": len(this),
                     "non_complaints": sum(1 for r in this if not is_complaint(r))}
     for name, key in DIMENSIONS.items():
-        result[name] = dict(Counter(r.get(key) or "—" for r in rows).most_common())
+        result[name] = dict(Counter(r.get(key) or UNFILLED for r in rows).most_common())
     return result
 
 
-def _by_day_and_week(rows: list[dict]) -> dict:
+def _by_day_and_week(rows: list[dict], month: str) -> dict:
+    """Complaints per day — every day of the month, 0 where none came (a chart must show the quiet
+    days) — and per ISO week."""
+    first = date.fromisoformat(month + "-01")
+    days = [first + timedelta(days=i) for i in range(31) if (first + timedelta(days=i)).month == first.month]
+    per_day = Counter(r["received_at"][:10] for r in rows)
     weeks = Counter(date.fromisoformat(r["received_at"][:10]).isocalendar()[1] for r in rows)
-    return {"daily": dict(sorted(Counter(r["received_at"][:10] for r in rows).items())),
+    return {"daily": {d.isoformat(): per_day.get(d.isoformat(), 0) for d in days},
             "weekly": {f"W{w:02d}": n for w, n in sorted(weeks.items())}}
 
 

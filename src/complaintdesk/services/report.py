@@ -108,6 +108,8 @@ def monthly_report(store: RegisterStore, now: datetime, month: str | None = None
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})
+    if not kpis["total"] and not kpis["non_complaints"]:
+        summary.warnings.append(f"本月无投诉：{month} 没有收到投诉，报告只含概览与说明")
     if write:
         base = (store.path or Path.cwd() / "x").parent
         path = Path(out) if out else base / f"月度投诉分析报告_{month}.xlsx"
