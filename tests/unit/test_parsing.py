@@ -31,7 +31,42 @@ def test_excel_serial_and_objects():
 def test_garbage_dates_are_messages(junk):
     value, message = parse_datetime(junk)
     assert value is None and message.startswith("无法识别的时间")
-    assert len(message) < 60
+    assert len(message) < 80  # a validation cell's note, the text cut at 30 characters
+    if isinstance(junk, str) and junk != "2026-13-45":
+        assert "2026/10/8 15:30" in message  # the refusal says which forms are read
+
+
+# The forms Chinese staff type, and what they mean (the table is the parser's specification).
+STAFF_FORMS = [
+    ("2026/10/8 15:30", datetime(2026, 10, 8, 15, 30)),
+    ("2026.10.8", datetime(2026, 10, 8)),
+    ("2026.10.8 15:30", datetime(2026, 10, 8, 15, 30)),
+    ("2026年10月8日 15时30分", datetime(2026, 10, 8, 15, 30)),
+    ("2026年10月8日下午3点半", datetime(2026, 10, 8, 15, 30)),
+    ("2026年10月8日 上午9:05", datetime(2026, 10, 8, 9, 5)),
+    ("2026/10/8 下午3点", datetime(2026, 10, 8, 15, 0)),
+    ("2026-10-08 15点", datetime(2026, 10, 8, 15, 0)),
+    ("2026年10月8号 晚上8点", datetime(2026, 10, 8, 20, 0)),
+    ("2026年10月8日 中午12点", datetime(2026, 10, 8, 12, 0)),
+    ("2026年10月8日 凌晨12点", datetime(2026, 10, 8, 0, 0)),
+    ("２０２６/１０/８ １５：３０", datetime(2026, 10, 8, 15, 30)),   # full-width digits and colon
+    ("2026年10月8日", datetime(2026, 10, 8)),
+    (46303.6458333333, datetime(2026, 10, 8, 15, 30)),              # an Excel serial
+]
+
+
+@pytest.mark.parametrize("typed, meant", STAFF_FORMS, ids=[str(t) for t, _ in STAFF_FORMS])
+def test_the_forms_staff_type(typed, meant):
+    assert parse_datetime(typed) == (meant, None)
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("10月8日下午3点半", "缺少年份"), ("2026年2月30日", "日期或钟点不存在"), ("2026年10月8日 25点", "日期或钟点不存在"),
+])
+def test_forms_that_cannot_be_a_time_say_why(typed, said):
+    value, message = parse_datetime(typed)
+    assert value is None and said in message
+    assert "2026/10/8 15:30" in message or "不存在" in said  # a form without its year is shown the forms
 
 
 def test_bools_scores_money():

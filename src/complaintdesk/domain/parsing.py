@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -15,10 +16,14 @@ _DT_PATTERNS = (
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y.%m.%d %H:%M", "%Y-%m-%d", "%Y/%m/%d",
     "%Y.%m.%d", "%Y%m%d %H:%M", "%Y%m%d",
 )
-_CN_DT = re.compile(
-    r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*"
-    r"(?:(上午|下午|晚上)?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*分?\s*(?:[:：]\s*(\d{1,2})\s*秒?)?)?\s*$"
+# The forms staff type: 2026/10/8 15:30, 2026.10.8, 2026-10-08 15点, 2026年10月8日 下午3点半, 15时30分 …
+_LOOSE_DT = re.compile(
+    r"^(?:(?P<y>\d{4})\s*[年/.\-]\s*)?(?P<mo>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*[日号]?"
+    r"(?:\s*(?P<half>上午|早上|中午|下午|傍晚|晚上|凌晨)?\s*(?P<h>\d{1,2})\s*"
+    r"(?:[:：时点]\s*(?:(?P<mi>\d{1,2})\s*分?|(?P<half_hour>半))?(?:\s*[:：]\s*(?P<s>\d{1,2})\s*秒?)?)?)?$"
 )
+_PM = {"下午", "傍晚", "晚上"}
+DATETIME_FORMS = "2026/10/8 15:30、2026年10月8日下午3点半"
 _TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "有", "t"}
 _FALSE = {"否", "n", "no", "false", "0", "×", "无", "f", ""}
 
@@ -47,35 +52,43 @@ def _from_serial(value: float) -> tuple[datetime | None, str | None]:
 
 
 def _from_text(text: str) -> tuple[datetime | None, str | None]:
-    """A time written as text: the usual patterns, the Chinese one (年月日, 上午/下午), ISO 8601."""
+    """A time written as text: the usual patterns, the forms staff type (年月日, 上午/下午, 点/半,
+    full-width digits), ISO 8601. A refusal lists the forms that are read."""
+    text = unicodedata.normalize("NFKC", text).strip()
     for pattern in _DT_PATTERNS:
         try:
             return datetime.strptime(text, pattern), None
         except ValueError:
             pass
-    moment = _from_chinese(text)
-    if moment is not None:
-        return moment, None
+    moment, problem = _from_loose(text)
+    if moment is not None or problem:
+        return moment, problem
     try:
         return datetime.fromisoformat(text).replace(tzinfo=None), None
     except ValueError:
         pass
     shown = text if len(text) <= 30 else text[:30] + "…"
-    return None, f"无法识别的时间：{shown}"
+    return None, f"无法识别的时间：{shown}（可写成 {DATETIME_FORMS}）"
 
 
-def _from_chinese(text: str) -> datetime | None:
-    match = _CN_DT.match(text)
-    if not match:
-        return None
-    y, mo, d, half, h, mi, s = match.groups()
-    hour = int(h or 0)
-    if half in ("下午", "晚上") and hour < 12:
+def _from_loose(text: str) -> tuple[datetime | None, str | None]:
+    """(time, None) for a form of _LOOSE_DT; (None, problem) for one that lacks its year or names
+    no real day or hour; (None, None) for anything else."""
+    m = _LOOSE_DT.match(text)
+    if not m:
+        return None, None
+    if not m["y"]:
+        return None, f"时间“{text[:30]}”缺少年份（可写成 {DATETIME_FORMS}）"
+    hour = int(m["h"] or 0)
+    if m["half"] in _PM and hour < 12 or m["half"] == "中午" and hour < 11:
         hour += 12
+    elif m["half"] == "凌晨" and hour == 12:
+        hour = 0
+    minute = 30 if m["half_hour"] else int(m["mi"] or 0)
     try:
-        return datetime(int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0))
+        return datetime(int(m["y"]), int(m["mo"]), int(m["d"]), hour, minute, int(m["s"] or 0)), None
     except ValueError:
-        return None
+        return None, f"无法识别的时间：{text[:30]}（日期或钟点不存在）"
 
 
 def excel_serial(moment: datetime) -> float:
