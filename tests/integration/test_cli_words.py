@@ -162,3 +162,28 @@ def test_a_survey_form_asks_for_an_answer_by_a_date_to_come(register):
     run("docs", register, "20261009-CS-001", "--kind", "survey", "--now", "2026-11-20T10:00")
     form = next((register.parent / "文档").glob("*调查表*.html")).read_text(encoding="utf-8")
     assert "请在 2026-11-27 前" in form
+
+
+@pytest.mark.parametrize("store", ["openpyxl", "fast"])
+def test_the_register_prints_landscape_with_its_titles(register, tmp_path, monkeypatch, store):
+    """A4 landscape, three pages wide, header row and complaint number on every page — kept through
+    the tool's saves; LibreOffice prints it so (3 pages for one complaint; 68 pages wide before)."""
+    from openpyxl import load_workbook
+
+    from tests.conftest import convert
+    monkeypatch.setenv("COMPLAINTDESK_STORE", store)
+    type_rows(register, [complaint()])
+    run("assign", register, "--now", "2026-10-09T15:00")
+    ws = load_workbook(register).worksheets[0]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.page_setup.fitToWidth == 3 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$A"
+    wb = load_workbook(register)  # the register sheet alone (LibreOffice prints every sheet)
+    for other in wb.worksheets[1:]:
+        wb.remove(other)
+    alone = tmp_path / "alone.xlsx"
+    wb.save(alone)
+    pdf = convert(alone, "pdf", tmp_path).read_bytes()
+    import re
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+    assert 1 <= pages <= 4, pages
