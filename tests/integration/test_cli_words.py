@@ -187,3 +187,26 @@ def test_the_register_prints_landscape_with_its_titles(register, tmp_path, monke
     import re
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
     assert 1 <= pages <= 4, pages
+
+
+def test_forms_leave_room_to_write(register, tmp_path):
+    """Where a person is to write, a form has blank lines, not "—"; the Word survey form keeps each
+    item on two lines (a wide label column) and gives the comments six lines."""
+    from docx import Document
+    from docx.shared import Cm
+
+    from tests.conftest import convert
+    type_rows(register, [complaint()])
+    run("assign", register, "--now", "2026-10-09T15:00")
+    run("docs", register, "20261009-CS-001", "--kind", "plan", "--kind", "survey", "--now", "2026-10-09T16:00")
+    run("docs", register, "20261009-CS-001", "--kind", "survey", "--format", "docx", "--now", "2026-10-09T16:00")
+    folder = register.parent / "文档"
+    plan = next(folder.glob("*方案表.html")).read_text(encoding="utf-8")
+    assert "—" not in plan and plan.count('class="write"') >= 5  # 原因分析, 处理措施, 完成时限 …
+    survey = Document(str(next(folder.glob("*调查表.docx"))))
+    scale, comments = survey.tables[0], survey.tables[1]
+    assert scale.rows[1].cells[0].width >= Cm(5) and "\n" in scale.rows[1].cells[0].text
+    assert comments.rows[0].height >= Cm(5) and comments.rows[0].cells[1].text == ""
+    pdf = convert(next(folder.glob("*调查表.docx")), "pdf", tmp_path).read_bytes()
+    import re
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1  # one A4 page, as a customer gets it

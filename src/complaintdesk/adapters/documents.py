@@ -63,16 +63,17 @@ def prepare(kind: str, record: dict, lang: str = "zh") -> RenderedDoc:
     """Resolve a document description against one complaint's display values."""
     spec = _spec(lang, kind)
     labels = _labels(lang)
-    empty = labels.get("empty", "—")
     sections = []
     for section in spec.get("sections", []):
         rows = []
-        for label, source in section.get("rows", []):
+        for label, source, *lines in section.get("rows", []):
             if "scale" in section:
                 rows.append({"label": label, "hint": source})
                 continue
             value = record.get(source) if source in record else _expand(source, record)
-            rows.append({"label": label, "value": str(value).strip() if value not in (None, "") else empty})
+            text = str(value).strip() if value not in (None, "") else ""
+            # an empty field is room to write by hand (a row's third item: how many lines), never "—"
+            rows.append({"label": label, "value": text, "lines": 0 if text else int(lines[0]) if lines else 1})
         sections.append({"heading": section.get("heading", ""), "rows": rows,
                          "scale": section.get("scale"),
                          "notes": [_expand(n, record) for n in section.get("notes", [])]})
@@ -92,11 +93,26 @@ def write_html(path: Path, html: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 
+PAGE_CM = 16.0          # the text width of an A4 page with Word's margins
+LABEL_CM = 4.0          # a form's label column
+SCALE_LABEL_CM = 5.5    # a survey item with its hint, on two lines
+WRITING_LINE_CM = 0.9   # one handwritten line
+
+
+def _widths(table, widths) -> None:
+    """Fixed column widths (Word and LibreOffice honour the cells' widths, not the column's)."""
+    table.autofit = False
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+
+
 def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, masked: bool) -> None:
     from docx import Document
+    from docx.enum.table import WD_ROW_HEIGHT_RULE
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     document = Document()
     style = document.styles["Normal"]
@@ -122,16 +138,23 @@ def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, maske
                 table.rows[0].cells[i].text = s
             for row in section["rows"]:
                 cells = table.add_row().cells
-                cells[0].text = f"{row['label']}（{row['hint']}）"
+                cells[0].text = f"{row['label']}\n{row['hint']}"
                 for cell in cells[1:]:
                     cell.text = "□"
+                    cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _widths(table, [Cm(SCALE_LABEL_CM)] + [Cm((PAGE_CM - SCALE_LABEL_CM) / len(section["scale"]))]
+                    * len(section["scale"]))
         else:
             table = document.add_table(rows=0, cols=2)
             table.style = "Table Grid"
             for row in section["rows"]:
-                cells = table.add_row().cells
-                cells[0].text = row["label"]
-                cells[1].text = row["value"]
+                added = table.add_row()
+                added.cells[0].text = row["label"]
+                added.cells[1].text = row["value"]
+                if row["lines"]:  # room to write by hand
+                    added.height = Cm(WRITING_LINE_CM * row["lines"])
+                    added.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+            _widths(table, [Cm(LABEL_CM), Cm(PAGE_CM - LABEL_CM)])
         for note in section["notes"]:
             document.add_paragraph(note)
     if doc.signatures:
