@@ -210,3 +210,15 @@ def test_forms_leave_room_to_write(register, tmp_path):
     pdf = convert(next(folder.glob("*调查表.docx")), "pdf", tmp_path).read_bytes()
     import re
     assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1  # one A4 page, as a customer gets it
+
+
+def test_the_read_me_sheet_rows_fit_their_text(register):
+    """Row heights follow the text (the 16 pt title overlapped the intro, whose wrapped lines were cut)."""
+    from openpyxl import load_workbook
+    ws = load_workbook(register)["说明"]
+    assert ws.row_dimensions[1].height >= 28 and ws["A1"].font.sz == 16
+    for row in ws.iter_rows(min_row=2):
+        text = row[0].value or ""
+        wide = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
+        if wide > 120:  # wraps at least once in the 110-character column
+            assert ws.row_dimensions[row[0].row].height >= 30, (row[0].row, text[:20])
