@@ -233,7 +233,7 @@ def test_one_stray_cell_at_the_end_of_the_sheet_is_no_hang(register, cli, monkey
         started = time.monotonic()
         cli("assign", register, "--now", "2026-10-09T15:00")
         cli("sla", register, "--now", "2026-10-09T16:00")
-        assert time.monotonic() - started < 30
+        assert time.monotonic() - started < 120  # a hang guard (it ran for minutes), not a benchmark
     ws = load_workbook(register).worksheets[0]  # (read cell by cell: walking this sheet is what hung)
     assert ws["A2"].value == "20261009-CS-001" and ws["A1"].value == "投诉编号"
     assert ws["XFD1048576"].value == "x" and ws.tables["ComplaintRegister"].ref == "A1:BP2"
