@@ -46,7 +46,7 @@ from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
 BATCH = 2000  # rows written at a time
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 def archive_path(folder: Path, year: int, register: Path) -> Path:
@@ -82,11 +82,13 @@ def read_archive_rows(path: Path) -> list[RegisterRow]:
     return rows
 
 
-def _open(path: Path) -> zipfile.ZipFile:
+def _open(path: Path, inspect: bool = True) -> zipfile.ZipFile:
     """An archive file, once the package guard passed it (an archive is as hostile as a register:
-    its sheets are checked as they are streamed, see _pieces)."""
+    its sheets are checked as they are streamed, see _pieces). Without `inspect`, for reading the zip
+    directory alone."""
     try:
-        inspect_package(Path(path))
+        if inspect:
+            inspect_package(Path(path))
         return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise SchemaError(f"无法打开归档文件“{Path(path).name}”（{type(exc).__name__}）")
@@ -100,12 +102,13 @@ class _Sheet:
         self.parts = sheet_parts(zf)
         self.strings = shared_strings(zf.read("xl/sharedStrings.xml")) \
             if "xl/sharedStrings.xml" in zf.namelist() else []
-        self.main = self.parts.get(ARCHIVE_SHEET) or next(iter(self.parts.values()))
+        self.main_name = ARCHIVE_SHEET if ARCHIVE_SHEET in self.parts else next(iter(self.parts))
+        self.main = self.parts[self.main_name]
         self.columns: dict[str, int] | None = None
         self.formulas = Formulas()  # of the main sheet, learnt as its pieces are read (staff may edit an archive)
 
     def pieces(self):
-        for buf in _pieces(self.zf, self.main, self.strings):
+        for buf in _pieces(self.zf, self.main_name, self.main, self.strings):
             if self.columns is None:
                 first = ROW_RE.search(buf)
                 header = row_cells(first.group(2) or b"", self.strings) \
@@ -225,16 +228,16 @@ def cache_path(path: Path) -> Path:
 
 def _light_columns(path: Path) -> tuple[list[int], dict[str, list]]:
     """Row numbers and the LIGHT_KEYS columns the archive has (values as stored; None where a
-    row has no value), from the cache when it was made from this version of the file."""
+    row has no value), from the cache when it was made from this version of the file — told by the
+    zip directory alone (every part's name, CRC-32 and size), so a hit reads and inspects no part."""
+    with _open(path, inspect=False) as zf:
+        stamp = [CACHE_FORMAT, __version__, os.path.getsize(path)] + \
+            sorted([i.filename, i.CRC, i.file_size] for i in zf.infolist())
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError, IndexError):
+        cached = marshal.loads(cache_path(path).read_bytes())
+        if cached[0] == stamp:
+            return cached[1], cached[2]
     with _open(path) as zf:
-        parts = sheet_parts(zf)
-        main = parts.get(ARCHIVE_SHEET) or next(iter(parts.values()))
-        stamp = [CACHE_FORMAT, __version__, main, os.path.getsize(path)] + \
-            [[i.CRC, i.file_size] for i in zf.infolist() if i.filename in (main, "xl/sharedStrings.xml")]
-        with contextlib.suppress(OSError, ValueError, EOFError, TypeError, IndexError):
-            cached = marshal.loads(cache_path(path).read_bytes())
-            if cached[0] == stamp:
-                return cached[1], cached[2]
         cells, keyed = _cells_of(zf, LIGHT_KEYS)
     rows = [r for r, _ in cells]
     columns = {k: [row.get(c) for _, row in cells] for k, c in zip(keyed.keys, keyed.columns)}
@@ -246,13 +249,13 @@ def _light_columns(path: Path) -> tuple[list[int], dict[str, list]]:
 
 def _comms(zf: zipfile.ZipFile, sheet: _Sheet) -> list[dict]:
     """The archive's communication-log entries (times as datetime)."""
-    return _tool_rows(zf, sheet.parts.get(COMMS_SHEET), sheet.strings, "comms")
+    return _tool_rows(zf, COMMS_SHEET, sheet.parts.get(COMMS_SHEET), sheet.strings, "comms")
 
 
-def _tool_rows(zf: zipfile.ZipFile, part: str | None, strings: list, role: str) -> list[dict]:
+def _tool_rows(zf: zipfile.ZipFile, name: str, part: str | None, strings: list, role: str) -> list[dict]:
     """The rows of a sheet laid out as the register's tool sheet `role` (times as datetime)."""
     grid, formulas = [], Formulas()
-    for buf in _pieces(zf, part, strings) if part else ():
+    for buf in _pieces(zf, name, part, strings) if part else ():
         shared = formulas.learn(buf)
         for m in ROW_RE.finditer(buf):
             cells = row_cells(m.group(2) or b"", strings)
@@ -267,7 +270,7 @@ def read_audit_archive(path: Path) -> list[dict]:
     with _open(path) as zf:
         sheet = _Sheet(zf)
         return [entry for name, part in sheet.parts.items() if name.startswith(AUDIT_SHEET)
-                for entry in _tool_rows(zf, part, sheet.strings, "audit")]
+                for entry in _tool_rows(zf, name, part, sheet.strings, "audit")]
 
 
 def archived_numbers(path: Path) -> set[str]:
@@ -279,12 +282,11 @@ def archived_numbers(path: Path) -> set[str]:
     return numbers
 
 
-def _pieces(zf: zipfile.ZipFile, part: str, strings: list | None):
-    """A sheet part's XML in pieces that end on a </row> boundary, each checked as a register's
-    sheet is (xlsxstream.sheet_checks; the shared-string indexes when `strings` is given)."""
-    book = Path(zf.filename or "").name
-    sheet = next((name for name, p in sheet_parts(zf).items() if p == part), part)
-    check = SheetCheck(book, sheet, len(strings or ()))
+def _pieces(zf: zipfile.ZipFile, sheet: str, part: str, strings: list | None):
+    """The XML of the sheet named `sheet` (its `part`) in pieces that end on a </row> boundary, each
+    checked as a register's sheet is (xlsxstream.sheet_checks; the shared-string indexes when
+    `strings` is given)."""
+    check = SheetCheck(Path(zf.filename or "").name, sheet, len(strings or ()))
     with zf.open(part) as f:
         for piece in row_pieces(f):
             check.piece(piece, exact=strings is not None)
@@ -330,7 +332,7 @@ def audit_rows_in(path: Path) -> int:
         count = 0
         for name, part in sheet_parts(zf).items():
             if name.startswith(AUDIT_SHEET):
-                count += sum(buf.count(b"<row ") - buf.count(b'<row r="1"') for buf in _pieces(zf, part, None))
+                count += sum(buf.count(b"<row ") - buf.count(b'<row r="1"') for buf in _pieces(zf, name, part, None))
         return count
 
 
