@@ -95,11 +95,18 @@ class Saving:
             return 5
 
     def _save_plan(self) -> SavePlan:
-        missing = self.tools.missing()
-        if missing:  # added at the end of the package, as openpyxl's create_sheet adds them
-            self.parts.update(added(self.zip, missing, self.lang, HIDDEN_ROLES).parts)
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
+        removal = None
+        if self._removed:
+            name = next(n for n, part in self.parts.items() if part == self.register_part)
+            removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
+            self._extra_parts.update(shifted_parts(self.zip, self.register_part, removal.shift))
+        missing = self.tools.missing()
+        if missing:  # added at the end, as openpyxl's create_sheet adds them (after the names shifted)
+            new = added(self.zip, missing, self.lang, HIDDEN_ROLES, self._extra_parts)
+            self.parts.update(new.parts)
+            self._extra_parts.update(new.replaced)
         repair, last = self.structure(), self._structure_rows()[1]
         formatting = self.styles.clock_formatting(self.columns, self.lang, rows_needed(last)[1]) \
             if self._add_formatting else b""
@@ -108,16 +115,10 @@ class Saving:
         table_changes = bool(self._appended or repair.table_part())
         plan = SavePlan(tools=self.tools.plans(), table_part=self._table_part() if table_changes else None,
                         ends=ends, register_changes=bool(self._patches or self._appended or self._removed
-                                                         or ends != NO_EDITS))
+                                                         or ends != NO_EDITS), removal=removal)
         if self.tools.holds_dates():
             self.styles.datetime()  # before writing: styles.xml may come before the sheets in the package
         self._written.clear()
-        if self._removed:
-            name = next(n for n, part in self.parts.items() if part == self.register_part)
-            plan.removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
-            self._extra_parts.update(shifted_parts(self.zip, self.register_part, plan.removal.shift))
-        if missing:
-            self._extra_parts.update(added(self.zip, missing, self.lang, HIDDEN_ROLES, self._extra_parts).replaced)
         return plan
 
     def _write_package(self, plan: SavePlan, tmp: Path) -> None:
