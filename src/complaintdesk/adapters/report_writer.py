@@ -5,13 +5,13 @@ customer data masked in 明细, and every string written as text (never a formul
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
 
-from ..domain.kpis import CLOCKS
+from ..domain.kpis import CLOCKS, no_complaints
+from ..domain.parsing import display_width
 from .files import atomic_write
 
 CLOCK_ZH = {"response": "响应", "plan": "方案", "update": "进度反馈", "resolve": "处理完毕", "survey": "满意度回访"}
@@ -108,9 +108,8 @@ def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -
                "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
                "when": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
                "center": wb.add_format({"align": "center"})}
-        empty = not k["total"] and not k.get("non_complaints")
         _summary(wb, fmt, k, csat_target)
-        if not empty:  # a month without complaints: no empty charts, the overview says so
+        if not no_complaints(k):  # a month without complaints: no empty charts, the overview says so
             _distributions(wb, fmt, k)
             _trends(wb, fmt, k)
             _timeliness(wb, fmt, k)
@@ -144,7 +143,7 @@ def _summary(wb, fmt, k, target):
              ("P90 处理时长(小时)", k["resolve_hours"]["p90"], None, False),
              ("已回访投诉", k["surveyed"], None, False), ("咨询/建议（不计入）", k["non_complaints"], None, False)]
     s.ws.write_string(1, 0, f"上月：{p['month']}；计入口径见“说明”表")
-    if not k["total"] and not k.get("non_complaints"):
+    if no_complaints(k):
         s.ws.write_string(s.row, 0, f"本月无投诉：{k['month']} 没有收到投诉，因此没有分布图、趋势、时效和明细。",
                           fmt["title"])
         s.row += 2
@@ -257,12 +256,6 @@ def _time(value):
         return datetime.fromisoformat(str(value)) if value else None
     except ValueError:
         return _plain(value)
-
-
-def display_width(value) -> int:
-    """Columns a value needs: East Asian wide characters count double."""
-    text = "" if value is None else str(value)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _print_setup(ws) -> None:

@@ -7,8 +7,6 @@ named ranges that grow with the lists), grey automation headers with a
 """
 from __future__ import annotations
 
-import unicodedata
-
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
@@ -19,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..domain import labels
+from ..domain.parsing import display_width
 from ..domain.schema import AUTOMATION, COLUMNS, HIDDEN_ROLES, TOOL_COLUMNS, sheet_name
 from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
 from .readme_text import readme_lines
@@ -228,11 +227,6 @@ def _fill_staff(staff_ws, roster_ws, lang: str) -> None:
 README_WIDTH = 110  # characters of column A
 
 
-def _display_width(text) -> int:
-    """Columns a text takes: East Asian wide characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text or ""))
-
-
 def _readme_sheet(ws, lang: str) -> None:
     """The 说明 sheet: each row as high as its wrapped text needs (a spreadsheet program does not grow
     a row for a bigger font or wrapped lines a file sets: the title overlapped the intro, clipped)."""
@@ -240,7 +234,7 @@ def _readme_sheet(ws, lang: str) -> None:
     for r, (text, style) in enumerate(readme_lines(lang), 1):
         cell = ws.cell(r, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        lines = max(1, -(-_display_width(text) // (README_WIDTH - 4)))
+        lines = max(1, -(-display_width(text) // (README_WIDTH - 4)))
         ws.row_dimensions[r].height = {"h1": 30, "h2": 22}.get(style, 16 * lines + 2)
         if style == "h1":
             cell.font = Font(bold=True, size=16)

@@ -144,6 +144,11 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
 UNFILLED = "未填写"  # the label of a dimension a complaint leaves empty
 
 
+def no_complaints(k: dict) -> bool:
+    """A month's KPIs (monthly_kpis) that count nothing: no complaint, nor any request of another type."""
+    return not k["total"] and not k["non_complaints"]
+
+
 def _volume(this: list[dict], rows: list[dict]) -> dict:
     """How many complaints, split by every dimension."""
     result: dict = {"total": len(rows), "received_all": len(this),

@@ -166,10 +166,15 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS) or text.lstrip(_INVISIBLE_LEAD).startswith(FORMULA_TRIGGERS)
 
 
+def display_width(value) -> int:
+    """Columns a value takes in a spreadsheet: East Asian wide characters count double."""
+    text = "" if value is None else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def number_key(value) -> str:
     """A complaint number as typed or looked up — case, full-width forms and spaces aside
     (`20261203-cs-001`, ` 20261203-CS-001`, `２０２６…` find the same complaint)."""
-    import unicodedata
     return "".join(unicodedata.normalize("NFKC", text_of(value)).split()).upper()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..adapters.report_writer import write_report
 from ..adapters.store import RegisterStore
 from ..domain import labels
-from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
+from ..domain.kpis import counted, last_months, monthly_kpis, no_complaints, previous_month
 from ..domain.masking import mask_record
 from ..domain.parsing import excel_serial, parse_datetime
 from ..errors import ComplaintDeskError
@@ -108,7 +108,7 @@ def monthly_report(store: RegisterStore, now: datetime, month: str | None = None
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})
-    if not kpis["total"] and not kpis["non_complaints"]:
+    if no_complaints(kpis):
         summary.warnings.append(f"本月无投诉：{month} 没有收到投诉，报告只含概览与说明")
     if write:
         base = (store.path or Path.cwd() / "x").parent
