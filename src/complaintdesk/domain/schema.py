@@ -132,16 +132,20 @@ HEADER_ALIASES = {
 }
 
 
+def _own_names() -> dict[str, str]:
+    """The register's own header texts (key, zh, en; normalised) -> key."""
+    return {normalise_header(t): c.key for c in COLUMNS for t in (c.key, c.zh, c.en)}
+
+
+def _alias_names() -> dict[str, str]:
+    """HEADER_ALIASES' texts (normalised) -> key."""
+    return {normalise_header(t): key for key, texts in HEADER_ALIASES.items() for t in texts}
+
+
 def header_lookup() -> dict[str, str]:
-    """Map every accepted header text (key, zh, en, the aliases; case/space-insensitive) to a key."""
-    out: dict[str, str] = {}
-    for key, aliases in HEADER_ALIASES.items():
-        for text in aliases:
-            out[normalise_header(text)] = key
-    for c in COLUMNS:
-        for text in (c.key, c.zh, c.en):
-            out[normalise_header(text)] = c.key
-    return out
+    """Map every accepted header text (key, zh, en, the aliases; case/space-insensitive) to a key;
+    the register's own names win over an alias."""
+    return _alias_names() | _own_names()
 
 
 class HeaderMatch(NamedTuple):
@@ -155,8 +159,7 @@ def match_headers(headers: Iterable[tuple[int, object]]) -> HeaderMatch:
     """Headers (column, text) as column keys: the register's own names (key, zh, en) first, then the
     aliases other systems use (联系电话, 手机 …) for keys no header names — so a register with its
     own 手机 column beside 联系方式 keeps it as a column of its own."""
-    canonical = {normalise_header(t): c.key for c in COLUMNS for t in (c.key, c.zh, c.en)}
-    aliases = {normalise_header(t): key for key, texts in HEADER_ALIASES.items() for t in texts}
+    canonical, aliases = _own_names(), _alias_names()
     found = HeaderMatch({}, [], [], [])
     items = sorted(headers, key=lambda ct: ct[0])
     for col, text in items:
