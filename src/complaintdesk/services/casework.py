@@ -53,7 +53,7 @@ def make_documents(store: RegisterStore, now: datetime, numbers: list[str] | Non
     specs = [(kind, documents.prepare(kind, {}, lang)) for kind in kinds]  # file name, masked or not
     reply_by = reply_deadline(now, store.settings().param("survey_reply_days"))
     audit = []
-    for number, row in _rows_asked(store, wanted, summary).items():
+    for number, row in _rows_asked(store, wanted).items():
         for kind, spec in specs:
             path = inside(out_dir, f"{safe_name(number)}_{spec.file_name}.{fmt}")
             if all_due and not wanted and not _due(kind, row.values, path.exists(), lang):
@@ -80,18 +80,18 @@ def _documents_folder(store: RegisterStore, out_dir: Path | None, lang: str) -> 
     return (store.path or Path.cwd() / "x").parent / ("文档" if lang == "zh" else "documents")
 
 
-def _rows_asked(store: RegisterStore, wanted: list[str], summary: Summary) -> dict:
-    """Number -> row of the complaints asked for (every numbered one when none is), read in full
-    only for those asked; a number not found is said in the summary."""
-    asked = {number_key(n): n for n in wanted}
-    rows = {number_key(r.values.get("complaint_no")): r
-            for r in store.rows(full=lambda v: number_key(v.get("complaint_no")) in asked)
-            if r.values.get("complaint_no")}
-    unknown = [typed.strip() for key, typed in asked.items() if key not in rows]
+def _rows_asked(store: RegisterStore, wanted: list[str]) -> dict:
+    """Number -> row of the complaints asked for, in row order (every numbered one when none is);
+    those asked are found whatever their case or spacing and read in full; an unknown one refuses
+    the request."""
+    if not wanted:
+        return {text_of(r.values.get("complaint_no")): r for r in store.rows() if r.values.get("complaint_no")}
+    rows = _rows_by_number(store, set(wanted))
+    unknown = [typed.strip() for typed in dict.fromkeys(wanted) if number_key(typed) not in rows]
     if unknown:  # nothing is made: a wrong number is a wrong request, not a partial success
         raise ComplaintDeskError("找不到投诉编号 " + "、".join(unknown) +
                                  "，未生成任何文档（编号可在登记表或 find 中查到）")
-    return {text_of(r.values.get("complaint_no")): r for key, r in rows.items() if not asked or key in asked}
+    return {text_of(r.values.get("complaint_no")): r for r in sorted(rows.values(), key=lambda r: r.row_id)}
 
 
 def _survey_sent(store: RegisterStore, row, number: str, now: datetime, summary: Summary) -> list[dict]:
