@@ -21,12 +21,12 @@ from rich.progress import Progress
 from ..errors import ComplaintDeskError
 from ..services.common import COUNT_LABELS, Summary
 from ..services.held import open_session, owner_notices, submit
-from .cli_zh import ZhCommand, ZhGroup
+from .cli_zh import ZhTyper
 from .clock import now_from
 from .ribbon import ribbon_source
 
-app = typer.Typer(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
-                  no_args_is_help=True, add_completion=False, rich_markup_mode=None, cls=ZhGroup)
+app = ZhTyper(help="客户投诉处理与跟踪：登记编号、优先级、分派、时效预警、文档、月度报告。",
+              no_args_is_help=True, add_completion=False)
 console = Console(soft_wrap=True)  # a message is one line, never cut mid-phrase in a file or log
 err_console = Console(stderr=True, soft_wrap=True)  # notes beside data written to stdout
 NOW_HELP = "当前时间（如 2026-10-08T14:30 或 2026/10/8 14:30），用于复现；默认取系统时间"
@@ -123,7 +123,7 @@ def source_args(source: Path) -> dict:
     return {"name": Path(source).name, "headers": list(headers), "data": [list(r) for r in data]}
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客户投诉登记表.xlsx"),
          lang: str = typer.Option("zh", help="表头语言：zh 或 en"),
          force: bool = typer.Option(False, "--force", help="覆盖已有文件（先备份）")):
@@ -132,7 +132,7 @@ def init(path: Path = typer.Argument(..., help="新登记表的路径，如 客�
     report(run(init_register, path, lang, force), "已创建登记表")
 
 
-@app.command(cls=ZhCommand, name="import")
+@app.command("import")
 def import_cmd(register: Path = REGISTER, source: Path = typer.Argument(..., help=".csv（UTF-8/GBK）或 .xlsx"),
                strict: bool = typer.Option(False, "--strict", help="有无法识别的列时不导入（默认忽略该列并提示）"),
                now: Optional[str] = typer.Option(None, help=NOW_HELP)):
@@ -144,14 +144,14 @@ def import_cmd(register: Path = REGISTER, source: Path = typer.Argument(..., hel
                       kind="fast" if many and not os.environ.get("COMPLAINTDESK_STORE") else None), "导入完成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def assign(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """为新投诉编号，判定优先级与重复投诉，分派部门、受理人与抄送。"""
     moment = parse_now(now)
     report(in_session(register, lambda s: submit(s, "assign", {}, moment), moment), "登记编号完成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def sla(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP),
         notify: bool = typer.Option(False, "--notify", help="给受理人/抄送/经理发送预警邮件")):
     """按中国工作日历计算各项时限，标记即将超时/已超时，更新预警表。"""
@@ -174,7 +174,7 @@ def sla(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=
         raise typer.Exit(4)
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def export(register: Path = REGISTER, format: str = typer.Option("json", "--format", help="json 或 csv"),
            out: Optional[Path] = typer.Option(None, help="输出文件；不给时写到标准输出（须重定向到文件或管道）"),
            include_archive: bool = typer.Option(False, "--include-archive", help="包括归档中的投诉"),
@@ -196,7 +196,7 @@ def export(register: Path = REGISTER, format: str = typer.Option("json", "--form
                        write=False), "导出完成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def check(register: Path = REGISTER, now: Optional[str] = typer.Option(None, help=NOW_HELP),
           repair: bool = typer.Option(False, "--repair",
                                       help="只修复登记表结构（表格范围、筛选、下拉、冻结首行），不改任何数据")):
@@ -228,7 +228,7 @@ def check(register: Path = REGISTER, now: Optional[str] = typer.Option(None, hel
         raise typer.Exit(1)
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def restore(register: Path = REGISTER, list_: bool = typer.Option(False, "--list", help="列出备份"),
             backup: Optional[int] = typer.Option(None, "--backup", help="恢复第 N 份备份（1 为最新）")):
     """列出或恢复 .bak 文件夹中的历史版本。"""
@@ -245,7 +245,7 @@ def restore(register: Path = REGISTER, list_: bool = typer.Option(False, "--list
         report(summary, "备份列表", f"共 {count} 份备份" if count else "还没有备份（第一次保存后才会有）")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def docs(register: Path = REGISTER, numbers: list[str] = typer.Argument(None, help="投诉编号（可多个）"),
          all_due: bool = typer.Option(False, "--all-due", help="生成当前到期的全部文档"),
          kind: list[str] = typer.Option(None, "--kind", help="assignment / plan / confirmation / survey，可多次指定"),
@@ -272,7 +272,7 @@ def docs(register: Path = REGISTER, numbers: list[str] = typer.Argument(None, he
     report(in_session(register, work, moment, write=all_due), "文档已生成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def log(register: Path = REGISTER, number: str = typer.Argument(..., help="投诉编号"),
         channel: str = typer.Option("电话", help="沟通渠道"),
         content: str = typer.Option(..., help="沟通内容"),
@@ -285,11 +285,11 @@ def log(register: Path = REGISTER, number: str = typer.Argument(..., help="投�
     report(in_session(register, lambda s: submit(s, "log", args, moment), moment), "沟通已记录")
 
 
-surveys_app = typer.Typer(help="满意度回访结果。", no_args_is_help=True, cls=ZhGroup, rich_markup_mode=None)
+surveys_app = ZhTyper(help="满意度回访结果。", no_args_is_help=True)
 app.add_typer(surveys_app, name="surveys")
 
 
-@surveys_app.command(cls=ZhCommand, name="import")
+@surveys_app.command("import")
 def surveys_import(register: Path = REGISTER, source: Path = typer.Argument(..., help="回访结果 .csv / .xlsx"),
                    now: Optional[str] = typer.Option(None, help=NOW_HELP)):
     """导入回访评分（投诉编号 + 三项 1–5 分 + 意见）；任一项 ≤3 分需主管回访。"""
@@ -299,7 +299,7 @@ def surveys_import(register: Path = REGISTER, source: Path = typer.Argument(...,
     report(in_session(register, lambda s: submit(s, "surveys", args, moment), moment), "回访结果已导入")
 
 
-@app.command(cls=ZhCommand, name="report")
+@app.command("report")
 def report_cmd(register: Path = REGISTER,
                month: Optional[str] = typer.Option(None, help="月份，如 2026-10；默认上个月"),
                out: Optional[Path] = typer.Option(None, help="输出文件；默认登记表旁 月度投诉分析报告_<月份>.xlsx"),
@@ -322,7 +322,7 @@ def report_cmd(register: Path = REGISTER,
     report(summary, "月度报告已生成")
 
 
-@app.command(cls=ZhCommand, name="archive")
+@app.command("archive")
 def archive_cmd(register: Path = REGISTER,
                 older_than: Optional[int] = typer.Option(None, "--older-than", help="关闭超过 N 天（默认取设置）"),
                 purge_expired: bool = typer.Option(False, "--purge-expired", help="列出超过保留期的归档文件"),
@@ -338,7 +338,7 @@ def archive_cmd(register: Path = REGISTER,
            "归档完成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def find(register: Path = REGISTER, query: str = typer.Argument(..., help="投诉编号、电话、客户ID、订单号或文字"),
          unmasked: bool = typer.Option(False, "--unmasked", help="显示完整客户信息")):
     """在登记表和归档中查找投诉。"""
@@ -350,7 +350,7 @@ def find(register: Path = REGISTER, query: str = typer.Argument(..., help="投�
     report(summary, "查找完成", "没有找到匹配的投诉（可输入投诉编号、电话、客户ID、订单号或文字）")
 
 
-@app.command(cls=ZhCommand, name="schedule")
+@app.command("schedule")
 def schedule_cmd(register: Path = REGISTER,
                  once: bool = typer.Option(False, "--once", help="只运行一次到期任务后退出（供计划任务/cron 使用）"),
                  now: Optional[str] = typer.Option(None, help=NOW_HELP)):
@@ -375,12 +375,12 @@ def schedule_cmd(register: Path = REGISTER,
     scheduler.run_forever()
 
 
-excel_app = typer.Typer(help="Excel 选项卡（投诉管理）：生成 .xlsm / 加载项，检查设置，在 Windows 上安装。",
-                        no_args_is_help=True, cls=ZhGroup, rich_markup_mode=None)
+excel_app = ZhTyper(help="Excel 选项卡（投诉管理）：生成 .xlsm / 加载项，检查设置，在 Windows 上安装。",
+                    no_args_is_help=True)
 app.add_typer(excel_app, name="excel")
 
 
-@excel_app.command(cls=ZhCommand, name="build")
+@excel_app.command("build")
 def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 .xlsx（生成加载项时不需要）"),
                 out: Path = typer.Option(..., "--out", help="输出的 .xlsm（或 --addin 时的 .xlam）"),
                 addin: bool = typer.Option(False, "--addin", help="生成对当前工作簿生效的加载项 .xlam")):
@@ -389,7 +389,7 @@ def excel_build(register: Optional[Path] = typer.Argument(None, help="登记表 
     report(run(build, register, out, ribbon_source(), addin), "已生成")
 
 
-@excel_app.command(cls=ZhCommand, name="check")
+@excel_app.command("check")
 def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .xlsm / .xlam（可选）")):
     """检查 xlwings 版本、Python 路径、程序包与登记表结构。"""
     from ..services.frontend import check_setup
@@ -403,21 +403,21 @@ def excel_check(path: Optional[Path] = typer.Argument(None, help="要检查的 .
     console.print("[green]✔ 设置正常[/]")
 
 
-@excel_app.command(cls=ZhCommand, name="install")
+@excel_app.command("install")
 def excel_install(register: Path = REGISTER, out: Path = typer.Option(..., "--out", help="输出的 .xlsm")):
     """（Windows）通过 Excel 导入宏模块并另存为 .xlsm。需开启“信任对 VBA 工程对象模型的访问”。"""
     from ..services.frontend import install_windows
     report(run(install_windows, register, out, ribbon_source()), "已安装")
 
 
-@excel_app.command(cls=ZhCommand, name="generate")
+@excel_app.command("generate")
 def excel_generate(root: Path = typer.Option(Path("."), help="项目根目录")):
     """（开发）由按钮登记表重新生成 workbook/customUI.xml 与 macros/*.bas。"""
     from ..services.frontend import generate
     report(run(generate, root, ribbon_source()), "已生成")
 
 
-@app.command(cls=ZhCommand)
+@app.command()
 def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
          now: Optional[str] = typer.Option(None, help=NOW_HELP),
          count: int = typer.Option(60, help="样例投诉数量"),

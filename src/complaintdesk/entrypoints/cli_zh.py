@@ -87,6 +87,17 @@ class ZhGroup(typer_core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+class ZhTyper(typer.Typer):
+    """A typer app whose group and commands speak Chinese (ZhGroup, ZhCommand): every command added
+    with `@app.command()` gets them, none can be forgotten."""
+
+    def __init__(self, **settings):
+        super().__init__(cls=ZhGroup, rich_markup_mode=None, **settings)
+
+    def command(self, name=None, *, cls=ZhCommand, **settings):
+        return super().command(name, cls=cls, **settings)
+
+
 def show_usage_error(exc) -> None:
     """Usage line, the error, and where help is — on stderr, in Chinese."""
     err = console_for(sys.stderr)
