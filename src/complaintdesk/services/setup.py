@@ -85,7 +85,7 @@ def _recomputation_problems(store: RegisterStore, now, letter_of) -> list[str]:
     return problems
 
 
-def _to_do(store: RegisterStore, rows) -> list[str]:
+def _to_do(rows) -> list[str]:
     """Work waiting for a click, not a fault: rows typed and not numbered yet."""
     unnumbered = sum(1 for r in rows if not r.values.get("complaint_no"))
     return [f"待办：有 {unnumbered} 行尚未编号（运行 登记编号；无法编号的原因见“校验提示”列）"] if unnumbered else []
@@ -121,8 +121,7 @@ def check_register(store: RegisterStore, now: datetime | None = None) -> Summary
         summary.messages += _recomputation_problems(
             store, now or datetime.now(), lambda key: col_letter(columns.get(key, 1)))
     summary.warnings += structure_notices(store)
-    to_do = _to_do(store, rows)
-    summary.warnings += to_do
+    summary.warnings += _to_do(rows)
     summary.counts["rows"] = len(rows)
     summary.counts["problems"] = len(summary.messages)
     return summary
