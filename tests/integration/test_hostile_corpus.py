@@ -72,6 +72,9 @@ def _sheet(rows: str) -> bytes:
     ('<row r="2"><c r="XFE2"><v>1</v></c></row>', "“XFE2”超出"),
     ('<row r="2"><c r="B1048577"><v>1</v></c></row>', "“B1048577”超出"),
     ('<row r="2"><c r="B2" t="s"><v>7</v></c></row>', "单元格 B2 引用了第 8 条共享文本"),
+    ('<row r="2"><c r="B2" t="s"><v>0012</v></c></row>', "单元格 B2 引用了第 13 条共享文本"),
+    ('<row r="2"><c s="1" r="A0"><v>1</v></c></row>', "“A0”"),           # the reference not first
+    ('<row r="2"><c t="n" r="XFE2"><v>1</v></c></row>', "“XFE2”超出"),
     (f'<row r="2"><c r="B2" t="inlineStr"><is><t>{"字" * (MAX_TEXT + 1)}</t></is></c></row>', "超过 Excel 的上限"),
 ])
 def test_each_check_names_what_is_wrong(rows, problem):
@@ -84,7 +87,7 @@ def test_each_check_names_what_is_wrong(rows, problem):
     '<row r="1"/><row r="2"><c r="XFD2"><v>1</v></c></row><row r="1048576"/>',
     f'<row r="2"><c r="B2" t="inlineStr"><is><t>{"字" * MAX_TEXT}</t></is></c></row>',
     f'<row r="2"><c r="B2" t="inlineStr"><is><t>{"&amp;" * MAX_TEXT}</t></is></c></row>',
-    '<row r="2"><c r="B2" t="s"><v>6</v></c></row>',
+    '<row r="2"><c r="B2" t="s"><v>6</v></c><c r="C2" t="s"><v>06</v></c><c s="1" r="D2"><v>1</v></c></row>',
 ])
 def test_what_excel_writes_passes(rows):
     SheetCheck("登记表.xlsx", "投诉登记", strings=7).piece(_sheet(rows))
@@ -134,3 +137,14 @@ def test_a_million_empty_rows_cost_memory_of_the_filled_ones(tmp_path):
     assert words[-1] in ("0", "None"), done.stdout + done.stderr
     assert int(words[words.index("RSS") + 1]) < 600_000, done.stdout  # KB; the filled rows are three
     assert "新编号 3" in done.stdout
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 9, 10, 99, 100, 59999, 123456, 500000])
+def test_the_past_the_table_pattern_matches_exactly_the_numbers_from_n(n):
+    import re
+
+    from complaintdesk.adapters.xlsxstream.sheet_checks import at_least
+    pattern = re.compile(at_least(n) + b"$")
+    for k in [*range(0, 1200), n - 1, n, n + 1, 10 * n, 10 * n + 9, 10**7 + 3]:
+        if k >= 0:
+            assert bool(pattern.match(str(k).encode())) == (k >= n), (n, k)

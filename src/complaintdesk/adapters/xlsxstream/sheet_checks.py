@@ -4,9 +4,9 @@ A worksheet is refused (SchemaError, exit 2) when its XML is not what Excel writ
 bytes that are not UTF-8, rows out of order or numbered twice, a row or cell reference outside
 A1:XFD1048576, a text longer than Excel's 32,767 characters, a shared-string index past the end of
 the table. The openpyxl store runs every check on every sheet before openpyxl parses the file; the
-streaming store runs the cheap ones on each piece as it streams the register sheet (about 0.4 s per
-100 MB) and the exact ones on a piece whose cells failed to read — so a file gets the same message
-from either store. Pieces end on a row boundary (xlsxstream.pieces).
+streaming store on the register sheet's first pass as it streams it (about 1 s per 100 MB of sheet
+XML) and on the other sheets it parses — so a file gets the same message from either store. Pieces
+end on a row boundary (xlsxstream.pieces).
 """
 from __future__ import annotations
 
@@ -24,6 +24,24 @@ WIDE_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3}|[A-Z]+[0-9]{7})')
 LONG_TEXT = re.compile(rb'<(?:t|v|f)\b[^>/]*>([^<]{32768,})')
 SHARED = re.compile(rb'<c\b[^>]*?\br="([A-Z]+[0-9]+)"[^>]*?\bt="s"[^>]*>\s*<v>\s*([0-9]+)\s*</v>')
 CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)([0-9]+)"')
+# The same searches where every cell carries its reference first (as Excel, WPS, LibreOffice and openpyxl
+# write them): a literal prefix the regex engine skips to, ~5x faster on a register's millions of cells.
+BAD_REF_R_FIRST = re.compile(rb'<c r="(?![A-Z]{1,3}[1-9][0-9]{0,6}")([^"]*)"')
+WIDE_REF_R_FIRST = re.compile(rb'<c r="([A-Z]{3}|[A-Z]+[0-9]{7})')
+NOT_R_FIRST = re.compile(rb'<c(?! r=")[\s>/]')  # a cell that does not open with its reference
+
+
+def at_least(n: int) -> bytes:
+    """A regex matching the decimal integers ≥ n written without leading zeros."""
+    digits = str(n)
+    width = len(digits)
+    alternatives = [b"[1-9][0-9]{%d,}" % width, digits.encode()]  # more digits; n itself
+    for i, ch in enumerate(digits):
+        if ch != "9":  # the same first i digits, a larger one here, anything after
+            rest = width - i - 1
+            tail = b"[0-9]{%d}" % rest if rest else b""
+            alternatives.append(digits[:i].encode() + b"[%d-9]" % (int(ch) + 1) + tail)
+    return b"(?:" + b"|".join(alternatives) + b")"
 
 
 def damaged(book: str, sheet: str, what: str) -> SchemaError:
@@ -37,6 +55,9 @@ class SheetCheck:
     def __init__(self, book: str, sheet: str, strings: int):
         self.book, self.sheet, self.strings = book, sheet, strings
         self.last_row = 0
+        # a shared-string cell whose index is past the table (rare): only then is the piece searched
+        # cell by cell, to name the cell
+        self.past_table = re.compile(rb't="s"[^>]*>\s*<v>\s*0*' + at_least(strings) + rb'\s*</v>')
 
     def _refuse(self, what: str) -> None:
         raise damaged(self.book, self.sheet, what)
@@ -66,10 +87,11 @@ class SheetCheck:
             self.last_row = r
 
     def _refs(self, buf: bytes) -> None:
-        bad = BAD_REF.search(buf)
+        r_first = NOT_R_FIRST.search(buf) is None  # every cell opens with r="…"
+        bad = (BAD_REF_R_FIRST if r_first else BAD_REF).search(buf)
         if bad:
             self._refuse(f"有引用为“{bad.group(1).decode('utf-8', 'replace')}”的单元格（不是有效的单元格地址）")
-        for m in WIDE_REF.finditer(buf):
+        for m in (WIDE_REF_R_FIRST if r_first else WIDE_REF).finditer(buf):
             ref = CELL_REF.match(buf, m.start())
             if ref is None:
                 continue
@@ -78,6 +100,9 @@ class SheetCheck:
                 self._refuse(f"有单元格“{(letters + digits).decode()}”超出 Excel 的范围 A1:XFD{MAX_ROW}")
 
     def shared_indexes(self, buf: bytes) -> None:
+        """Shared-string indexes past the table (looked for as numbers ≥ its size, then named)."""
+        if self.past_table.search(buf) is None:
+            return
         for m in SHARED.finditer(buf):
             if int(m.group(2)) >= self.strings:
                 self._refuse(f"单元格 {m.group(1).decode()} 引用了第 {int(m.group(2)) + 1:,} 条共享文本，"
