@@ -187,6 +187,7 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
     style = {c.key: 1 for c in COLUMNS if c.kind == "datetime"}
     sst = SharedStrings() if shared_strings else None
     spans = f' spans="1:{len(COLUMNS)}"' if shared_strings else ""
+    last = sx.col_letter(len(COLUMNS))  # the register's last column: the Table and dimension end there
     cell = sst.cell if sst else sx.cell_xml
     with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
         names = src.namelist()
@@ -198,7 +199,7 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
                 header, tail = rest.split(b"</sheetData>", 1)
                 header = header[:header.find(b"</row>") + 6]
                 header = sst.inline_to_shared(header) if sst else header
-                head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:BP{size + 1}"/>'.encode(), head)
+                head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}{size + 1}"/>'.encode(), head)
                 with dst.open(info.filename, "w", force_zip64=True) as out:
                     out.write(head + b"<sheetData>" + header)
                     for r, values in enumerate(rows, 2):
@@ -213,7 +214,7 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
                         out.write(f'<row r="{r}"{spans}>{cells}</row>'.encode("utf-8"))
                     out.write(b"</sheetData>" + tail)
             elif info.filename.startswith("xl/tables/"):
-                dst.writestr(info, data.replace(b'ref="A1:BP2"', f'ref="A1:BP{size + 1}"'.encode()))
+                dst.writestr(info, data.replace(f'ref="A1:{last}2"'.encode(), f'ref="A1:{last}{size + 1}"'.encode()))
             elif sst is None:
                 dst.writestr(info, data)
             elif info.filename == "[Content_Types].xml":

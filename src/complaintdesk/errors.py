@@ -45,3 +45,8 @@ class SheetFullError(ComplaintDeskError):
     def __init__(self, message: str, role: str):
         super().__init__(message)
         self.role = role
+
+
+class GroupStoreError(ComplaintDeskError):
+    """The group database cannot be reached, refuses us, is of another schema version, or a
+    publication conflicts with what it holds. Nothing was written."""

@@ -199,7 +199,7 @@ def test_what_points_at_rows_follows_them(archived, dressed):
     assert area and all(c in after["formatting"] for c in area)
     assert [v for v in before["validations"] if "20000" in v[0]] == [v for v in after["validations"] if "20000" in v[0]]
     assert ("重点行", f"投诉登记!$A${up(k2)}:$BP${up(k2)}") in after["names"]
-    assert after["table"] == f"A1:BP{len(reg_after)}"
+    assert after["table"] == f"A1:BQ{len(reg_after)}"
     with zipfile.ZipFile(paths["fast"]) as z:
         assert 'fullCalcOnLoad="1"' in z.read("xl/workbook.xml").decode("utf-8")
 

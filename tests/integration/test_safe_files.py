@@ -58,7 +58,8 @@ def files_outside(root: Path, folder: Path) -> list[Path]:
 def test_supplied_numbers_from_an_export_never_become_paths(deep, cli, tmp_path):
     register = deep
     source = tmp_path / "export.csv"
-    write_csv(source, [dict(complaint(contact=f"1390000{i:04d}"), complaint_no=n) for i, n in enumerate(HOSTILE)])
+    write_csv(source, [dict(complaint(contact=f"1390000{i:04d}", product=f"产品{i}"), complaint_no=n)
+                       for i, n in enumerate(HOSTILE)])
     out = cli("import", register, source, "--now", NOW).output.replace("\n", "")
     assert out.count("已忽略，登记编号时重新编号") == len(HOSTILE) and f"导入行 {len(HOSTILE)}" in out
     cli("assign", register, "--now", NOW)

@@ -53,9 +53,9 @@ def register(tmp_path, rows=3000):
     path = tmp_path / "big.xlsx"
     bench_module().build(path, rows, shared_strings=False)  # two pieces: masters in the first, cells in both
     last, light = rows + 1, rows * 2 // 5
-    fill_down(path, "BP", 2, last, "IF($L2=&quot;&quot;,&quot;&quot;,LEN(L2)+SUM(BC$2:BC2))", 0)
+    fill_down(path, "BQ", 2, last, "IF($L2=&quot;&quot;,&quot;&quot;,LEN(L2)+SUM(BC$2:BC2))", 0)
     fill_down(path, "F", light, light + 60, f"E{light}&amp;&quot;-&quot;&amp;$H$1", 1)  # a light column, closed rows
-    fill_down(path, "BN", last - 11, last, f"'人员'!A1&amp;L{last - 11}", 2)  # a block in the last piece only
+    fill_down(path, "BO", last - 11, last, f"'人员'!A1&amp;L{last - 11}", 2)  # a block in the last piece only
     return path
 
 
@@ -67,17 +67,17 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
     path = register(tmp_path)
     monkeypatch.setattr(fast_store, "CHUNK", 1 << 20)  # many pieces: most cells far from their master
     ws = load_workbook(path)["投诉登记"]
-    assert ws["BP3001"].value == '=IF($L3001="","",LEN(L3001)+SUM(BC$2:BC3001))'
+    assert ws["BQ3001"].value == '=IF($L3001="","",LEN(L3001)+SUM(BC$2:BC3001))'
     slow = export(cli, monkeypatch, "openpyxl", path)
     by_no = {r["complaint_no"]: r for r in slow if r["complaint_no"]}
-    assert slow[-1]["remarks"] == ws["BP3001"].value and slow[1230 - 2]["contact"] == '=E1230&"-"&$H$1'
+    assert slow[-1]["remarks"] == ws["BQ3001"].value and slow[1230 - 2]["contact"] == '=E1230&"-"&$H$1'
     assert slow[-1]["callback_note"] == "='人员'!A12&L3001"
 
     # a full scan on two cores (the worker scans the first piece), then the row index
     monkeypatch.setattr(parallel_scan, "PARALLEL_FROM", 0)
     assert export(cli, monkeypatch, "fast", path) == slow
     scanned = full_read(path)
-    assert scanned[3001]["remarks"] == ws["BP3001"].value
+    assert scanned[3001]["remarks"] == ws["BQ3001"].value
     assert scanned[1230]["contact"] == '=E1230&"-"&$H$1' and scanned[1230].get("_light")
     run(cli, monkeypatch, "fast", "assign", path, "--now", "2026-11-20T10:00")
     rows, segments = indexed_read(path)

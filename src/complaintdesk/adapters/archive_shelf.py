@@ -24,6 +24,7 @@ class ArchiveShelf(Protocol):
     def numbers(self) -> set[str]: ...                              # every archived complaint number
     def columns(self, keys) -> dict[str, list]: ...                 # per key, values as stored, all archives
     def complaints_in(self, name: str) -> int | None: ...           # complaints in one file; None: not there
+    def comms(self) -> list[dict]: ...                              # the archived 沟通记录 entries
 
 
 class FileArchives:
@@ -58,6 +59,9 @@ class FileArchives:
                 out[k].extend(columns.get(k) or [None] * len(rows))
         return out
 
+    def comms(self) -> list[dict]:
+        from .faststore.archive_files import read_archive
+        return [entry for path in self.files() for entry in read_archive(path, only=set())[1]]
 
     def complaints_in(self, name: str) -> int | None:
         from .faststore.archive_files import archived_numbers
@@ -85,6 +89,9 @@ class NoArchives:
 
     def complaints_in(self, name: str) -> int | None:
         return None
+
+    def comms(self) -> list[dict]:
+        return []
 
 
 class ArchiveMarker:

@@ -94,20 +94,26 @@ def _chart(wb, kind, sheet, name, first, last, title, subtype=None):
     return chart
 
 
+def open_workbook(tmp: Path):
+    """An xlsxwriter workbook that writes every string as text, and the report's formats."""
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True,
+                                        "strings_to_numbers": False})
+    fmt = {"title": wb.add_format({"bold": True, "font_size": 16, "font_name": "Microsoft YaHei"}),
+           "head": wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1,
+                                  "font_name": "Microsoft YaHei", "text_wrap": True, "valign": "vcenter"}),
+           "pct": wb.add_format({"num_format": "0.0%"}), "int": wb.add_format({"num_format": "#,##0"}),
+           "num": wb.add_format({"num_format": "0.00"}),
+           "points": wb.add_format({"num_format": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"'}),
+           "change": wb.add_format({"num_format": "+#,##0.##;-#,##0.##;0"}),
+           "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+           "when": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+           "center": wb.add_format({"align": "center"})}
+    return wb, fmt
+
+
 def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -> None:
     def build(tmp: Path) -> None:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True,
-                                            "strings_to_numbers": False})
-        fmt = {"title": wb.add_format({"bold": True, "font_size": 16, "font_name": "Microsoft YaHei"}),
-               "head": wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF", "border": 1,
-                                      "font_name": "Microsoft YaHei", "text_wrap": True, "valign": "vcenter"}),
-               "pct": wb.add_format({"num_format": "0.0%"}), "int": wb.add_format({"num_format": "#,##0"}),
-               "num": wb.add_format({"num_format": "0.00"}),
-               "points": wb.add_format({"num_format": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"'}),
-               "change": wb.add_format({"num_format": "+#,##0.##;-#,##0.##;0"}),
-               "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
-               "when": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-               "center": wb.add_format({"align": "center"})}
+        wb, fmt = open_workbook(tmp)
         _summary(wb, fmt, k, csat_target)
         if not no_complaints(k):  # a month without complaints: no empty charts, the overview says so
             _distributions(wb, fmt, k)
@@ -120,7 +126,7 @@ def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -
         s.title("指标口径")
         s.table(["指标", "计算方法"], DEFINITIONS, widths=[16, 100])
         for ws in wb.worksheets():
-            _print_setup(ws)
+            print_setup(ws)
         wb.close()
     atomic_write(Path(path), build)
 
@@ -258,7 +264,7 @@ def _time(value):
         return _plain(value)
 
 
-def _print_setup(ws) -> None:
+def print_setup(ws) -> None:
     """Every sheet prints on A4 landscape, all columns on one page wide, the header row repeated."""
     ws.set_paper(9)
     ws.set_landscape()

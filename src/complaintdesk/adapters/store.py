@@ -21,6 +21,7 @@ from ..domain.schema import (
     COLUMNS,
     EXCEL_MAX_ROWS,
     EXCEL_ROWS_WARN_SHARE,
+    OPTIONAL_KEYS,
     SHEETS,
     match_headers,
 )
@@ -61,7 +62,7 @@ def map_headers(header: Iterable[tuple[int, object]], lang: str) -> dict[str, in
     for col, _, key in match.repeated[:1]:
         raise SchemaError(f"投诉登记表的列“{BY_KEY[key].zh}”出现两次（{col_letter(found[key])}1 和 "
                           f"{col_letter(col)}1），请删除或改名其中一列")
-    missing = [c.label(lang) for c in COLUMNS if c.key not in found
+    missing = [c.label(lang) for c in COLUMNS if c.key not in found and c.key not in OPTIONAL_KEYS
                and (c.group == "automation" or c.key in REQUIRED_STAFF)]
     if missing:
         raise SchemaError("投诉登记表缺少列：" + "、".join(missing) + "（可运行 complaintdesk check 查看详情）")

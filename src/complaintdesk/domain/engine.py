@@ -45,6 +45,7 @@ class Context:
     # archives the register recorded are missing: complaints found earlier in them stay related
     # (repeat flag, related numbers, the priority a repeat raised are never lowered for that)
     archives_missing: bool = False
+    group_events: dict[int, str] = field(default_factory=dict)  # row -> 群诉编号 (find_group_events)
 
 
 def input_problems(c: Complaint, s: Settings) -> list[str]:
@@ -118,6 +119,9 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     if ctx.archives_missing:
         earlier = list(dict.fromkeys([*split_numbers(c.previous.get("related_nos")), *earlier]))
     computed, _reason = priority_for(c, bool(earlier), s)
+    event = ctx.group_events.get(c.row_id, "")
+    if event:  # a group complaint is urgent, whatever each complaint alone would be
+        computed = "P0"
     priority = c.priority_override or computed
     code, dept_name, msg = route(c, s)
     if msg:
@@ -127,7 +131,8 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     clocks = evaluate_clocks(c, priority, s, cal, ctx.now, approval, ctx.last_contact.get(number))
     by_key = {r.key: r for r in clocks}
     callback = any(v is not None and v <= 3 for v in c.scores.values())
-    escalated = bool(c.flags.get("prev_escalated") or by_key["resolve"].state == "breached" or c.text["objection"])
+    escalated = bool(c.flags.get("prev_escalated") or by_key["resolve"].state == "breached" or c.text["objection"]
+                     or event)
     if approval and not c.text["approved_by"]:
         problems.append("方案超出授权（成本或跨部门），需客服经理审批")
     closed = _closed(c, ctx, priority, callback)
@@ -140,6 +145,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
         "priority": priority,
         "is_repeat": bool(earlier),
         "related_nos": "、".join(earlier),
+        "group_event": event,
         "department": dept_name,
         "handler": handler,
         "cc": cc_for(code, s),

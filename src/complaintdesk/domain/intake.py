@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from .group_events import event_prefix
 from .model import Complaint
 from .parsing import customer_key
 from .settings import PRIORITIES, Settings
@@ -75,6 +76,13 @@ class Counter:
             prefix, serial = parts
             if serial > self.last.get(prefix, 0):
                 self.last[prefix] = serial
+
+    def issue_event(self, first: datetime) -> str:
+        """The next 群诉编号 of the day an event's first complaint came (QS-20261008-01)."""
+        prefix = event_prefix(first)
+        serial = self.last.get(prefix, 0) + 1
+        self.last[prefix] = serial
+        return f"{prefix}-{serial:02d}"
 
     def issue(self, received: datetime, dept_code: str) -> str:
         prefix = f"{received:%Y%m%d}-{dept_code}"

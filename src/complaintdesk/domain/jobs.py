@@ -60,16 +60,29 @@ def _report_due(now, st: JobState, s, cal) -> bool:
     return 1 <= now.day <= 5 and st.last_key != report_month(now)
 
 
+def _publish_due(now, st: JobState, s, cal) -> bool:
+    """上报集团: once a day from 设置's time, and on the 1st at once for the month just ended —
+    only for a register that names its branch."""
+    if not s.param("branch_name"):
+        return False
+    if now.day == 1 and st.last_key != report_month(now):
+        return True
+    return now.time() >= s.param("publish_time") and (st.last_run is None or st.last_run.date() < now.date())
+
+
 def report_month(now: datetime) -> str:
     return previous_month(f"{now:%Y-%m}")
 
 
 def job_key(name: str, now: datetime) -> str:
     """What a successful run covered: the report month for the monthly report."""
+    if name == "publish":  # the 1st's publication covers the month just ended
+        return report_month(now) if now.day == 1 else ""
     return report_month(now) if name == "monthly_report" else ""
 
 
-JOBS = {"sla": _sla_due, "digest": _daily_due, "survey_reminder": _daily_due, "monthly_report": _report_due}
+JOBS = {"sla": _sla_due, "digest": _daily_due, "survey_reminder": _daily_due, "monthly_report": _report_due,
+        "publish": _publish_due}
 WRITES_REGISTER = frozenset({"sla"})  # jobs whose results (due times, statuses, 预警) live in the register
 
 

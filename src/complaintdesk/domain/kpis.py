@@ -16,6 +16,12 @@ from datetime import date, datetime, timedelta
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
 SCORES = ("score_efficiency", "score_attitude", "score_solution")
+# every field of a record the functions below read (a group store keeps just these per complaint)
+KPI_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "status", "category", "channel",
+            "department", "priority", "responsibility", "resolution_type", "handler", "product",
+            *(f"{clock}_status" for clock in CLOCKS), *SCORES, "callback_required", "callback_done_at",
+            "is_repeat", "escalated", "resolved_at", "last_update_at", "objection", "customer_agrees",
+            "first_response_at")
 DIMENSIONS = {"by_category": "category", "by_channel": "channel", "by_department": "department",
               "by_priority": "priority", "by_responsibility": "responsibility",
               "by_resolution_type": "resolution_type"}
@@ -119,9 +125,12 @@ def hotspots(records: list[dict], month: str, threshold: int) -> list[dict]:
             for (p, c), n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0])) if n >= threshold]
 
 
-def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) -> dict:
+def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3,
+                 trend: dict[str, int] | None = None) -> dict:
     """Every KPI of the report for `month` ('YYYY-MM'), plus the previous month's headline values:
-    one function per family below (volume, timeliness, satisfaction and quality, durations, trend)."""
+    one function per family below (volume, timeliness, satisfaction and quality, durations, trend).
+    `trend`: the valid complaints of each of the 12 months when counted elsewhere (the records
+    then need to cover only `month` and the month before)."""
     monthly = defaultdict(list)  # month -> its records: every figure below looks at one or two months
     for r in records:
         monthly[month_of(r)].append(r)
@@ -134,7 +143,8 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3) ->
     result |= _quality(rows, this)
     result |= _durations(rows)
     result |= _by_day_and_week(rows, month)
-    result["trend_12_months"] = {m: sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
+    result["trend_12_months"] = {m: trend.get(m, 0) if trend is not None else
+                                 sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
                                  for m in last_months(month)}
     result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
     result["previous"] = _headline(counted(monthly.get(prev, []), prev), prev)

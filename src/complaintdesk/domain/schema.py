@@ -57,6 +57,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("priority", "优先级", "Priority", AUTOMATION, width=7),
     _c("is_repeat", "重复投诉", "Repeat", AUTOMATION, "bool", width=8),
     _c("related_nos", "关联投诉编号", "Related Nos", AUTOMATION, width=22),
+    _c("group_event", "群诉编号", "Group Event", AUTOMATION, width=15),
     _c("department", "处理部门", "Department", AUTOMATION, width=11),
     _c("handler", "受理人", "Handler", AUTOMATION, width=9),
     _c("cc", "抄送", "CC", AUTOMATION, width=16),
@@ -111,6 +112,9 @@ KEYS: tuple[str, ...] = tuple(c.key for c in COLUMNS)
 AUTOMATION_KEYS = frozenset(c.key for c in COLUMNS if c.group == AUTOMATION)
 STAFF_KEYS = frozenset(c.key for c in COLUMNS if c.group != AUTOMATION)
 DATETIME_KEYS = frozenset(c.key for c in COLUMNS if c.kind == "datetime")
+# automation columns newer registers have and older ones may lack: the tool works without them
+# (what they would show is said elsewhere too), and `check` says how to add one
+OPTIONAL_KEYS = frozenset({"group_event"})
 
 
 # Headers other systems and other registers use for our columns (import and the register read both).

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from ..errors import RuleConflictError
+from .group_events import GroupRule
 from .parsing import parse_bool, text_of
+from .schema import header_lookup, normalise_header
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
 CLOCK_LABELS = {"response": ("响应", "Response"), "plan": ("方案", "Plan"),
@@ -65,6 +67,15 @@ DEFAULT_PARAMS = (
     ("cost_threshold", "经理审批成本阈值(元)", 1000, "方案成本超过此金额需客服经理审批"),
     ("csat_target", "满意度目标", 0.9, "月度报告中满意度(CSAT)的目标值"),
     ("hotspot_threshold", "高频问题阈值", 3, "同一产品×类别当月达到此数量列为高频问题"),
+    ("response_hours_target", "平均响应时长目标(小时)", 24, "集团报告的红绿灯：平均首次响应时长不超过此小时数为达标"),
+    ("group_event_count", "群诉阈值(起)", 5, "同一产品（或下列归并字段相同）、同一类别的有效投诉"
+     "在时间窗内达到此数量即为群诉事件；"
+     "0 为不识别"),
+    ("group_event_hours", "群诉时间窗(小时)", 24, "群诉事件中投诉的接收时间相隔不超过此小时数"),
+    ("group_event_fields", "群诉归并字段", "涉及产品/服务", "登记表的列名，多个用顿号分隔"
+     "（如 涉及产品/服务、订单号、地点）；"
+     "任一列相同即归并，空白不归并"),
+    ("group_event_same_category", "群诉要求同一类别", "是", "是：还要求投诉类别相同"),
     ("legacy_number_pattern", "旧编号格式", "", "旧系统编号格式（正则，如 TS\\d{6}）；空则只认 日期-部门代码-流水号"),
     ("survey_reply_days", "调查表回复天数", 7, "满意度调查表上“请在…前提交”的日期：从调查表发出之日起算的天数"),
     ("archive_days", "归档天数", 30, "关闭超过此天数的投诉可归档"),
@@ -73,6 +84,10 @@ DEFAULT_PARAMS = (
     ("check_minutes", "时效检查间隔(分钟)", 30, "调度器在工作时间内检查时效的间隔"),
     ("digest_time", "每日汇总时间", "08:30", "调度器每日发送预警汇总的时间"),
     ("report_recipients", "月报收件人", "", "多个邮箱用逗号或分号分隔"),
+    ("branch_name", "分支机构名称", "", "上报集团时本登记表的名称（如 华东呼叫中心）；空则调度器不上报"),
+    ("group_url", "集团数据库", "", "集团汇总数据库地址，如 sqlite:///D:/集团/集团汇总.db；"
+     "含密码时改用环境变量 COMPLAINTDESK_GROUP_URL"),
+    ("publish_time", "上报集团时间", "22:00", "调度器每日上报集团的时间；每月1日另在零点后尽早上报上月"),
     ("smtp_host", "SMTP服务器", "", "也可用环境变量 COMPLAINTDESK_SMTP_HOST"),
     ("smtp_port", "SMTP端口", 25, ""),
     ("smtp_user", "SMTP用户", "", ""),
@@ -221,7 +236,7 @@ def _param_value(key: str, zh: str, default, raw):
         except ValueError:
             raise RuleConflictError(f"设置：参数“{zh}”的值“{text}”应为数字")
         return int(number) if isinstance(default, int) and number.is_integer() else number
-    if key in ("work_start", "work_end", "digest_time"):
+    if key in ("work_start", "work_end", "digest_time", "publish_time"):
         return _parse_hhmm(raw, zh)
     return text
 
@@ -357,7 +372,30 @@ def _params(rows, departments: dict[str, str]) -> dict[str, Any]:
         re.compile(text_of(params["legacy_number_pattern"]))
     except re.error as exc:
         raise RuleConflictError(f"设置：旧编号格式“{params['legacy_number_pattern']}”不是有效的正则表达式（{exc}）")
+    params["group_event_fields"] = _group_fields(params["group_event_fields"])
     return params
+
+
+def _group_fields(text) -> tuple[str, ...]:
+    """群诉归并字段 as field keys: register column names (or keys) separated by 、，, or ;."""
+    lookup, keys = header_lookup(), []
+    for name in re.split(r"[、，,;；]", text_of(text)):
+        if not name.strip():
+            continue
+        key = lookup.get(normalise_header(name))
+        if key is None:
+            raise RuleConflictError(f"设置：群诉归并字段“{name.strip()[:20]}”不是登记表的列名"
+                                    "（例如 涉及产品/服务、订单号、地点）")
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def group_rule(s: "Settings") -> GroupRule:
+    """The 群诉 rule of 设置."""
+    return GroupRule(min_count=int(s.param("group_event_count")),
+                     window=timedelta(hours=float(s.param("group_event_hours"))),
+                     fields=tuple(s.param("group_event_fields")),
+                     same_category=bool(s.param("group_event_same_category")))
 
 
 def _lists(given: dict) -> dict[str, tuple]:

@@ -438,6 +438,9 @@ def demo(folder: Path = typer.Argument(Path("demo"), help="演示文件夹"),
     console.print(f"[bold green]演示完成。[/]打开 {folder / '客户投诉登记表.xlsx'} 查看结果。", highlight=False)
 
 
+from . import cli_group  # noqa: E402,F401  (registers publish and group on `app`)
+
+
 def main() -> None:
     app()
 

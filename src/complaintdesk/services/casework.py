@@ -33,8 +33,8 @@ def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
             and parse_bool(v.get("customer_agrees"))[0] is not False
     if exists:
         return False
-    if kind == "assignment":
-        return status == "registered"
+    if kind == "assignment":  # a new complaint, or one escalated at once (a 群诉) before anyone answered
+        return status == "registered" or (status == "escalated" and not v.get("first_response_at"))
     if kind == "plan":
         return bool(text_of(v.get("plan_measures"))) and not v.get("resolved_at")
     return bool(v.get("resolved_at")) and not v.get("confirmed_at")

@@ -16,7 +16,7 @@ from ..adapters.store import RegisterStore
 from ..adapters.stores import open_store
 from ..domain.model import RegisterRow
 from ..domain.parsing import parse_datetime, text_of
-from ..domain.schema import BY_KEY
+from ..domain.schema import BY_KEY, OPTIONAL_KEYS
 from ..domain.workcalendar import WorkCalendar
 
 # what each Summary counter is called when the CLI or a message box reports it
@@ -26,7 +26,9 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
                 "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录",
                 "logged": "沟通记录", "found": "找到", "complaints": "计入投诉", "sent": "邮件",
-                "purged": "删除的过期归档", "applied": "写入的排队更改", "repaired": "结构修复项"}
+                "purged": "删除的过期归档", "applied": "写入的排队更改", "repaired": "结构修复项",
+                "group_events": "新群诉事件", "published": "上报投诉", "inserted": "新增", "unchanged": "未变",
+                "cases": "案例", "branches": "分支机构", "sampled": "抽查投诉"}
 
 
 @dataclass
@@ -112,7 +114,8 @@ def apply_changes(store: RegisterStore, row: RegisterRow, new: dict[str, object]
     keeps every value: cells that were empty (a new row's first fill) in one line per row, a
     changed value in a line of its own — so that importing 50,000 rows does not write a million
     audit lines."""
-    changed = {k: v for k, v in new.items() if not same(row.values.get(k), v)}
+    absent = OPTIONAL_KEYS - store.columns.keys() if store.columns else frozenset()  # an older register
+    changed = {k: v for k, v in new.items() if k not in absent and not same(row.values.get(k), v)}
     if not changed:
         return 0
     old = {k: row.values.get(k) for k in changed}  # before the store may update the row in place

@@ -16,10 +16,11 @@ from ..domain.parsing import is_yes, text_of
 from ..errors import MailError
 from .common import Summary, display, save
 from .held import merge_ledger
+from .register import EVENT_CLOCK
 
 
 def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
-    names = [alert.get("handler", "")] + text_of(alert.get("cc")).split("；")[0].split("、")
+    names = text_of(alert.get("handler")).split("、") + text_of(alert.get("cc")).split("；")[0].split("、")
     if escalated:
         names += [p.name for p in settings.people("manager")]
     out = []
@@ -36,6 +37,11 @@ def _line(alert: dict, row: dict) -> str:
     due = f"，截止 {display(alert['due'])}" if alert.get("due") else ""
     return (f"- {alert['complaint_no']} [{alert.get('priority', '')}] {text_of(row.get('category'))} "
             f"客户 {customer}：{alert['clock']}{alert['state']}{due}{over}（受理人 {alert.get('handler', '')}）")
+
+
+def _event_line(alert: dict) -> str:
+    return (f"- 【群诉事件】{alert['complaint_no']}：{alert['state']}，已升为紧急/P0，请客服经理立即关注"
+            f"（受理人 {alert.get('handler', '')}）")
 
 
 def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], mailer: Mailer | None = None,
@@ -83,11 +89,14 @@ def _outbox(store: RegisterStore, settings, alerts: list[dict], sent_keys: set[s
     rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
     outbox: dict[str, list[tuple[str, str]]] = {}
     for alert in alerts:
+        event = alert["clock"] in EVENT_CLOCK.values()
         row = rows.get(alert["complaint_no"], {})
-        for email in _recipients(alert, settings, is_yes(row.get("escalated"))):
-            key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
+        for email in _recipients(alert, settings, event or is_yes(row.get("escalated"))):
+            # a group event is mailed once, however many complaints join it later
+            key = f"{alert['complaint_no']}|{alert['clock']}|{email}" if event else \
+                f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
             if digest or key not in sent_keys:
-                outbox.setdefault(email, []).append((key, _line(alert, row)))
+                outbox.setdefault(email, []).append((key, _event_line(alert) if event else _line(alert, row)))
     return outbox
 
 

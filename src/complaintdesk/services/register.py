@@ -14,10 +14,11 @@ from itertools import chain
 from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
+from ..domain.group_events import EventCandidate, find_group_events
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
 from ..domain.parsing import customer_key, excel_serial, is_yes, parse_datetime, text_of
-from ..domain.settings import CLOCK_LABELS
+from ..domain.settings import CLOCK_LABELS, group_rule
 from ..domain.sla import CLOCK_TABLE
 from . import case_library
 from .common import (
@@ -65,8 +66,9 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     open_rows, closed = store.split_rows(CLOSED_KEYS)
     # as stored, like the closed rows' columns; none the register holds itself
     archived = archived_columns(store, CLOSED_KEYS, numbers_of(open_rows, closed))
+    # numbering sees every number; the counter table alone serves the 群诉 numbers of an `sla`
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
-                                    closed.columns["complaint_no"])) if numbering else Counter()
+                                    closed.columns["complaint_no"]) if numbering else ())
     counter_before = dict(counter.last)
     complaints = {row.row_id: parse_complaint(row) for row in open_rows}
     repeats = _repeat_index(complaints.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
@@ -77,7 +79,10 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
         summary.warnings[:0] = [*missing, KEPT_NOTE]
     ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering,
                   archives_missing=bool(missing))
+    before = {text_of(r.values.get("group_event")) for r in open_rows} - {""}
+    ctx.group_events = _group_events(open_rows, complaints, settings, counter)
     audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
+    _say_events(summary, ctx.group_events, before, complaints)
     if audit:
         store.append_table("audit", audit)
     if counter.last != counter_before:
@@ -112,6 +117,41 @@ def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
             continue
         repeats.add(key, text_of(category), received, text_of(number))
     return repeats
+
+
+def _group_events(open_rows, complaints, settings, counter: Counter) -> dict[int, str]:
+    """Row -> 群诉编号 of the open complaints in a group event (设置's rule): valid complaints
+    with a received time are candidates; a new event's number comes from the counter."""
+    rule = group_rule(settings)
+    candidates = []
+    for row in open_rows:
+        c = complaints[row.row_id]
+        if c.received_at is None or c.invalid or not c.is_complaint:
+            continue
+        candidates.append(EventCandidate(row.row_id, c.received_at, c.category,
+                                         {k: text_of(row.values.get(k)) for k in rule.fields},
+                                         text_of(row.values.get("group_event"))))
+    return find_group_events(candidates, rule, counter.issue_event)
+
+
+def _say_events(summary: Summary, events: dict[int, str], before: set[str], complaints) -> None:
+    """One line per group event that is new this run (or grew): its complaints, urgent now."""
+    members: dict[str, list[int]] = {}
+    for row_id, number in events.items():
+        members.setdefault(number, []).append(row_id)
+    for number, rows in sorted(members.items()):
+        if number in before:
+            continue
+        summary.add("group_events")
+        first = complaints[min(rows, key=lambda r: complaints[r].received_at)]
+        summary.warnings.append(f"群诉事件 {number}：{len(rows)} 起 {first.category or '未分类'} 投诉"
+                                f"（{first.product or '同一对象'}），已升为紧急/P0 并升级至客服经理："
+                                + listed(sorted(complaints[r].number for r in rows)))
+
+
+def listed(numbers: list[str], most: int = 30) -> str:
+    """Complaint numbers joined for a cell or a line: the first `most`, then how many in all."""
+    return "、".join(numbers[:most]) + (f" 等 {len(numbers)} 起" if len(numbers) > most else "")
 
 
 def _first_rows(closed) -> dict[str, int]:
@@ -183,6 +223,29 @@ def alert_rows(store: RegisterStore, now: datetime) -> list[dict]:
     open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
     out = [a for row in open_rows for a in _row_alerts(row.values, state_labels, managers, store.lang, now)]
     out.sort(key=lambda a: (a["due"] is None, a["due"] or now, a["complaint_no"]))
+    return _event_alerts(open_rows, managers, store.lang) + out
+
+
+EVENT_CLOCK = {"zh": "群诉事件", "en": "Group complaint"}
+
+
+def _event_alerts(open_rows, managers: str, lang: str) -> list[dict]:
+    """One alert per group event among the open complaints, naming all its numbers; first on 预警."""
+    events: dict[str, list[dict]] = {}
+    for row in open_rows:
+        number = text_of(row.values.get("group_event"))
+        if number and row.values.get("complaint_no"):
+            events.setdefault(number, []).append(row.values)
+    out = []
+    for number, rows in sorted(events.items()):
+        numbers = listed(sorted(text_of(v.get("complaint_no")) for v in rows))
+        state = f"{len(rows)} 起投诉：{numbers}" if lang == "zh" else f"{len(rows)} complaints: {numbers}"
+        out.append({"complaint_no": number, "clock": EVENT_CLOCK.get(lang, EVENT_CLOCK["en"]), "state": state,
+                    "due": None, "hours_over": 0, "priority": "P0",
+                    "handler": "、".join(dict.fromkeys(text_of(v.get("handler")) for v in rows if v.get("handler"))),
+                    "department": "、".join(dict.fromkeys(text_of(v.get("department")) for v in rows
+                                                         if v.get("department"))),
+                    "cc": f"升级：{managers}" if managers else ""})
     return out
 
 

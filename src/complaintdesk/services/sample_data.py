@@ -54,6 +54,8 @@ def sample_complaints(n: int, now: datetime, seed: int = 20261008, days: int = 4
         cust = rng.choice(customers)
         category = rng.choices(list(CASES), weights=(30, 25, 15, 10, 12, 8))[0]
         product, problem, demand = rng.choice(CASES[category])
+        if n > 1000:  # a large desk sells many batches: its complaints are not one 群诉 per product
+            product = f"{product} 批次{rng.randint(1, n // 40)}"
         received = start + timedelta(minutes=rng.randint(0, days * 24 * 60))
         received = received.replace(second=0, microsecond=0)
         age_h = (now - received).total_seconds() / 3600

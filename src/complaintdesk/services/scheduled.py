@@ -12,6 +12,7 @@ from ..domain.parsing import parse_bool, text_of
 from ..domain.settings import split_addresses
 from ..errors import MailError
 from .common import Summary
+from .group_publish import publish_job
 from .notify import notify_alerts
 from .register import alert_rows, check_sla
 from .report import monthly_report
@@ -90,5 +91,6 @@ def monthly_report_job(store: RegisterStore, now: datetime, mailer: Mailer | Non
 
 
 JOB_FUNCTIONS = {"sla": sla_job, "digest": digest_job, "survey_reminder": survey_reminder_job,
-                 "monthly_report": monthly_report_job}
-JOB_TITLES = {"sla": "时效检查", "digest": "每日预警汇总", "survey_reminder": "回访提醒", "monthly_report": "月度报告"}
+                 "monthly_report": monthly_report_job, "publish": publish_job}
+JOB_TITLES = {"sla": "时效检查", "digest": "每日预警汇总", "survey_reminder": "回访提醒", "monthly_report": "月度报告",
+              "publish": "上报集团"}
