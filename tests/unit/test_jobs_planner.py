@@ -47,3 +47,20 @@ def test_failed_job_waits_before_retry():
 def test_state_round_trip():
     st = JobState(datetime(2026, 1, 1, 8), "2025-12", None, timedelta(minutes=5))
     assert JobState.from_json(st.to_json()) == st
+
+
+def test_publish_daily_from_its_time_and_at_once_on_the_first_only_for_a_named_branch():
+    from dataclasses import replace
+
+    from complaintdesk.domain.settings import default_settings
+    plain = default_settings()
+    assert "publish" not in due(datetime(2026, 11, 27, 23, 0), settings=plain)  # no branch name: never
+    named = replace(plain, params=dict(plain.params, branch_name="华东呼叫中心"))
+    assert "publish" not in due(datetime(2026, 11, 27, 21, 59), settings=named)
+    assert "publish" in due(datetime(2026, 11, 27, 22, 0), settings=named)       # a Saturday or holiday too
+    ran = {"publish": JobState(last_run=datetime(2026, 11, 27, 22, 0))}
+    assert "publish" not in due(datetime(2026, 11, 27, 23, 30), ran, named)
+    assert "publish" in due(datetime(2026, 12, 1, 0, 5), ran, named)             # the month just ended
+    ran["publish"] = JobState(last_run=datetime(2026, 12, 1, 0, 5), last_key="2026-11")
+    assert "publish" not in due(datetime(2026, 12, 1, 9, 0), ran, named)
+    assert "publish" in due(datetime(2026, 12, 1, 22, 0), ran, named)

@@ -67,7 +67,8 @@ def _publish_due(now, st: JobState, s, cal) -> bool:
         return False
     if now.day == 1 and st.last_key != report_month(now):
         return True
-    return now.time() >= s.param("publish_time") and (st.last_run is None or st.last_run.date() < now.date())
+    slot = datetime.combine(now.date(), s.param("publish_time"))  # today's; an earlier run (the 1st) is not it
+    return now >= slot and (st.last_run is None or st.last_run < slot)
 
 
 def report_month(now: datetime) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from ..adapters.register_structure import Repair
 from ..adapters.store import RegisterStore
+from ..domain.schema import BY_KEY, OPTIONAL_KEYS
 from .common import Summary, save
 
 REPAIR_HINT = "下次保存时自动修复，或运行 complaintdesk check 登记表 --repair"
@@ -19,7 +20,16 @@ def structure_notices(store: RegisterStore) -> list[str]:
     """What has drifted in the register's structure, said as notices (nothing: all is right)."""
     repair = store.structure()
     drift = [f"登记表结构需要修复：{'，'.join(repair.notes)}（{REPAIR_HINT}）"] if repair.notes else []
-    return drift + _uncovered(repair)
+    return drift + _uncovered(repair) + _optional_missing(store)
+
+
+def _optional_missing(store: RegisterStore) -> list[str]:
+    """Columns newer registers have and this one lacks (made by an earlier version)."""
+    if not store.columns:
+        return []
+    missing = [BY_KEY[k].label(store.lang) for k in sorted(OPTIONAL_KEYS) if k not in store.columns]
+    return [f"登记表没有“{name}”列（由较早版本创建）：相关规则照常执行（群诉投诉仍升为紧急/P0 并写入预警表），"
+            f"只是登记表中看不到该列；如需显示，在表格最右侧加一列，表头写“{name}”" for name in missing]
 
 
 def _uncovered(repair: Repair) -> list[str]:
