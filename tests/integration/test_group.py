@@ -271,8 +271,9 @@ def test_spot_check_sample_is_reproducible_and_masked(registers, group_url, tmp_
 
 
 def test_six_complaints_about_one_product_in_three_hours_make_one_group_event(register, tmp_path, monkeypatch):
-    from tests.integration.test_scheduler_and_mail import Inbox, free_port
     from aiosmtpd.controller import Controller
+
+    from tests.integration.test_scheduler_and_mail import Inbox, free_port
     rows = [complaint(received_at=datetime(2026, 10, 8, 9, 0) + (i * (datetime(2026, 10, 8, 9, 35)
                       - datetime(2026, 10, 8, 9, 0))), contact=f"1390000000{i}", customer_name=f"客户{i}",
                       product="电热水壶 K1") for i in range(6)]

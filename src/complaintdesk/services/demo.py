@@ -15,6 +15,7 @@ from ..errors import ComplaintDeskError
 from .archive import archive
 from .casework import import_surveys, log_entry, make_documents
 from .common import Summary, register_session
+from .demo_group import group_complaint_rows, group_steps
 from .register import assign, check_sla
 from .report import monthly_report
 from .sample_data import sample_complaints
@@ -80,7 +81,7 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
     def do_init():
         folder.mkdir(parents=True, exist_ok=True)
         summary = init_register(register, force=True)
-        write_sample_csv(source, sample_complaints(count, now))
+        write_sample_csv(source, sample_complaints(count, now) + group_complaint_rows(now))
         summary.files.append(source)
         return summary
 
@@ -105,6 +106,7 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         ("导出 JSON", with_store(do_export)),
         ("归档已关闭投诉（演示：不等 30 天）", with_store(lambda s: archive(s, later + timedelta(minutes=1), 0),
                                                        kind="openpyxl")),
+        *group_steps(folder, now, count, write_sample_csv),
     ]
 
 
