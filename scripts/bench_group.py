@@ -21,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,10 @@ def bench_register():
     return module
 
 
+DATABASE_SECONDS = re.compile(r"写入用时 ([0-9.]+) 秒")
+database_seconds: list[float] = []  # what each publication spent in its transaction
+
+
 def run_cli(args: list[str]) -> float:
     """One command in its own process; its peak RSS in MB (the process's high-water mark)."""
     code = ("import resource, sys; from complaintdesk.entrypoints.cli import app\n"
@@ -51,6 +56,7 @@ def run_cli(args: list[str]) -> float:
                          env={**os.environ, "COMPLAINTDESK_NOW": NOW, "COLUMNS": "200"})
     if out.returncode:
         raise SystemExit(f"{' '.join(map(str, args[:2]))} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    database_seconds.extend(float(m) for m in DATABASE_SECONDS.findall(out.stdout))
     return int(out.stderr.rsplit("RSS", 1)[1].split()[0]) / 1024
 
 
@@ -80,16 +86,20 @@ def fresh_pg(admin: str) -> tuple[str, callable]:
 def measure_store(label: str, url: str, registers: dict[str, Path], jobs: int, baseline: float, total: int) -> dict:
     run_cli(["group", "init", url])
     publish = [["publish", path, "--to", url, "--branch", name, "--now", NOW] for name, path in registers.items()]
+    database_seconds.clear()
     first = many(publish, jobs)
+    first["database_seconds"] = round(sum(database_seconds), 1)
     again = many(publish, jobs)
     start = time.perf_counter()
     rss = run_cli(["group", "report", url, "--month", MONTH, "--out", Path(tempfile.gettempdir()) / "bench_group.xlsx"])
     report = {"seconds": time.perf_counter() - start, "rss_mb": rss}
     rows = {"store": label, "publish": first, "republish": again, "report": report,
             "complaints_per_second": total / first["seconds"], "ratio_publish_to_baseline": first["seconds"] / baseline}
-    print(f"{label:<10} publish {first['seconds']:6.1f} s ({total / first['seconds']:,.0f} 件/s, "
+    print(f"{label:<10} publish {first['seconds']:6.1f} s ({total / first['seconds']:,.0f} 件/s, 其中写库合计 "
+          f"{first['database_seconds']:.1f} s = {total / max(first['database_seconds'], 0.01):,.0f} 件/s, "
           f"{first['rss_mb']:.0f} MB/进程)  republish {again['seconds']:6.1f} s  "
-          f"report {report['seconds']:5.1f} s ({report['rss_mb']:.0f} MB)  publish/baseline {first['seconds'] / baseline:.2f}",
+          f"report {report['seconds']:5.1f} s ({report['rss_mb']:.0f} MB)  "
+          f"publish/baseline {first['seconds'] / baseline:.2f}",
           flush=True)
     return rows
 

@@ -2,8 +2,9 @@
 branch publishes into and the group reports from.
 
 One `GroupStore` per URL. Every publication is one transaction holding the branch's row lock
-(PostgreSQL: SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE), so branches publishing at once never
-block each other for long, and one branch published twice at once never loses an update. The schema
+(PostgreSQL: SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE for a writer, readers never wait), so
+branches publishing at once never block each other for long, and one branch published twice at once
+never loses an update. The schema
 is versioned with Alembic (group_schema/); a store of another version is refused with a message.
 Database errors become GroupStoreError in Chinese, the password never shown.
 """
@@ -67,8 +68,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(conn):  # readers take no write lock: they never queue behind a publication
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writes") else "BEGIN")
 
 
 def explain(exc: BaseException, shown: str) -> GroupStoreError:
@@ -101,6 +102,7 @@ class GroupStore:
         except ArgumentError:
             raise GroupStoreError(f"无法识别的数据库地址“{url[:80]}”：应为 sqlite:///集团汇总.db 或 "
                                   "postgresql+psycopg://用户:密码@主机:5432/库名")
+        self.url = url  # as given (a worker process opens the same store)
         self.shown = unquote(parsed.render_as_string(hide_password=True))  # 集团汇总.db, not %E9%9B…
         self.sqlite = parsed.get_backend_name() == "sqlite"
         if self.sqlite and parsed.database and parsed.database != ":memory:":
@@ -119,8 +121,10 @@ class GroupStore:
     def _connect(self, write: bool = False) -> Iterator[Connection]:
         """A connection in a transaction (committed when the block ends well); errors explained."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(writes=write)
+                with conn.begin():
+                    yield conn
         except GroupStoreError:
             raise
         except IntegrityError as exc:
@@ -179,7 +183,12 @@ class GroupStore:
             return conn.execute(select(meta.c.value).where(meta.c.key == "salt")).scalar_one()
 
     # ---- publishing -----------------------------------------------------------------------
-    def publish(self, branch: Branch, rows: list[dict], now: str) -> dict[str, int]:
+    def stamp(self, name: str) -> str | None:
+        """The source stamp of the branch's last publication (None: never published)."""
+        with self._connect() as conn:
+            return conn.execute(select(branches.c.source_stamp).where(branches.c.name == name)).scalar()
+
+    def publish(self, branch: Branch, rows: list[dict], now: str, stamp: str | None = None) -> dict[str, int]:
         """Upsert the branch's rows (dicts of the complaints columns but `branch`) by complaint number
         in one transaction; rows the store has and `rows` lack stay. Returns inserted/updated/unchanged."""
         with self._connect(write=True) as conn:
@@ -197,9 +206,9 @@ class GroupStore:
             targets = (branch.register, branch.csat_target, branch.response_hours_target, branch.hotspot_threshold)
             same_branch = row is not None and (row.register, row.csat_target, row.response_hours_target,
                                                row.hotspot_threshold) == targets
-            if same_branch and not new and not changed:
+            if same_branch and not new and not changed and row is not None and row.source_stamp == stamp:
                 return counts  # a rerun changes nothing
-            self._write_branch(conn, branch, row, now, len(stored) + len(new))
+            self._write_branch(conn, branch, row, now, len(stored) + len(new), stamp)
             for start in range(0, len(new), CHUNK):
                 conn.execute(complaints.insert(), new[start:start + CHUNK])
             stmt = update(complaints).where(and_(complaints.c.branch == bindparam("b_branch"),
@@ -207,11 +216,12 @@ class GroupStore:
             for start in range(0, len(changed), CHUNK):
                 conn.execute(stmt, [{k: r[k] for k in (*UPDATABLE, "b_branch", "b_no")}
                                     for r in changed[start:start + CHUNK]])
-            conn.execute(publications.insert().values(branch=branch.name, published_at=now, **counts))
+            if new or changed:
+                conn.execute(publications.insert().values(branch=branch.name, published_at=now, **counts))
             return counts
 
-    def _write_branch(self, conn: Connection, branch: Branch, row, now: str, count: int) -> None:
-        values = {"register": branch.register, "last_published_at": now, "complaints": count,
+    def _write_branch(self, conn: Connection, branch: Branch, row, now: str, count: int, stamp: str | None) -> None:
+        values = {"register": branch.register, "last_published_at": now, "complaints": count, "source_stamp": stamp,
                   "csat_target": branch.csat_target, "response_hours_target": branch.response_hours_target,
                   "hotspot_threshold": branch.hotspot_threshold}
         if row is None:
@@ -240,19 +250,22 @@ class GroupStore:
                                   .group_by(complaints.c.branch, complaints.c.month))
             return {(b, m): n for b, m, n in result}
 
-    def shared_customers(self, month: str) -> list[tuple]:
+    def shared_customers(self, month: str, most: int) -> tuple[list[tuple], int]:
         """(customer key, branch, number, category, received) of the month's valid complaints from
-        customers who complained to more than one branch that month."""
-        several = (select(complaints.c.customer_key)
-                   .where(complaints.c.month == month, complaints.c.counted, complaints.c.customer_key.is_not(None))
-                   .group_by(complaints.c.customer_key)
-                   .having(func.count(func.distinct(complaints.c.branch)) > 1))
+        the `most` customers with the most complaints among those who complained to more than one
+        branch that month, and how many such customers there are (grouped in SQL)."""
+        c = complaints.c
+        several = (select(c.customer_key, func.count().label("n"))
+                   .where(c.month == month, c.counted, c.customer_key.is_not(None))
+                   .group_by(c.customer_key).having(func.count(func.distinct(c.branch)) > 1))
         with self._connect() as conn:
-            return [tuple(r) for r in conn.execute(
-                select(complaints.c.customer_key, complaints.c.branch, complaints.c.complaint_no,
-                       complaints.c.category, complaints.c.received_at)
-                .where(complaints.c.month == month, complaints.c.counted, complaints.c.customer_key.in_(several))
-                .order_by(complaints.c.customer_key, complaints.c.received_at))]
+            total = conn.execute(select(func.count()).select_from(several.subquery())).scalar_one()
+            keys = [k for k, _ in conn.execute(several.order_by(func.count().desc(), c.customer_key).limit(most))]
+            rows = [tuple(r) for r in conn.execute(
+                select(c.customer_key, c.branch, c.complaint_no, c.category, c.received_at)
+                .where(c.month == month, c.counted, c.customer_key.in_(keys))
+                .order_by(c.customer_key, c.received_at))] if keys else []
+        return rows, total
 
     def event_rows(self) -> list[tuple]:
         """(branch, event, number, received, status, category, product) of every complaint in a 群诉事件."""
@@ -263,12 +276,17 @@ class GroupStore:
                 .where(complaints.c.group_event.is_not(None), complaints.c.group_event != "")
                 .order_by(complaints.c.branch, complaints.c.group_event, complaints.c.complaint_no))]
 
-    def records(self, where) -> list[tuple[str, str]]:
-        """(branch, record JSON) of the complaints matching `where` (a condition on the table)."""
+    def records(self, where, most: int | None = None) -> list[tuple[str, str]]:
+        """(branch, record JSON) of the complaints matching `where` (a condition on the table), the
+        first `most` by branch and number."""
+        query = select(complaints.c.branch, complaints.c.record).where(where) \
+            .order_by(complaints.c.branch, complaints.c.complaint_no)
         with self._connect() as conn:
-            return [tuple(r) for r in conn.execute(
-                select(complaints.c.branch, complaints.c.record).where(where)
-                .order_by(complaints.c.branch, complaints.c.complaint_no))]
+            return [tuple(r) for r in conn.execute(query if most is None else query.limit(most))]
+
+    def count(self, where) -> int:
+        with self._connect() as conn:
+            return conn.execute(select(func.count()).select_from(complaints).where(where)).scalar_one()
 
     def keys(self, where) -> list[tuple[str, str]]:
         """(branch, number) of the complaints matching `where`, in that order."""

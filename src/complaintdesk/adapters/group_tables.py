@@ -39,6 +39,7 @@ branches = Table(
     Column("csat_target", Float, nullable=False),
     Column("response_hours_target", Float, nullable=False),
     Column("hotspot_threshold", Integer, nullable=False),
+    Column("source_stamp", String(64)),  # the files the last publication was made from
 )
 
 complaints = Table(

@@ -61,7 +61,9 @@ def write_group_report(path: Path, data: dict) -> None:
                 [(h["product"], h["category"], h["count"], h["previous"], "、".join(h["branches"]),
                   "、".join(h["examples"])) for h in data["hotspots"]], wrap_cols=(4, 5), widths=[22, 12, 8, 8, 30, 40])
         s = _Sheet(wb, "跨分支客户", fmt)
-        s.title("本月在多个分支机构投诉的客户")
+        total, listed = data["shared_customers_total"], len(data["shared_customers"])
+        more = f"，列出投诉最多的 {listed} 位" if total > listed else ""
+        s.title(f"本月在多个分支机构投诉的客户（共 {total} 位{more}）")
         s.table(["客户标识", "分支机构", "投诉数", "类别", "投诉编号"],
                 [(c["customer"], "、".join(c["branches"]), c["complaints"], "、".join(c["categories"]),
                   "、".join(c["numbers"])) for c in data["shared_customers"]],
@@ -73,7 +75,8 @@ def write_group_report(path: Path, data: dict) -> None:
                   e["status"], "、".join(e["numbers"])) for e in data["group_events"]],
                 wrap_cols=(7,), widths=[16, 16, 18, 8, 12, 20, 22, 50])
         s = _Sheet(wb, "集团案例库", fmt)
-        s.title("集团案例库（各分支标记“入案例库”的投诉，已脱敏）")
+        listed = f"，列出前 {len(data['cases'])} 件" if data["cases_total"] > len(data["cases"]) else ""
+        s.title(f"集团案例库 · 本月新增 {data['cases_total']} 件{listed}（各分支标记“入案例库”的投诉，已脱敏）")
         s.table(["分支机构", "投诉编号", "类别", "产品/服务", "问题描述", "处理措施", "解决方式", "责任方",
                  "评分(效率/态度/方案)"],
                 [(c["branch"], c["complaint_no"], c["category"], c["product"], c["description"], c["plan_measures"],

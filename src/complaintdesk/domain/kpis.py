@@ -114,11 +114,16 @@ def last_months(month: str, n: int = 12) -> list[str]:
 
 
 def hotspots(records: list[dict], month: str, threshold: int) -> list[dict]:
-    now = Counter((r.get("product") or "—", r.get("category") or "—") for r in counted(records, month))
-    before = Counter((r.get("product") or "—", r.get("category") or "—")
-                     for r in counted(records, previous_month(month)))
+    return hotspots_of(counted(records, month), counted(records, previous_month(month)), threshold)
+
+
+def hotspots_of(rows: list[dict], before_rows: list[dict], threshold: int) -> list[dict]:
+    """Product × category pairs with at least `threshold` of the month's counted complaints (`rows`),
+    beside their count the month before (`before_rows`) and up to five example numbers."""
+    now = Counter((r.get("product") or "—", r.get("category") or "—") for r in rows)
+    before = Counter((r.get("product") or "—", r.get("category") or "—") for r in before_rows)
     examples = defaultdict(list)
-    for r in counted(records, month):
+    for r in rows:
         examples[(r.get("product") or "—", r.get("category") or "—")].append(r.get("complaint_no") or "")
     return [{"product": p, "category": c, "count": n, "previous": before.get((p, c), 0),
              "examples": sorted(examples[(p, c)])[:5]}
@@ -146,8 +151,9 @@ def monthly_kpis(records: list[dict], month: str, hotspot_threshold: int = 3,
     result["trend_12_months"] = {m: trend.get(m, 0) if trend is not None else
                                  sum(1 for r in monthly.get(m, ()) if is_complaint(r) and not is_invalid(r))
                                  for m in last_months(month)}
-    result["hotspots"] = hotspots(this + monthly.get(prev, []), month, hotspot_threshold)
-    result["previous"] = _headline(counted(monthly.get(prev, []), prev), prev)
+    before_rows = counted(monthly.get(prev, []), prev)
+    result["hotspots"] = hotspots_of(rows, before_rows, hotspot_threshold)
+    result["previous"] = _headline(before_rows, prev)
     return result
 
 

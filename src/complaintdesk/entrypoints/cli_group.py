@@ -61,7 +61,8 @@ def publish(register: Path = REGISTER,
                                                          moment))
     summary = in_register(register, work, moment, write=False)
     d = summary.data
-    console.print(f"  {d['branch']} → {d['store']}", highlight=False)
+    took = f"（写入用时 {d['database_seconds']} 秒）" if "database_seconds" in d else ""
+    console.print(f"  {d['branch']} → {d['store']}{took}", highlight=False)
     report(summary, "已上报集团", nothing="集团数据库已是最新，没有变化")
 
 

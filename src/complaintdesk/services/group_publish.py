@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 
 from ..adapters.group_store import Branch, GroupStore
 from ..adapters.store import RegisterStore
@@ -20,7 +23,6 @@ from ..domain.kpis import KPI_KEYS, is_complaint, is_invalid, month_of
 from ..domain.masking import mask_record
 from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..errors import ComplaintDeskError
-from .case_library import in_case_library
 from .common import Summary, archives
 from .readers import archived_rows
 from .transfer import record
@@ -51,69 +53,115 @@ def _contacts(store: RegisterStore) -> dict[str, tuple[int, str | None]]:
     return out
 
 
-def published_row(values: dict, archived: bool, contacts: tuple[int, str | None], salt: str) -> dict:
-    """One complaint as the group store keeps it (the complaints table's columns but branch)."""
+PUBLISH_FORMAT = 2  # what a published row holds; a new format publishes every row again
+
+
+def converted(values: dict, salt: str) -> dict | None:
+    """A register row as the group store keeps it, but its 沟通记录 summary, archive mark and
+    fingerprint (see finished); None for a row without a number. Module-level and free of the
+    store: a large register's rows are converted by a worker process too."""
     rec = record(values)
-    masked = mask_record(rec)
+    if not rec.get("complaint_no"):
+        return None
+    masked = {k: v for k, v in mask_record(rec).items() if v is not None}  # a missing key reads as None
     key = customer_key(values.get("customer_id"), values.get("contact"))
-    masked["customer_ref"] = hashlib.sha256((salt + key).encode("utf-8")).hexdigest()[:32] if key else None
+    ref = hashlib.sha256((salt + key).encode("utf-8")).hexdigest()[:32] if key else None
+    if ref:
+        masked["customer_ref"] = ref
     body = json.dumps(masked, ensure_ascii=False, sort_keys=True, default=str)
-    facts = json.dumps({k: masked.get(k) for k in KPI_KEYS}, ensure_ascii=False, default=str)
-    fingerprint = hashlib.sha1(f"{body}|{contacts}|{archived}".encode("utf-8")).hexdigest()
     received = rec.get("received_at") if isinstance(rec.get("received_at"), str) else None
     return {"complaint_no": rec["complaint_no"], "received_at": received[:19] if received else None,
             "month": month_of(rec), "counted": is_complaint(rec) and not is_invalid(rec),
             "category": text_of(rec.get("category"))[:100] or None,
             "product": text_of(rec.get("product"))[:200] or None,
-            "customer_key": masked["customer_ref"], "group_event": text_of(rec.get("group_event"))[:40] or None,
-            "status": text_of(rec.get("status"))[:30] or None, "case_library": in_case_library(values),
-            "contacts": contacts[0], "last_contact_at": contacts[1], "archived": archived,
-            "facts": facts, "record": body, "fingerprint": fingerprint}
+            "customer_key": ref, "group_event": text_of(rec.get("group_event"))[:40] or None,
+            "status": text_of(rec.get("status"))[:30] or None, "case_library": rec.get("case_library") is True,
+            "facts": json.dumps({k: masked[k] for k in KPI_KEYS if k in masked}, ensure_ascii=False, default=str),
+            "record": body}
+
+
+def finished(row: dict, archived: bool, contacts: tuple[int, str | None]) -> dict:
+    """A converted row with what the branch knows beside it, and the fingerprint of it all."""
+    row["contacts"], row["last_contact_at"], row["archived"] = contacts[0], contacts[1], archived
+    mark = f"{PUBLISH_FORMAT}|{row['record']}|{contacts}|{archived}"
+    row["fingerprint"] = hashlib.sha1(mark.encode("utf-8")).hexdigest()
+    return row
 
 
 def branch_rows(store: RegisterStore, salt: str) -> tuple[list[dict], int]:
     """The register's and the archives' numbered complaints as published rows, and how many rows
     have no number yet. Two rows with one number stop the publication (nothing is sent)."""
-    seen: dict[str, int] = {}
+    rows: dict[str, dict] = {}
     duplicates: list[str] = []
     unnumbered = 0
-    register = []
-    for row in store.full_rows():
-        number = text_of(row.values.get("complaint_no"))
-        if not number:
-            unnumbered += any(v not in (None, "") for v in row.values.values())
-            continue
-        if number in seen:
-            duplicates.append(f"{number}（第 {seen[number]} 行和第 {row.row_id} 行）")
-            continue
-        seen[number] = row.row_id
-        register.append(row.values)
+    for row in store.converted_rows(partial(converted, salt=salt)):
+        if row is None:
+            unnumbered += 1
+        elif row["complaint_no"] in rows:
+            duplicates.append(row["complaint_no"])
+        else:
+            rows[row["complaint_no"]] = row
     if duplicates:
-        more = f" 等 {len(duplicates)} 处" if len(duplicates) > 3 else ""
-        raise ComplaintDeskError("登记表中投诉编号重复：" + "、".join(duplicates[:3]) + more
+        raise ComplaintDeskError("登记表中投诉编号重复：" + _where(store, duplicates)
                                  + "。请先运行 complaintdesk check 登记表 核对，未上报任何数据")
     contacts = _contacts(store)
-    rows = [published_row(v, False, contacts.get(text_of(v.get("complaint_no")), (0, None)), salt) for v in register]
-    for row in archived_rows(store, taken=set(seen)):
-        number = text_of(row.values.get("complaint_no"))
-        if number:
-            rows.append(published_row(row.values, True, contacts.get(number, (0, None)), salt))
-    return rows, unnumbered
+    out = [finished(row, False, contacts.get(number, (0, None))) for number, row in rows.items()]
+    for archived in archived_rows(store, taken=set(rows)):
+        row = converted(archived.values, salt)
+        if row is not None:
+            out.append(finished(row, True, contacts.get(row["complaint_no"], (0, None))))
+    return out, unnumbered
+
+
+def _where(store: RegisterStore, numbers: list[str]) -> str:
+    """Where the repeated numbers stand: '20261008-CS-001（第 5 行和第 9 行）' for the first three."""
+    wanted, at = set(numbers), dict[str, list[str]]()
+    open_rows, closed = store.split_rows(("complaint_no",))
+    pairs = [(r.row_id, r.values.get("complaint_no")) for r in open_rows] + list(zip(closed.rows,
+                                                                                   closed.columns["complaint_no"]))
+    for row_id, number in sorted(pairs):
+        if text_of(number) in wanted:
+            at.setdefault(text_of(number), []).append(str(row_id))
+    shown = [f"{n}（第 {' 行和第 '.join(rows)} 行）" for n, rows in list(at.items())[:3]]
+    return "、".join(shown) + (f" 等 {len(at)} 个编号" if len(at) > 3 else "")
+
+
+def source_stamp(store: RegisterStore, salt: str, info: "Branch") -> str | None:
+    """What the publication is made from — the register's bytes, its archives (name, size, time),
+    the branch's targets, the format: equal stamps publish equal rows. None without a file."""
+    if store.path is None or not Path(store.path).is_file():
+        return None
+    digest = hashlib.sha1(f"{PUBLISH_FORMAT}|{salt}|{info}".encode("utf-8"))
+    with open(store.path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    for path in archives(store).files():
+        stat = path.stat()
+        digest.update(f"|{path.name}|{stat.st_size}|{stat.st_mtime_ns}".encode("utf-8"))
+    return digest.hexdigest()
 
 
 def publish(store: RegisterStore, group: GroupStore, branch: str, now: datetime) -> Summary:
     """Publish the register (and its archives) into the group store as `branch`."""
     name = branch_name(branch)
     summary = Summary("publish")
-    rows, unnumbered = branch_rows(store, group.salt())
     settings = store.settings()
     register = store.path.name if store.path is not None else "(内存)"
     info = Branch(name, register, float(settings.param("csat_target")), float(settings.param("response_hours_target")),
                   int(settings.param("hotspot_threshold")))
-    counts = group.publish(info, rows, now.isoformat(timespec="seconds"))
+    salt = group.salt()
+    stamp = source_stamp(store, salt, info)
+    summary.data.update(branch=name, store=group.shown)
+    if stamp is not None and group.stamp(name) == stamp:  # the same files as last time: the same rows
+        summary.data["counts"] = {}
+        return summary
+    rows, unnumbered = branch_rows(store, salt)
+    started = time.perf_counter()
+    counts = group.publish(info, rows, now.isoformat(timespec="seconds"), stamp)
+    summary.data["database_seconds"] = round(time.perf_counter() - started, 2)
     summary.counts.update({"published": len(rows), "inserted": counts["inserted"], "updated": counts["updated"],
                            "unchanged": counts["unchanged"]})
-    summary.data.update(counts=counts, branch=name, store=group.shown)
+    summary.data["counts"] = counts
     if unnumbered:
         summary.warnings.append(f"{unnumbered} 行尚无投诉编号，未上报（先运行 complaintdesk assign 登记表）")
     return summary

@@ -10,16 +10,19 @@ library. The sample is drawn with a seed, so a reviewer can draw the same one ag
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from ..adapters.group_store import GroupStore
 from ..adapters.group_tables import complaints
 from ..adapters.group_workbooks import write_group_report, write_sample
 from ..domain import labels
-from ..domain.kpis import counted, last_months, monthly_kpis, previous_month
+from ..domain.kpis import is_complaint, is_invalid, last_months, monthly_kpis, previous_month
 from ..errors import ComplaintDeskError
 from .common import Summary
 
@@ -70,13 +73,19 @@ def _hotspots(now: Counter, before: Counter, examples: dict, branches_of: dict, 
             for (p, c), n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0])) if n >= threshold]
 
 
-def _shared_customers(group: GroupStore, month: str) -> list[dict]:
+MAX_CASES = 1000  # case-library entries of a month the report lists
+MAX_LISTED = 200  # customers (most complaints first) the report lists; how many there are is said
+
+
+def _shared_customers(group: GroupStore, month: str) -> tuple[list[dict], int]:
+    found, total = group.shared_customers(month, MAX_LISTED)
     people: dict[str, list[tuple]] = defaultdict(list)
-    for key, branch, number, category, received in group.shared_customers(month):
+    for key, branch, number, category, received in found:
         people[key].append((branch, number, category, received))
+    ranked = sorted(people.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return [{"customer": key[:12], "branches": sorted({b for b, *_ in rows}), "complaints": len(rows),
-             "numbers": [f"{b} {n}" for b, n, *_ in rows], "categories": sorted({c or "未填写" for _, _, c, _ in rows})}
-            for key, rows in sorted(people.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+             "numbers": [f"{b} {n}" for b, n, *_ in rows][:20],
+             "categories": sorted({c or "未填写" for _, _, c, _ in rows})} for key, rows in ranked], total
 
 
 def _events(group: GroupStore, month: str) -> list[dict]:
@@ -102,43 +111,86 @@ CASE_FIELDS = ("complaint_no", "received_at", "category", "product", "descriptio
                "resolution_type", "responsibility", "score_efficiency", "score_attitude", "score_solution")
 
 
-def _cases(group: GroupStore) -> list[dict]:
+def _cases(group: GroupStore, month: str) -> tuple[list[dict], int]:
+    """The month's additions to the group case library (入案例库 complaints received in the month):
+    the first MAX_CASES by branch and number, and how many there are."""
     out = []
-    for branch, text in group.records(complaints.c.case_library):
+    found = group.records(complaints.c.case_library & (complaints.c.month == month), MAX_CASES)
+    for branch, text in found:
         r = json.loads(text)
         out.append({"branch": branch} | {k: r.get(k) for k in CASE_FIELDS})
-    return out
+    return out, group.count(complaints.c.case_library & (complaints.c.month == month))
+
+
+def branch_kpis(group: GroupStore, branch: dict, month: str, trend: dict[str, int]) -> tuple:
+    """One branch's monthly KPIs (its own report's functions over its published facts) and its
+    share of the group's hotspots: counts of (product, category) this month and the month before,
+    the numbers this month."""
+    prev = previous_month(month)
+    name = branch["name"]
+    facts = [json.loads(text) for text in group.facts(name, (month, prev))]
+    kpis = monthly_kpis(facts, month, branch["hotspot_threshold"], trend=trend)
+    now: Counter[tuple[str, str]] = Counter()
+    before: Counter[tuple[str, str]] = Counter()
+    numbers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in facts:
+        m = r.get("received_at", "")[:7]
+        if m in (month, prev) and is_complaint(r) and not is_invalid(r):
+            key = (r.get("product") or "—", r.get("category") or "—")
+            (now if m == month else before)[key] += 1
+            if m == month:
+                numbers[key].append(f"{name} {r.get('complaint_no')}")
+    return name, kpis, now, before, numbers
+
+
+@lru_cache(maxsize=2)
+def _worker_store(url: str) -> GroupStore:
+    return GroupStore(url)
+
+
+def _branch_kpis_in_worker(url: str, branch: dict, month: str, trend: dict[str, int]) -> tuple:
+    return branch_kpis(_worker_store(url), branch, month, trend)
+
+
+PARALLEL_FROM = 4  # branches from which two processes share the work (one branch in memory each)
+
+
+def _all_branch_kpis(group: GroupStore, branches: list[dict], month: str, trend) -> list[tuple]:
+    months = last_months(month)
+    jobs = [(b, {m: trend.get((b["name"], m), 0) for m in months}) for b in branches]
+    workers = min(2, os.cpu_count() or 1)
+    if len(branches) < PARALLEL_FROM or workers < 2:
+        return [branch_kpis(group, b, month, t) for b, t in jobs]
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_branch_kpis_in_worker, [group.url] * len(jobs), [b for b, _ in jobs],
+                             [month] * len(jobs), [t for _, t in jobs]))
 
 
 def group_kpis(group: GroupStore, month: str) -> dict:
     """Everything the group report shows for `month`, as data (what --json prints)."""
     check_month(month)
-    months, prev = last_months(month), previous_month(month)
     branches = group.branches()
-    trend = group.counted_by_month(months)
+    trend = group.counted_by_month(last_months(month))
     per_branch: dict[str, dict] = {}
     now: Counter[tuple[str, str]] = Counter()
     before: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], list[str]] = defaultdict(list)
     branches_of: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for b in branches:
-        name = b["name"]
-        facts = [json.loads(text) for text in group.facts(name, (month, prev))]
-        per_branch[name] = monthly_kpis(facts, month, b["hotspot_threshold"],
-                                        trend={m: trend.get((name, m), 0) for m in months})
-        for tally, m in ((now, month), (before, prev)):
-            for r in counted(facts, m):
-                key = (r.get("product") or "—", r.get("category") or "—")
-                tally[key] += 1
-                if m == month:
-                    examples[key].append(f"{name} {r.get('complaint_no')}")
-                    branches_of[key].add(name)
+    for name, kpis, b_now, b_before, numbers in _all_branch_kpis(group, branches, month, trend):
+        per_branch[name] = kpis
+        now.update(b_now)
+        before.update(b_before)
+        for key, found in numbers.items():
+            examples[key] += found
+            branches_of[key].add(name)
     threshold = max((b["hotspot_threshold"] for b in branches), default=3)
+    shared, shared_total = _shared_customers(group, month)
+    cases, cases_total = _cases(group, month)
     return {"month": month, "branches": per_branch,
             "ranking": _ranking(per_branch, {b["name"]: b for b in branches}),
             "hotspots": _hotspots(now, before, examples, branches_of, threshold), "hotspot_threshold": threshold,
-            "shared_customers": _shared_customers(group, month), "group_events": _events(group, month),
-            "cases": _cases(group),
+            "shared_customers": shared, "shared_customers_total": shared_total, "group_events": _events(group, month),
+            "cases": cases, "cases_total": cases_total,
             "published": {b["name"]: {"register": b["register"], "last_published_at": b["last_published_at"],
                                       "complaints": b["complaints"]} for b in branches}}
 
