@@ -16,6 +16,22 @@ from complaintdesk.domain.settings import default_settings
 from complaintdesk.entrypoints.cli import app
 
 NOW = datetime(2026, 10, 12, 10, 0)
+# a test running this long is named as it ends, so a quiet line of dots says what is running
+SLOW_SECONDS = float(os.environ.get("COMPLAINTDESK_SLOW_TEST_SECONDS", 15))
+_config = None
+
+
+def pytest_configure(config):
+    global _config
+    _config = config
+
+
+def pytest_runtest_logreport(report):
+    """Name a slow test when it ends (with xdist the controller hears every worker's reports)."""
+    if report.when == "call" and report.duration >= SLOW_SECONDS and _config is not None:
+        terminal = _config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(f"\n  ⏱ {report.duration:.0f} s  {report.nodeid}")
 
 
 @pytest.fixture

@@ -69,6 +69,37 @@ def test_forms_that_cannot_be_a_time_say_why(typed, said):
     assert "2026/10/8 15:30" in message or "不存在" in said  # a form without its year is shown the forms
 
 
+YEARLESS = [  # (typed, the row's moment it takes its year from, meant)
+    ("10月8日下午3点半", datetime(2026, 10, 12, 10), datetime(2026, 10, 8, 15, 30)),
+    ("12月30日 10点", datetime(2027, 1, 2, 9), datetime(2026, 12, 30, 10)),      # typed after New Year
+    ("1月3日 9:00", datetime(2026, 12, 30, 10), datetime(2027, 1, 3, 9)),        # resolved after New Year
+    ("10.8 15:30", datetime(2026, 10, 9), datetime(2026, 10, 8, 15, 30)),
+    ("2月29日", datetime(2028, 3, 1), datetime(2028, 2, 29)),                      # a leap year near
+]
+
+
+@pytest.mark.parametrize("typed, near, meant", YEARLESS, ids=[t for t, _, _ in YEARLESS])
+def test_a_time_without_its_year_takes_the_nearest_year_of_its_row(typed, near, meant):
+    assert parse_datetime(typed, near) == (meant, None)
+    assert parse_datetime(typed)[0] is None  # nothing to take it from: refused, with the forms
+    assert parse_datetime("2月30日", near)[1].endswith("（日期或钟点不存在）")
+
+
+def test_a_register_row_with_yearless_times_is_numbered_and_reported_alike(settings):
+    from complaintdesk.adapters.store import MemoryStore
+    from complaintdesk.services.register import assign
+    from complaintdesk.services.transfer import record
+    from tests.conftest import complaint
+    store = MemoryStore(settings, [complaint(received_at="10月8日下午3点半", first_response_at="10月8日 16点")])
+    summary = assign(store, datetime(2026, 10, 12, 10))
+    values = store.values(2)
+    assert values["complaint_no"] == "20261008-CS-001" and "缺少年份" not in (values.get("validation") or "")
+    assert values["response_status"] == "按时完成" and summary.counts["numbered"] == 1
+    assert values["received_at"] == "10月8日下午3点半"  # the staff cell stays as typed
+    exported = record(values)
+    assert exported["received_at"] == "2026-10-08T15:30:00" and exported["first_response_at"] == "2026-10-08T16:00:00"
+
+
 def test_bools_scores_money():
     assert parse_bool("是") == (True, None) and parse_bool("N") == (False, None)
     assert parse_bool(1) == (True, None) and parse_bool("TRUE") == (True, None)

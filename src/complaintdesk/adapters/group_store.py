@@ -14,7 +14,7 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 from urllib.parse import unquote
 
 from sqlalchemy import and_, bindparam, create_engine, event, func, inspect, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from ..errors import GroupStoreError
-from .group_tables import branches, complaints, meta, publications
+from .group_tables import branch_months, branches, complaints, meta, publications
 
 SCHEMA_DIR = Path(__file__).with_name("group_schema")
 CHUNK = 2000  # rows per INSERT/UPDATE batch
@@ -188,9 +188,13 @@ class GroupStore:
         with self._connect() as conn:
             return conn.execute(select(branches.c.source_stamp).where(branches.c.name == name)).scalar()
 
-    def publish(self, branch: Branch, rows: list[dict], now: str, stamp: str | None = None) -> dict[str, int]:
+    def publish(self, branch: Branch, rows: list[dict], now: str, stamp: str | None = None,
+                summarise: Callable[[str, list[str]], tuple[str, str]] | None = None) -> dict[str, int]:
         """Upsert the branch's rows (dicts of the complaints columns but `branch`) by complaint number
-        in one transaction; rows the store has and `rows` lack stay. Returns inserted/updated/unchanged."""
+        in one transaction; rows the store has and `rows` lack stay. Each month whose figures the
+        change touches (its own rows, or the month before's) is summarised again in the same
+        transaction: summarise(month, facts of it and the month before) -> (kpis, hotspots) JSON.
+        Returns inserted/updated/unchanged."""
         with self._connect(write=True) as conn:
             self._checked(conn)
             _refuse_similar_name(conn, branch.name)
@@ -218,7 +222,31 @@ class GroupStore:
                                     for r in changed[start:start + CHUNK]])
             if new or changed:
                 conn.execute(publications.insert().values(branch=branch.name, published_at=now, **counts))
+            if summarise is not None:
+                touched = {r["month"] for r in new + changed} | {_month(stored[r["complaint_no"]][1]) for r in changed}
+                if not same_branch:  # the branch's targets changed (hotspot threshold): every month again
+                    touched |= {_month(received) for _, received in stored.values()}
+                self._summarise(conn, branch.name, touched - {None}, summarise, now)
             return counts
+
+    def _summarise(self, conn: Connection, name: str, touched: set, summarise, now: str) -> None:
+        """Recompute the branch's months whose figures `touched` months change: each of them and the
+        month after it (whose report compares with it)."""
+        from ..domain.kpis import next_month, previous_month
+        months = sorted(touched | {next_month(m) for m in touched})
+        held = set(conn.execute(select(complaints.c.month).where(complaints.c.branch == name).distinct()).scalars())
+        for month in months:
+            if month not in held and previous_month(month) not in held:
+                conn.execute(branch_months.delete().where(branch_months.c.branch == name,
+                                                          branch_months.c.month == month))
+                continue
+            facts = list(conn.execute(select(complaints.c.facts).where(
+                complaints.c.branch == name, complaints.c.month.in_([month, previous_month(month)]))
+                .order_by(complaints.c.complaint_no)).scalars())
+            kpis, hot = summarise(month, facts)
+            conn.execute(branch_months.delete().where(branch_months.c.branch == name, branch_months.c.month == month))
+            conn.execute(branch_months.insert().values(branch=name, month=month, kpis=kpis, hotspots=hot,
+                                                       computed_at=now))
 
     def _write_branch(self, conn: Connection, branch: Branch, row, now: str, count: int, stamp: str | None) -> None:
         values = {"register": branch.register, "last_published_at": now, "complaints": count, "source_stamp": stamp,
@@ -234,6 +262,13 @@ class GroupStore:
         with self._connect() as conn:
             self._checked(conn)
             return [dict(r._mapping) for r in conn.execute(select(branches).order_by(branches.c.name))]
+
+    def month_summaries(self, month: str) -> dict[str, tuple[str, str]]:
+        """Branch -> (kpis, hotspots) JSON of `month`, as its last publication computed them."""
+        with self._connect() as conn:
+            return {b: (k, h) for b, k, h in conn.execute(
+                select(branch_months.c.branch, branch_months.c.kpis, branch_months.c.hotspots)
+                .where(branch_months.c.month == month))}
 
     def facts(self, branch: str, months: Iterable[str]) -> list[str]:
         """The facts (JSON texts) of the branch's complaints received in `months`, by number."""
@@ -294,6 +329,10 @@ class GroupStore:
             return [tuple(r) for r in conn.execute(
                 select(complaints.c.branch, complaints.c.complaint_no).where(where)
                 .order_by(complaints.c.branch, complaints.c.complaint_no))]
+
+
+def _month(received: str | None) -> str | None:
+    return received[:7] if received and len(received) >= 7 and received[4] == "-" else None
 
 
 def _refuse_similar_name(conn: Connection, name: str) -> None:

@@ -3,8 +3,9 @@
 Schema version `g001` (Alembic, adapters/group_schema/versions): a change here needs a new
 revision beside it. Each branch's rows are keyed by (branch, complaint number); what leaves a
 branch is masked (`record`: the export record with names, phones and free text masked;
-`customer_key`: a salted hash). `facts` holds the fields the monthly KPIs read (kpis.KPI_KEYS), so
-the group report reads a few hundred bytes per complaint, not the whole record.
+`customer_key`: a salted hash). `facts` holds the fields the monthly KPIs read (kpis.KPI_KEYS).
+`branch_months` holds each branch's monthly KPIs, computed from its facts by the publication that
+changed them, so the group report reads one small document per branch and month.
 """
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ complaints = Table(
 Index("ix_complaints_month", complaints.c.month, complaints.c.branch)
 Index("ix_complaints_customer", complaints.c.customer_key)
 Index("ix_complaints_event", complaints.c.group_event)
+
+branch_months = Table(  # a branch's KPIs of a month, computed when it publishes (the group report reads them)
+    "branch_months", metadata,
+    Column("branch", String(100), ForeignKey("branches.name"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("kpis", Text, nullable=False),      # monthly_kpis of the month (trend counted by the report)
+    # [[product, category, count this month, count the month before, [first numbers]], …]
+    Column("hotspots", Text, nullable=False),
+    Column("computed_at", String(19), nullable=False),
+)
 
 publications = Table(
     "publications", metadata,

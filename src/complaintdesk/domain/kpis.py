@@ -106,6 +106,11 @@ def previous_month(month: str) -> str:
     return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
 
 
+def next_month(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    return f"{y + 1}-01" if m == 12 else f"{y}-{m + 1:02d}"
+
+
 def last_months(month: str, n: int = 12) -> list[str]:
     out = [month]
     while len(out) < n:

@@ -62,23 +62,25 @@ TEXT_KEYS = ("plan_measures", "plan_reviewed_by", "approved_by", "plan_resources
              "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by")
 
 
-def _parsed(v: dict, keys, parse, problems: list[str]) -> dict:
+def _parsed(v: dict, keys, parse, problems: list[str], **context) -> dict:
     """Each key's cell through `parse` (value, message); a message is kept as a problem of its column."""
     out = {}
     for key in keys:
-        value, msg = parse(v.get(key))
+        value, msg = parse(v.get(key), **context)
         if msg:
             problems.append(f"{BY_KEY[key].zh}：{msg}")
         out[key] = value
     return out
 
 
-def parse_complaint(row: RegisterRow) -> Complaint:
-    """A register row as a Complaint; every cell that cannot be read becomes a problem (by column)."""
+def parse_complaint(row: RegisterRow, now: datetime | None = None) -> Complaint:
+    """A register row as a Complaint; every cell that cannot be read becomes a problem (by column).
+    A time typed without its year takes it from the row: the received time from `now`, the other
+    times from the received time (the year that puts them nearest)."""
     v = row.values
     problems: list[str] = []
-    received = _parsed(v, ("received_at",), parse_datetime, problems)["received_at"]
-    times = _parsed(v, TIME_KEYS, parse_datetime, problems)
+    received = _parsed(v, ("received_at",), parse_datetime, problems, near=now)["received_at"]
+    times = _parsed(v, TIME_KEYS, parse_datetime, problems, near=received or now)
     flags: dict[str, bool | None] = _parsed(v, ("safety_risk", "customer_agrees", "case_library"), parse_bool, problems)
     for key in ("escalated", "approval_required", "callback_required", "is_repeat"):
         flags["prev_" + key] = parse_bool(v.get(key))[0]

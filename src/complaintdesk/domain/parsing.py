@@ -28,8 +28,10 @@ _TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "有", "t"}
 _FALSE = {"否", "n", "no", "false", "0", "×", "无", "f", ""}
 
 
-def parse_datetime(value) -> tuple[datetime | None, str | None]:
-    """Excel serials, datetime/date objects and the common Chinese text forms."""
+def parse_datetime(value, near: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """Excel serials, datetime/date objects and the common Chinese text forms. A text without its
+    year (10月8日下午3点半) takes the year that puts it nearest `near` — the row's received time, or
+    now for the received time itself — and is refused when there is no `near`."""
     if value.__class__ is float or value.__class__ is int:  # first: closed rows keep serials (not bool)
         return _from_serial(value)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -42,7 +44,7 @@ def parse_datetime(value) -> tuple[datetime | None, str | None]:
         return None, f"无法识别的时间：{value}"
     if isinstance(value, (int, float)):  # a subclass of either (numpy's, Decimal-like)
         return _from_serial(value)
-    return _from_text(re.sub(r"\s+", " ", str(value).strip().replace("\u3000", " ")))
+    return _from_text(re.sub(r"\s+", " ", str(value).strip().replace("\u3000", " ")), near)
 
 
 def _from_serial(value: float) -> tuple[datetime | None, str | None]:
@@ -51,7 +53,7 @@ def _from_serial(value: float) -> tuple[datetime | None, str | None]:
     return None, f"无法识别的时间：{value}"
 
 
-def _from_text(text: str) -> tuple[datetime | None, str | None]:
+def _from_text(text: str, near: datetime | None = None) -> tuple[datetime | None, str | None]:
     """A time written as text: the usual patterns, the forms staff type (年月日, 上午/下午, 点/半,
     full-width digits), ISO 8601. A refusal lists the forms that are read."""
     text = unicodedata.normalize("NFKC", text).strip()
@@ -60,7 +62,7 @@ def _from_text(text: str) -> tuple[datetime | None, str | None]:
             return datetime.strptime(text, pattern), None
         except ValueError:
             pass
-    moment, problem = _from_loose(text)
+    moment, problem = _from_loose(text, near)
     if moment is not None or problem:
         return moment, problem
     try:
@@ -71,13 +73,13 @@ def _from_text(text: str) -> tuple[datetime | None, str | None]:
     return None, f"无法识别的时间：{shown}（可写成 {DATETIME_FORMS}）"
 
 
-def _from_loose(text: str) -> tuple[datetime | None, str | None]:
-    """(time, None) for a form of _LOOSE_DT; (None, problem) for one that lacks its year or names
-    no real day or hour; (None, None) for anything else."""
+def _from_loose(text: str, near: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """(time, None) for a form of _LOOSE_DT; (None, problem) for one that lacks its year with
+    nothing `near` to take it from, or names no real day or hour; (None, None) for anything else."""
     m = _LOOSE_DT.match(text)
     if not m:
         return None, None
-    if not m["y"]:
+    if not m["y"] and near is None:
         return None, f"时间“{text[:30]}”缺少年份（可写成 {DATETIME_FORMS}）"
     hour = int(m["h"] or 0)
     if m["half"] in _PM and hour < 12 or m["half"] == "中午" and hour < 11:
@@ -85,10 +87,16 @@ def _from_loose(text: str) -> tuple[datetime | None, str | None]:
     elif m["half"] == "凌晨" and hour == 12:
         hour = 0
     minute = 30 if m["half_hour"] else int(m["mi"] or 0)
-    try:
-        return datetime(int(m["y"]), int(m["mo"]), int(m["d"]), hour, minute, int(m["s"] or 0)), None
-    except ValueError:
+    years = [int(m["y"])] if m["y"] else [near.year - 1, near.year, near.year + 1] if near else []
+    found = []
+    for year in years:
+        try:
+            found.append(datetime(year, int(m["mo"]), int(m["d"]), hour, minute, int(m["s"] or 0)))
+        except ValueError:  # no such day (or 2月29日 in that year)
+            pass
+    if not found:
         return None, f"无法识别的时间：{text[:30]}（日期或钟点不存在）"
+    return min(found, key=lambda moment: abs(moment - near)) if near else found[0], None
 
 
 def excel_serial(moment: datetime) -> float:

@@ -24,6 +24,7 @@ from ..domain.masking import mask_record
 from ..domain.parsing import customer_key, parse_datetime, text_of
 from ..errors import ComplaintDeskError
 from .common import Summary, archives
+from .group_report import summarise_month
 from .readers import archived_rows
 from .transfer import record
 
@@ -157,7 +158,8 @@ def publish(store: RegisterStore, group: GroupStore, branch: str, now: datetime)
         return summary
     rows, unnumbered = branch_rows(store, salt)
     started = time.perf_counter()
-    counts = group.publish(info, rows, now.isoformat(timespec="seconds"), stamp)
+    counts = group.publish(info, rows, now.isoformat(timespec="seconds"), stamp,
+                           partial(summarise_month, threshold=info.hotspot_threshold, name=name))
     summary.data["database_seconds"] = round(time.perf_counter() - started, 2)
     summary.counts.update({"published": len(rows), "inserted": counts["inserted"], "updated": counts["updated"],
                            "unchanged": counts["unchanged"]})

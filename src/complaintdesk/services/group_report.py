@@ -69,7 +69,7 @@ def _ranking(per_branch: dict[str, dict], targets: dict[str, dict]) -> list[dict
 
 def _hotspots(now: Counter, before: Counter, examples: dict, branches_of: dict, threshold: int) -> list[dict]:
     return [{"product": p, "category": c, "count": n, "previous": before.get((p, c), 0),
-             "branches": sorted(branches_of[(p, c)]), "examples": sorted(examples[(p, c)])[:5]}
+             "branches": sorted(branches_of[(p, c)]), "examples": sorted(examples[(p, c)])[:EXAMPLES]}
             for (p, c), n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0])) if n >= threshold]
 
 
@@ -122,25 +122,40 @@ def _cases(group: GroupStore, month: str) -> tuple[list[dict], int]:
     return out, group.count(complaints.c.case_library & (complaints.c.month == month))
 
 
-def branch_kpis(group: GroupStore, branch: dict, month: str, trend: dict[str, int]) -> tuple:
-    """One branch's monthly KPIs (its own report's functions over its published facts) and its
-    share of the group's hotspots: counts of (product, category) this month and the month before,
-    the numbers this month."""
+EXAMPLES = 5  # example numbers of a hotspot
+
+
+def _hot_counts(facts: list[dict], month: str, name: str) -> dict:
+    """(product, category) -> [count this month, count the month before, the first numbers this month]."""
     prev = previous_month(month)
-    name = branch["name"]
-    facts = [json.loads(text) for text in group.facts(name, (month, prev))]
-    kpis = monthly_kpis(facts, month, branch["hotspot_threshold"], trend=trend)
-    now: Counter[tuple[str, str]] = Counter()
-    before: Counter[tuple[str, str]] = Counter()
-    numbers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    hot: dict[tuple[str, str], list] = {}
     for r in facts:
         m = r.get("received_at", "")[:7]
         if m in (month, prev) and is_complaint(r) and not is_invalid(r):
-            key = (r.get("product") or "—", r.get("category") or "—")
-            (now if m == month else before)[key] += 1
+            entry = hot.setdefault((r.get("product") or "—", r.get("category") or "—"), [0, 0, []])
+            entry[0 if m == month else 1] += 1
             if m == month:
-                numbers[key].append(f"{name} {r.get('complaint_no')}")
-    return name, kpis, now, before, numbers
+                entry[2].append(f"{name} {r.get('complaint_no')}")
+    for entry in hot.values():
+        entry[2] = sorted(entry[2])[:EXAMPLES]
+    return hot
+
+
+def summarise_month(month: str, texts: list[str], threshold: int, name: str) -> tuple[str, str]:
+    """What a publication stores of one month of a branch: its monthly KPIs (the trend is counted by
+    the report) and its share of the group's hotspots, as JSON."""
+    facts = [json.loads(text) for text in texts]
+    kpis = monthly_kpis(facts, month, threshold, trend={})
+    hot = [[p, c, *entry] for (p, c), entry in _hot_counts(facts, month, name).items()]
+    return json.dumps(kpis, ensure_ascii=False), json.dumps(hot, ensure_ascii=False)
+
+
+def branch_kpis(group: GroupStore, branch: dict, month: str, trend: dict[str, int]) -> tuple:
+    """One branch's monthly KPIs (its own report's functions over its published facts) and its
+    share of the group's hotspots — computed here when no publication stored them for the month."""
+    facts = [json.loads(text) for text in group.facts(branch["name"], (month, previous_month(month)))]
+    kpis = monthly_kpis(facts, month, branch["hotspot_threshold"], trend=trend)
+    return branch["name"], kpis, _hot_counts(facts, month, branch["name"])
 
 
 @lru_cache(maxsize=2)
@@ -156,14 +171,28 @@ PARALLEL_FROM = 4  # branches from which two processes share the work (one branc
 
 
 def _all_branch_kpis(group: GroupStore, branches: list[dict], month: str, trend) -> list[tuple]:
+    """(name, kpis, hotspot counts) of every branch: as its publications stored them, the others
+    (a month no publication summarised) computed from the facts, on two processes when many."""
     months = last_months(month)
-    jobs = [(b, {m: trend.get((b["name"], m), 0) for m in months}) for b in branches]
+    stored = group.month_summaries(month)
+    out, missing = [], []
+    for b in branches:
+        branch_trend = {m: trend.get((b["name"], m), 0) for m in months}
+        if b["name"] in stored:
+            kpis, hot = (json.loads(text) for text in stored[b["name"]])
+            kpis["trend_12_months"] = branch_trend
+            out.append((b["name"], kpis, {(p, c): entry for p, c, *entry in hot}))
+        else:
+            missing.append((b, branch_trend))
     workers = min(2, os.cpu_count() or 1)
-    if len(branches) < PARALLEL_FROM or workers < 2:
-        return [branch_kpis(group, b, month, t) for b, t in jobs]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_branch_kpis_in_worker, [group.url] * len(jobs), [b for b, _ in jobs],
-                             [month] * len(jobs), [t for _, t in jobs]))
+    if len(missing) < PARALLEL_FROM or workers < 2:
+        out += [branch_kpis(group, b, month, t) for b, t in missing]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            out += pool.map(_branch_kpis_in_worker, [group.url] * len(missing), [b for b, _ in missing],
+                            [month] * len(missing), [t for _, t in missing])
+    order = {b["name"]: i for i, b in enumerate(branches)}
+    return sorted(out, key=lambda item: order[item[0]])
 
 
 def group_kpis(group: GroupStore, month: str) -> dict:
@@ -176,13 +205,14 @@ def group_kpis(group: GroupStore, month: str) -> dict:
     before: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], list[str]] = defaultdict(list)
     branches_of: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for name, kpis, b_now, b_before, numbers in _all_branch_kpis(group, branches, month, trend):
+    for name, kpis, hot in _all_branch_kpis(group, branches, month, trend):
         per_branch[name] = kpis
-        now.update(b_now)
-        before.update(b_before)
-        for key, found in numbers.items():
-            examples[key] += found
-            branches_of[key].add(name)
+        for key, (count, previous, numbers) in hot.items():
+            now[key] += count
+            before[key] += previous
+            examples[key] += numbers
+            if count:
+                branches_of[key].add(name)
     threshold = max((b["hotspot_threshold"] for b in branches), default=3)
     shared, shared_total = _shared_customers(group, month)
     cases, cases_total = _cases(group, month)

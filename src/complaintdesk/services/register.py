@@ -70,7 +70,7 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"]) if numbering else ())
     counter_before = dict(counter.last)
-    complaints = {row.row_id: parse_complaint(row) for row in open_rows}
+    complaints = {row.row_id: parse_complaint(row, now) for row in open_rows}
     repeats = _repeat_index(complaints.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
                                                        zip(*(archived[k] for k in CLOSED_KEYS))),
                             int(settings.param("repeat_days")))

@@ -169,7 +169,31 @@ def _known_numbers(store: RegisterStore) -> set[str]:
 
 def record(values: dict) -> dict:
     """A register row read in full as export data: keys, stable codes, ISO times, JSON booleans."""
-    return {key: convert(values.get(key)) for key, convert in _CONVERTER_ITEMS}
+    out = {key: convert(values.get(key)) for key, convert in _CONVERTER_ITEMS}
+    if any(values.get(key).__class__ is str for key in _TIME_ITEMS):  # rare: a time typed as text
+        _years_from_row(out, values)
+    return out
+
+
+_TIME_ITEMS = tuple(c.key for c in COLUMNS if c.kind == "datetime")
+
+
+def _years_from_row(out: dict, values: dict) -> None:
+    """Times typed without their year (10月8日下午3点) as assign read them: the received time near
+    the day its number carries, the others near the received time (domain.model.parse_complaint)."""
+    number = text_of(values.get("complaint_no"))
+    near = None
+    if len(number) >= 8 and number[:8].isdigit():
+        try:
+            near = datetime.strptime(number[:8], "%Y%m%d").replace(hour=12)
+        except ValueError:
+            pass
+    received, _ = parse_datetime(values.get("received_at"), near)
+    for key in _TIME_ITEMS:
+        if values.get(key).__class__ is str and out.get(key) == text_of(values.get(key)):
+            moment, _ = parse_datetime(values[key], near if key == "received_at" else received or near)
+            if moment is not None:
+                out[key] = moment.isoformat()
 
 
 def _converter(column):
