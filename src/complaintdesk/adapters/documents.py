@@ -115,6 +115,10 @@ def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, maske
     from docx.shared import Cm, Pt
 
     document = Document()
+    for section in document.sections:  # python-docx's template is US Letter: Chinese offices print A4
+        section.page_width, section.page_height = Cm(21), Cm(29.7)
+        section.top_margin = section.bottom_margin = Cm(1.8)
+        section.left_margin = section.right_margin = Cm(1.8)
     style = document.styles["Normal"]
     style.font.name = FONT_ZH
     style.font.size = Pt(10.5)
