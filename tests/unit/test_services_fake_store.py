@@ -197,3 +197,29 @@ def test_columns_without_their_dropdown_are_a_notice(settings):
     summary = repair_structure(store, NOW)
     assert summary.warnings == ["以下列没有下拉或校验规则（无法自动补回，可对照新建的登记表在 Excel 中恢复）：接收渠道"]
     assert store.saved == 0
+
+
+def test_a_consultation_raises_no_alert_unless_it_is_urgent(settings):
+    late = NOW - timedelta(hours=9)
+    store = MemoryStore(settings, [complaint(received_at=late, request_type="咨询", contact="13900000001"),
+                                   complaint(received_at=late, request_type="建议", contact="13900000002"),
+                                   complaint(received_at=late, request_type="咨询", safety_risk="是",
+                                             contact="13900000003"),
+                                   complaint(received_at=late, contact="13900000004")])
+    assign(store, NOW - timedelta(hours=8))
+    alerts = check_sla(store, NOW).data["alerts"]
+    assert sorted({a["complaint_no"] for a in alerts}) == [store.values(4)["complaint_no"],
+                                                            store.values(5)["complaint_no"]]
+
+
+def test_all_due_never_issues_the_survey_again_to_an_answered_or_closed_complaint(settings, tmp_path):
+    from complaintdesk.services.casework import make_documents
+    confirmed = dict(first_response_at=NOW - timedelta(days=2), resolved_at=NOW - timedelta(days=1),
+                     confirmed_at=NOW - timedelta(hours=20), customer_agrees="是")
+    store = MemoryStore(settings, [complaint(contact="13900000001", **confirmed),
+                                   complaint(contact="13900000002", score_efficiency=5, score_attitude=5,
+                                             score_solution=4, **confirmed)])
+    assign(store, NOW)
+    made = make_documents(store, NOW, all_due=True, kinds=["survey"], out_dir=tmp_path)
+    assert [p.name.split("_")[0] for p in made.files] == [store.values(2)["complaint_no"]]
+    assert store.values(3).get("survey_sent_at") in (None, "")  # answered: nothing stamped

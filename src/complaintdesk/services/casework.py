@@ -28,9 +28,10 @@ def _record(values: dict) -> dict:
 
 def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
     status = labels.to_code(labels.STATUS, v.get("status"))
-    if kind == "survey":
-        return bool(v.get("confirmed_at")) and not v.get("survey_sent_at") \
-            and parse_bool(v.get("customer_agrees"))[0] is not False
+    if kind == "survey":  # never again to a customer who answered, nor for a closed complaint
+        answered = any(v.get(k) not in (None, "") for k in SCORE_KEYS)
+        return bool(v.get("confirmed_at")) and not v.get("survey_sent_at") and not answered \
+            and status not in ("closed", "invalid") and parse_bool(v.get("customer_agrees"))[0] is not False
     if exists:
         return False
     if kind == "assignment":  # a new complaint, or one escalated at once (a 群诉) before anyone answered

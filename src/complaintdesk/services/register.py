@@ -227,6 +227,7 @@ def alert_rows(store: RegisterStore, now: datetime) -> list[dict]:
 
 
 EVENT_CLOCK = {"zh": "群诉事件", "en": "Group complaint"}
+NOT_COMPLAINTS = ("咨询", "建议", "consultation", "suggestion")
 
 
 def _event_alerts(open_rows, managers: str, lang: str) -> list[dict]:
@@ -259,8 +260,8 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
     """The alerts of one open row: its clocks at risk or breached (as the row shows them), and its
     supervisor callback when one is required and not done."""
     number = text_of(v.get("complaint_no"))
-    if not number:
-        return []
+    if not number or (text_of(v.get("request_type")) in NOT_COMPLAINTS and text_of(v.get("priority")) != "P0"):
+        return []  # a 咨询 or 建议 raises no alert — unless it is urgent (a safety question)
     escalated = is_yes(v.get("escalated"))
     cc = text_of(v.get("cc")) + (f"；升级：{managers}" if escalated and managers else "")
     common = {"complaint_no": number, "priority": text_of(v.get("priority")),
