@@ -158,7 +158,7 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
     from complaintdesk.domain.engine import Context, evaluate, to_cells
     from complaintdesk.domain.intake import Counter, RepeatIndex
     from complaintdesk.domain.model import RegisterRow, parse_complaint
-    from complaintdesk.domain.parsing import customer_key
+    from complaintdesk.domain.parsing import customer_keys
     from complaintdesk.domain.schema import COLUMNS
     from complaintdesk.domain.settings import default_settings
     from complaintdesk.services.sample_data import sample_complaints
@@ -207,7 +207,7 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
                             c = parse_complaint(RegisterRow(r, values))
                             ctx = Context(settings, calendar, NOW - timedelta(minutes=30), counter, repeats)
                             auto = evaluate(c, ctx)
-                            repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+                            repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
                             values = {**values, **to_cells(auto)}
                         cells = "".join(cell(f"{sx.col_letter(i)}{r}", values.get(col.key), style.get(col.key))
                                         for i, col in enumerate(COLUMNS, 1) if values.get(col.key) not in (None, ""))

@@ -223,3 +223,18 @@ def test_all_due_never_issues_the_survey_again_to_an_answered_or_closed_complain
     made = make_documents(store, NOW, all_due=True, kinds=["survey"], out_dir=tmp_path)
     assert [p.name.split("_")[0] for p in made.files] == [store.values(2)["complaint_no"]]
     assert store.values(3).get("survey_sent_at") in (None, "")  # answered: nothing stamped
+
+
+def test_a_repeat_is_found_by_any_identity_of_the_customer(settings):
+    """One phone with and without the id, one id with another phone: all the same customer."""
+    store = MemoryStore(settings, [
+        complaint(received_at=datetime(2026, 9, 1, 9), customer_id="C100", contact="13812341234"),
+        complaint(received_at=datetime(2026, 9, 20, 9), customer_id="", contact="138-1234-1234"),
+        complaint(received_at=datetime(2026, 10, 9, 9), customer_id="C100", contact="13900000000"),
+        complaint(received_at=datetime(2026, 10, 9, 10), customer_id="C999", contact="13700000000"),
+    ])
+    assign(store, NOW)
+    first, by_phone, by_id, other = (store.values(r) for r in (2, 3, 4, 5))
+    assert by_phone["is_repeat"] == "是" and by_phone["related_nos"] == first["complaint_no"]
+    assert by_id["related_nos"] == first["complaint_no"]  # the phone-only one shares no key with it
+    assert other["is_repeat"] == "否"

@@ -9,10 +9,11 @@ import bisect
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Iterable
 
 from .group_events import event_prefix
 from .model import Complaint
-from .parsing import customer_key
+from .parsing import customer_keys
 from .settings import PRIORITIES, Settings
 
 NUMBER_RE = re.compile(r"^(\d{8})-([A-Za-z0-9]+)-(\d{3,})$")
@@ -107,20 +108,28 @@ class RepeatIndex:
     def __init__(self):
         self._by_key: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
 
-    def add(self, key: str | None, category: str, received: datetime | None, number: str) -> None:
-        if key and category and received and number:
+    def add(self, keys: Iterable[str] | str | None, category: str, received: datetime | None, number: str) -> None:
+        """Index a complaint under each of its customer's keys (customer_keys: id, phone or e-mail)."""
+        if not (category and received and number):
+            return
+        for key in (keys,) if isinstance(keys, str) else keys or ():
             bisect.insort(self._by_key.setdefault((key, category), []), (received, number))
 
     def earlier(self, c: Complaint, window_days: int) -> list[str]:
-        key = customer_key(c.customer_id, c.contact)
-        if not key or not c.category or not c.received_at:
+        """Numbers of the same customer's complaints of the category within the window before it —
+        the same customer by any key (id, phone, e-mail), oldest first."""
+        keys = customer_keys(c.customer_id, c.contact)
+        if not keys or not c.category or not c.received_at:
             return []
-        entries = self._by_key.get((key, c.category), [])
-        lo = bisect.bisect_left(entries, (c.received_at - timedelta(days=window_days), ""))
-        hi = bisect.bisect_left(entries, (c.received_at, c.number or ""))
-        # a number met twice (in an archive and still in the register after an interrupted archive,
-        # or in an archive two copies of a register were archived into) is one earlier complaint
-        return list(dict.fromkeys(no for when, no in entries[lo:hi] if no != c.number))
+        found = []
+        for key in keys:
+            entries = self._by_key.get((key, c.category), [])
+            lo = bisect.bisect_left(entries, (c.received_at - timedelta(days=window_days), ""))
+            hi = bisect.bisect_left(entries, (c.received_at, c.number or ""))
+            found += entries[lo:hi]
+        # a number met twice (under two keys, in an archive and still in the register after an
+        # interrupted archive, or in two archives) is one earlier complaint
+        return list(dict.fromkeys(no for when, no in sorted(found) if no != c.number))
 
 
 # ---- priority ----------------------------------------------------------------------

@@ -211,6 +211,14 @@ def normalise_phone(text: str) -> str:
     return digits
 
 
+def customer_keys(customer_id, contact) -> tuple[str, ...]:
+    """Every identity of a customer repeat detection matches on: the id and the normalised phone
+    (or e-mail) — a complaint with only the phone meets an earlier one with id and phone."""
+    cid = customer_id.strip() if customer_id.__class__ is str else text_of(customer_id)
+    other = customer_key("", contact)
+    return tuple(k for k in ("id:" + cid.lower() if cid else None, other) if k)
+
+
 def customer_key(customer_id, contact) -> str | None:
     """Identity for repeat detection: id, else normalised phone, else e-mail."""
     cid = customer_id.strip() if customer_id.__class__ is str else text_of(customer_id)

@@ -17,7 +17,7 @@ from ..domain.engine import Context, evaluate, to_cells
 from ..domain.group_events import EventCandidate, find_group_events
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
-from ..domain.parsing import customer_key, excel_serial, is_yes, parse_datetime, text_of
+from ..domain.parsing import customer_keys, excel_serial, is_yes, parse_datetime, text_of
 from ..domain.settings import CLOCK_LABELS, group_rule
 from ..domain.sla import CLOCK_TABLE
 from . import case_library
@@ -99,9 +99,9 @@ def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
     customer evaluated now — those are not parsed in full."""
     repeats = RepeatIndex()
     for c in complaints:
-        repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+        repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
     earliest = min((c.received_at for c in complaints if c.received_at), default=None)
-    wanted = {customer_key(c.customer_id, c.contact) for c in complaints} - {None}
+    wanted = {key for c in complaints for key in customer_keys(c.customer_id, c.contact)}
     if earliest is None or not wanted:
         return repeats
     cutoff = earliest - timedelta(days=repeat_days + 1)
@@ -109,13 +109,13 @@ def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
     for number, received, customer_id, contact, category in earlier:
         if isinstance(received, (int, float)) and not isinstance(received, bool) and received < cutoff_serial:
             continue
-        key = customer_key(customer_id, contact)
-        if key not in wanted:  # no complaint evaluated now is from this customer
+        keys = customer_keys(customer_id, contact)
+        if wanted.isdisjoint(keys):  # no complaint evaluated now is from this customer
             continue
         received = parse_datetime(received)[0]
         if received is None or received < cutoff:
             continue
-        repeats.add(key, text_of(category), received, text_of(number))
+        repeats.add(keys, text_of(category), received, text_of(number))
     return repeats
 
 
@@ -188,7 +188,7 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
         if values is None:
             continue
         if was_new and c.number:
-            ctx.repeats.add(customer_key(c.customer_id, c.contact), c.category, c.received_at, c.number)
+            ctx.repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
         changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
         cells += changed
         _count(summary, row.row_id, c.number, values, was_new, changed)
