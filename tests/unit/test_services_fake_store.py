@@ -238,3 +238,23 @@ def test_a_repeat_is_found_by_any_identity_of_the_customer(settings):
     assert by_phone["is_repeat"] == "是" and by_phone["related_nos"] == first["complaint_no"]
     assert by_id["related_nos"] == first["complaint_no"]  # the phone-only one shares no key with it
     assert other["is_repeat"] == "否"
+
+
+def test_a_safety_word_makes_an_unmarked_complaint_urgent_and_staff_saying_no_wins(settings):
+    from complaintdesk.domain.kpis import monthly_kpis
+    from complaintdesk.services.transfer import record
+    store = MemoryStore(settings, [
+        complaint(description="烧水壶底座冒烟，有焦味", safety_risk=None, contact="13900000001", product="水壶"),
+        complaint(description="烧水壶底座冒烟，有焦味", safety_risk="否", contact="13900000002", product="水壶2"),
+        complaint(description="包装破损", safety_risk=None, demand="孩子吃到异物要求赔偿", contact="13900000003",
+                  product="饼干"),
+        complaint(description="物流慢", safety_risk=None, contact="13900000004", product="外套"),
+    ])
+    assign(store, NOW)
+    smoke, said_no, foreign, plain = (store.values(r) for r in (2, 3, 4, 5))
+    assert smoke["priority"] == "P0" and smoke["urgency"] == "紧急" and "疑似安全问题：冒烟" in smoke["validation"]
+    assert said_no["priority"] == "P2" and "疑似安全问题" not in (said_no.get("validation") or "")
+    assert foreign["priority"] == "P0" and "疑似安全问题：异物" in foreign["validation"]
+    assert plain["priority"] == "P2"
+    kpis = monthly_kpis([record(store.values(r)) for r in (2, 3, 4, 5)], "2026-10")
+    assert kpis["suspected_safety"] == 2

@@ -147,7 +147,8 @@ def _summary(wb, fmt, k, target):
              ("P90 响应时长(小时)", k["response_hours"]["p90"], None, False),
              ("平均处理时长(小时)", k["resolve_hours"]["avg"], None, False),
              ("P90 处理时长(小时)", k["resolve_hours"]["p90"], None, False),
-             ("已回访投诉", k["surveyed"], None, False), ("咨询/建议（不计入）", k["non_complaints"], None, False)]
+             ("已回访投诉", k["surveyed"], None, False), ("咨询/建议（不计入）", k["non_complaints"], None, False),
+             ("疑似安全问题（安全词）", k["suspected_safety"], None, False)]
     s.ws.write_string(1, 0, f"上月：{p['month']}；计入口径见“说明”表")
     if no_complaints(k):
         s.ws.write_string(s.row, 0, f"本月无投诉：{k['month']} 没有收到投诉，因此没有分布图、趋势、时效和明细。",

@@ -28,6 +28,7 @@ from .sla import CLOCK_TABLE, add_duration, evaluate_clocks
 from .transitions import derive_status, is_closed
 from .workcalendar import WorkCalendar, uncovered_message
 
+SUSPECTED = "疑似安全问题"  # the reason priority_for gives a complaint made urgent by a 安全词
 CHOICE_CHECKS = (("channel", "channel", "接收渠道"), ("request_type", "request_type", "诉求类型"),
                  ("resolution_type", "resolution_type", "解决方式"),
                  ("responsibility", "responsibility", "责任方"))
@@ -118,7 +119,9 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
     if ctx.archives_missing:
         earlier = list(dict.fromkeys([*split_numbers(c.previous.get("related_nos")), *earlier]))
-    computed, _reason = priority_for(c, bool(earlier), s)
+    computed, reason = priority_for(c, bool(earlier), s)
+    if reason.startswith(SUSPECTED):
+        problems.append(f"{reason}，已按紧急/P0 处理（不涉及安全时在“涉及安全/重大损失”填“否”）")
     event = ctx.group_events.get(c.row_id, "")
     if event:  # a group complaint is urgent, whatever each complaint alone would be
         computed = "P0"

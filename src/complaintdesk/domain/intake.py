@@ -133,10 +133,22 @@ class RepeatIndex:
 
 
 # ---- priority ----------------------------------------------------------------------
+def suspected_safety(c: Complaint, settings: Settings) -> str | None:
+    """The first 设置 安全词 found in 问题描述 / 客户诉求 of a complaint whose 涉及安全/重大损失 is
+    empty (staff typing 否 there wins); None when there is none."""
+    if c.safety_risk or c.flags.get("safety_risk") is False:
+        return None
+    text = c.description + c.text.get("demand", "")
+    return next((w for w in settings.lists.get("safety_words", ()) if w and w in text), None)
+
+
 def priority_for(c: Complaint, is_repeat: bool, settings: Settings) -> tuple[str, str]:
     """(computed priority, reason) before any staff override."""
     if c.safety_risk:
         return "P0", "涉及安全/重大损失"
+    word = suspected_safety(c, settings)
+    if word:
+        return "P0", f"疑似安全问题：{word}"
     candidates = [("P2", "常规")]
     if is_repeat:
         candidates.append(("P1", "重复投诉"))

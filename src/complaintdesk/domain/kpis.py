@@ -21,7 +21,7 @@ KPI_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "status",
             "department", "priority", "responsibility", "resolution_type", "handler", "product",
             *(f"{clock}_status" for clock in CLOCKS), *SCORES, "callback_required", "callback_done_at",
             "is_repeat", "escalated", "resolved_at", "last_update_at", "objection", "customer_agrees",
-            "first_response_at")
+            "first_response_at", "validation")
 DIMENSIONS = {"by_category": "category", "by_channel": "channel", "by_department": "department",
               "by_priority": "priority", "by_responsibility": "responsibility",
               "by_resolution_type": "resolution_type"}
@@ -210,7 +210,9 @@ def _quality(rows: list[dict], this: list[dict]) -> dict:
     return {"repeat_rate": rate(sum(1 for r in rows if r.get("is_repeat")), len(rows)),
             "escalation_rate": rate(sum(1 for r in rows if r.get("escalated")), len(rows)),
             "first_contact_resolution_rate": rate(sum(1 for r in resolved if _first_contact(r)), len(resolved)),
-            "validity_rate": rate(len(rows), sum(1 for r in this if is_complaint(r)))}
+            "validity_rate": rate(len(rows), sum(1 for r in this if is_complaint(r))),
+            # made urgent by a 设置 安全词 (the row's 校验提示 says which word)
+            "suspected_safety": sum(1 for r in rows if "疑似安全问题" in (r.get("validation") or ""))}
 
 
 def _durations(rows: list[dict]) -> dict:

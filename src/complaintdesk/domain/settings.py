@@ -52,9 +52,13 @@ DEFAULT_LISTS = {
     "validity": ("有效", "无效"),
     "yes_no": ("是", "否"),
     "priority": PRIORITIES,
+    # words in 问题描述 / 客户诉求 that make a complaint whose 涉及安全/重大损失 is empty urgent (seed 000)
+    "safety_words": ("漏电", "触电", "冒烟", "起火", "着火", "自燃", "爆炸", "烫伤", "烧伤", "受伤", "划伤",
+                     "中毒", "过敏", "异物"),
 }
 LIST_TITLES = {"channel": "接收渠道", "request_type": "诉求类型", "resolution_type": "解决方式",
-               "responsibility": "责任方", "validity": "是否有效", "yes_no": "是/否", "priority": "优先级"}
+               "responsibility": "责任方", "validity": "是否有效", "yes_no": "是/否", "priority": "优先级",
+               "safety_words": "安全词"}
 # (key, zh label, default, description)
 DEFAULT_PARAMS = (
     ("default_dept_code", "默认部门代码", "CS", "登记时未填部门代码时使用"),
