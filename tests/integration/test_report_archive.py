@@ -187,3 +187,22 @@ def test_report_reads_and_prints_well(register, cli, tmp_path):
     assert "本月无投诉" in empty
     wb = load_workbook(tmp_path / "e.xlsx")
     assert wb.sheetnames == ["概览", "说明"] and "本月无投诉" in wb["概览"]["A3"].value
+
+
+def test_documents_go_to_the_archive_with_their_complaint(register, cli):
+    filled(register, cli)
+    rows = read_rows(register)
+    leaving, staying = rows[0]["complaint_no"], rows[2]["complaint_no"]
+    cli("docs", register, leaving, staying, "--kind", "plan", "--now", "2026-10-22T10:00")
+    cli("docs", register, leaving, "--kind", "plan", "--format", "docx", "--now", "2026-10-22T10:00")
+    docs = register.parent / "文档"
+    moved = register.parent / "archive" / "文档" / leaving
+    moved.mkdir(parents=True)
+    (moved / f"{leaving}_投诉处理方案表.html").write_text("已在此的旧版", encoding="utf-8")  # kept
+    out = cli("archive", register, "--now", "2026-12-01T09:00").output
+    assert "归档投诉 2" in out and "文档 2" in out
+    assert sorted(p.name for p in moved.iterdir()) == [f"{leaving}_投诉处理方案表(2).html",
+                                                      f"{leaving}_投诉处理方案表.docx",
+                                                      f"{leaving}_投诉处理方案表.html"]
+    assert (moved / f"{leaving}_投诉处理方案表.html").read_text(encoding="utf-8") == "已在此的旧版"
+    assert sorted(p.name for p in docs.iterdir()) == [f"{staying}_投诉处理方案表.html"]

@@ -9,6 +9,7 @@ line per file written, so its audit sheet stays within Excel's row limit.
 """
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ..adapters.faststore.archive_files import (
     write_archive,
     write_audit_archive,
 )
+from ..adapters.safe_paths import safe_name
 from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.masking import mask_contact, mask_free_text, mask_name
@@ -83,9 +85,38 @@ def archive(store: RegisterStore, now: datetime, older_than_days: int | None = N
         audit_row(store, now, "", AUDIT_ARCHIVED, "", f"{moved} 条变更记录 → {audit_file.name}")])
     save(store, summary, now)
     marker.end()
+    summary.add("documents", _move_documents(store.path, folder, numbers))
     summary.add("archived", len(leaving_rows))
     summary.add("audit_archived", moved)
     return summary
+
+
+DOCUMENT_FOLDERS = ("文档", "documents")  # where `docs` writes beside the register (zh / en)
+
+
+def _move_documents(register: Path, folder: Path, numbers: set[str]) -> int:
+    """The generated documents of archived complaints go with them: 文档/<number>_*.* →
+    archive/文档/<number>/ (a file already there is kept; the newcomer gets a (2) suffix). Only the
+    register's own document folders are looked at; how many files moved."""
+    prefixes = {safe_name(n) + "_": n for n in numbers if n}
+    moved = 0
+    for name in DOCUMENT_FOLDERS:
+        source = register.parent / name
+        if not source.is_dir() or not prefixes:
+            continue
+        for path in sorted(source.iterdir()):
+            number = next((n for p, n in prefixes.items() if path.name.startswith(p)), None)
+            if number is None or not path.is_file():
+                continue
+            target_dir = folder / name / safe_name(number)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            target, copy = target_dir / path.name, 2
+            while target.exists():
+                target = target_dir / f"{path.stem}({copy}){path.suffix}"
+                copy += 1
+            os.replace(path, target)
+            moved += 1
+    return moved
 
 
 def _by_year(rows: list, now: datetime) -> dict[int, list]:
