@@ -121,3 +121,18 @@ def test_survey_import_callbacks_and_closure(register, cli, tmp_path):
     assert row["status"] == "已关闭" and row["closed_at"] == datetime(2026, 10, 13, 16)
     data = json.loads(cli("export", register).stdout)
     assert data[0]["status"] == "closed" and data[0]["callback_required"] is True
+
+
+def test_reply_prints_a_short_message_and_records_it(register, cli):
+    number = setup(register, cli)
+    out = cli("reply", register, number.lower(), "--now", "2026-10-09T15:00").output
+    assert f"编号 {number}" in out and "已受理" in out
+    assert "10月9日 22:30 前与您联系" in out and "10月19日 14:30 前给出处理结果" in out  # P2: 8 h, 7 working days
+    assert "回复已生成并记入沟通记录" in out
+    from openpyxl import load_workbook
+    comms = list(load_workbook(register)["沟通记录"].iter_rows(min_row=2, values_only=True))
+    assert len(comms) == 1 and comms[0][0] == number and comms[0][2] == "短信" and "已受理" in comms[0][4]
+    assert len(comms[0][4]) <= 140
+    assert "未知的回复类型" in cli("reply", register, number, "--kind", "xyz", code=2).output
+    assert "找不到投诉编号" in cli("reply", register, "20991231-XX-001", code=2).output
+    assert len(list(load_workbook(register)["沟通记录"].iter_rows(min_row=2))) == 1  # nothing more recorded

@@ -53,6 +53,16 @@ def _labels(lang: str) -> dict:
 _text_env = SandboxedEnvironment(autoescape=False)
 
 
+REPLY_KINDS = ("ack", "progress", "result")
+
+
+def render_reply(kind: str, lang: str, values: dict) -> str:
+    """A canned reply to the customer (templates/<lang>/replies/<kind>.txt: plain text, jinja2 in a
+    sandbox), on one line."""
+    text = (templates_dir() / lang / "replies" / f"{kind}.txt").read_text(encoding="utf-8")
+    return " ".join(_text_env.from_string(text).render(**values).split())
+
+
 def _expand(text: str, record: dict) -> str:
     if "{{" not in text and "{%" not in text:
         return text

@@ -285,6 +285,24 @@ def log(register: Path = REGISTER, number: str = typer.Argument(..., help="投�
     report(in_session(register, lambda s: submit(s, "log", args, moment), moment), "沟通已记录")
 
 
+@app.command()
+def reply(register: Path = REGISTER, number: str = typer.Argument(..., metavar="投诉编号", help="投诉编号"),
+          kind: str = typer.Option("ack", "--kind", help="ack 受理致歉 / progress 进度 / result 处理结果"),
+          channel: str = typer.Option("短信", help="发送渠道，记入沟通记录"),
+          who: str = typer.Option("", help="发送人"),
+          now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """给客户的回复（短信/微信）：按模板生成，打印出来并记入“沟通记录”。"""
+    from ..services.replies import reply_text
+    moment = parse_now(now)
+    made = in_register(register, lambda s: reply_text(s, number, kind, s.lang), moment, write=False)
+    console.print(f"  {made.data['text']}", highlight=False, soft_wrap=True)
+    args = {"number": made.data["number"], "channel": channel, "content": made.data["text"],
+            "next_step": "", "who": who}
+    summary = in_session(register, lambda s: submit(s, "log", args, moment), moment)
+    summary.warnings[:0] = made.warnings
+    report(summary, "回复已生成并记入沟通记录")
+
+
 surveys_app = ZhTyper(help="满意度回访结果。", no_args_is_help=True)
 app.add_typer(surveys_app, name="surveys")
 
