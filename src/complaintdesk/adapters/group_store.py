@@ -173,10 +173,6 @@ class GroupStore:
             raise GroupStoreError(f"集团数据库的结构版本（{current}）较旧："
                                   "先运行 complaintdesk group init 数据库地址 升级")
 
-    def check(self) -> None:
-        with self._connect() as conn:
-            self._checked(conn)
-
     def salt(self) -> str:
         with self._connect() as conn:
             self._checked(conn)
@@ -240,9 +236,7 @@ class GroupStore:
                 conn.execute(branch_months.delete().where(branch_months.c.branch == name,
                                                           branch_months.c.month == month))
                 continue
-            facts = list(conn.execute(select(complaints.c.facts).where(
-                complaints.c.branch == name, complaints.c.month.in_([month, previous_month(month)]))
-                .order_by(complaints.c.complaint_no)).scalars())
+            facts = list(conn.execute(_facts_of(name, (month, previous_month(month)))).scalars())
             kpis, hot = summarise(month, facts)
             conn.execute(branch_months.delete().where(branch_months.c.branch == name, branch_months.c.month == month))
             conn.execute(branch_months.insert().values(branch=name, month=month, kpis=kpis, hotspots=hot,
@@ -273,9 +267,7 @@ class GroupStore:
     def facts(self, branch: str, months: Iterable[str]) -> list[str]:
         """The facts (JSON texts) of the branch's complaints received in `months`, by number."""
         with self._connect() as conn:
-            return list(conn.execute(select(complaints.c.facts).where(
-                complaints.c.branch == branch, complaints.c.month.in_(list(months)))
-                .order_by(complaints.c.complaint_no)).scalars())
+            return list(conn.execute(_facts_of(branch, months)).scalars())
 
     def counted_by_month(self, months: Iterable[str]) -> dict[tuple[str, str], int]:
         """(branch, month) -> valid complaints received (the trend's count), computed in SQL."""
@@ -329,6 +321,12 @@ class GroupStore:
             return [tuple(r) for r in conn.execute(
                 select(complaints.c.branch, complaints.c.complaint_no).where(where)
                 .order_by(complaints.c.branch, complaints.c.complaint_no))]
+
+
+def _facts_of(branch: str, months: Iterable[str]):
+    """The query of a branch's facts (JSON texts) received in `months`, by number."""
+    return select(complaints.c.facts).where(complaints.c.branch == branch, complaints.c.month.in_(list(months))) \
+        .order_by(complaints.c.complaint_no)
 
 
 def _month(received: str | None) -> str | None:

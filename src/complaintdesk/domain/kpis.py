@@ -118,18 +118,24 @@ def last_months(month: str, n: int = 12) -> list[str]:
     return list(reversed(out))
 
 
-def hotspots(records: list[dict], month: str, threshold: int) -> list[dict]:
-    return hotspots_of(counted(records, month), counted(records, previous_month(month)), threshold)
+def hotspot_key(r: dict) -> tuple[str, str]:
+    """The (product, category) a complaint counts under among the high-frequency problems."""
+    return r.get("product") or "—", r.get("category") or "—"
 
 
 def hotspots_of(rows: list[dict], before_rows: list[dict], threshold: int) -> list[dict]:
     """Product × category pairs with at least `threshold` of the month's counted complaints (`rows`),
     beside their count the month before (`before_rows`) and up to five example numbers."""
-    now = Counter((r.get("product") or "—", r.get("category") or "—") for r in rows)
-    before = Counter((r.get("product") or "—", r.get("category") or "—") for r in before_rows)
     examples = defaultdict(list)
     for r in rows:
-        examples[(r.get("product") or "—", r.get("category") or "—")].append(r.get("complaint_no") or "")
+        examples[hotspot_key(r)].append(r.get("complaint_no") or "")
+    return ranked_hotspots(Counter(map(hotspot_key, rows)), Counter(map(hotspot_key, before_rows)),
+                           examples, threshold)
+
+
+def ranked_hotspots(now: Counter, before: Counter, examples: dict, threshold: int) -> list[dict]:
+    """The pairs counted `threshold` times or more this month, most first, with last month's count
+    and the first five example numbers (sorted)."""
     return [{"product": p, "category": c, "count": n, "previous": before.get((p, c), 0),
              "examples": sorted(examples[(p, c)])[:5]}
             for (p, c), n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0])) if n >= threshold]

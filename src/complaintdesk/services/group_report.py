@@ -22,7 +22,7 @@ from ..adapters.group_store import GroupStore
 from ..adapters.group_tables import complaints
 from ..adapters.group_workbooks import write_group_report, write_sample
 from ..domain import labels
-from ..domain.kpis import is_complaint, is_invalid, last_months, monthly_kpis, previous_month
+from ..domain.kpis import counted, hotspot_key, last_months, monthly_kpis, previous_month, ranked_hotspots
 from ..errors import ComplaintDeskError
 from .common import Summary
 
@@ -68,9 +68,9 @@ def _ranking(per_branch: dict[str, dict], targets: dict[str, dict]) -> list[dict
 
 
 def _hotspots(now: Counter, before: Counter, examples: dict, branches_of: dict, threshold: int) -> list[dict]:
-    return [{"product": p, "category": c, "count": n, "previous": before.get((p, c), 0),
-             "branches": sorted(branches_of[(p, c)]), "examples": sorted(examples[(p, c)])[:EXAMPLES]}
-            for (p, c), n in sorted(now.items(), key=lambda kv: (-kv[1], kv[0])) if n >= threshold]
+    """The branch report's ranking over the whole group, with the branches each problem came to."""
+    return [h | {"branches": sorted(branches_of[(h["product"], h["category"])])}
+            for h in ranked_hotspots(now, before, examples, threshold)]
 
 
 MAX_CASES = 1000  # case-library entries of a month the report lists
@@ -127,14 +127,12 @@ EXAMPLES = 5  # example numbers of a hotspot
 
 def _hot_counts(facts: list[dict], month: str, name: str) -> dict:
     """(product, category) -> [count this month, count the month before, the first numbers this month]."""
-    prev = previous_month(month)
     hot: dict[tuple[str, str], list] = {}
-    for r in facts:
-        m = r.get("received_at", "")[:7]
-        if m in (month, prev) and is_complaint(r) and not is_invalid(r):
-            entry = hot.setdefault((r.get("product") or "—", r.get("category") or "—"), [0, 0, []])
-            entry[0 if m == month else 1] += 1
-            if m == month:
+    for slot, m in enumerate((month, previous_month(month))):
+        for r in counted(facts, m):
+            entry = hot.setdefault(hotspot_key(r), [0, 0, []])
+            entry[slot] += 1
+            if not slot:
                 entry[2].append(f"{name} {r.get('complaint_no')}")
     for entry in hot.values():
         entry[2] = sorted(entry[2])[:EXAMPLES]
