@@ -11,6 +11,9 @@ Public Sub CD_OnAction(control As IRibbonControl)
         Case "log"
             arg = InputBox(ChrW(35831) & ChrW(36755) & ChrW(20837) & ChrW(26412) & ChrW(27425) & ChrW(19982) & ChrW(23458) & ChrW(25143) & ChrW(27807) & ChrW(36890) & ChrW(30340) & ChrW(20869) & ChrW(23481) & ChrW(65306), ChrW(25237) & ChrW(35785) & ChrW(31649) & ChrW(29702))
             If Len(arg) = 0 Then Exit Sub
+        Case "merge"
+            arg = InputBox(ChrW(35831) & ChrW(36755) & ChrW(20837) & ChrW(20027) & ChrW(25237) & ChrW(35785) & ChrW(32534) & ChrW(21495) & ChrW(65288) & ChrW(36873) & ChrW(20013) & ChrW(30340) & ChrW(36825) & ChrW(19968) & ChrW(26465) & ChrW(23558) & ChrW(21512) & ChrW(24182) & ChrW(21040) & ChrW(23427) & ChrW(65289) & ChrW(65306), ChrW(25237) & ChrW(35785) & ChrW(31649) & ChrW(29702))
+            If Len(arg) = 0 Then Exit Sub
         Case "surveys"
             picked = Application.GetOpenFilename("CSV / Excel (*.csv;*.xlsx),*.csv;*.xlsx", , ChrW(35831) & ChrW(36873) & ChrW(25321) & ChrW(22238) & ChrW(35775) & ChrW(32467) & ChrW(26524) & ChrW(25991) & ChrW(20214))
             If VarType(picked) = vbBoolean Then Exit Sub

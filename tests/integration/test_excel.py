@@ -27,8 +27,8 @@ def test_every_button_has_an_action_and_back():
     assert all(b.get("onAction") == "CD_OnAction" and b.get("imageMso") for b in buttons)
     assert ui.find(".//c:tab", NS).get("label") == "投诉管理"
     labels = {b.get("label") for b in buttons}
-    assert labels == {"登记编号", "刷新时效", "生成文档", "导入回访", "记录沟通", "月度报告", "归档", "查询",
-                      "设置说明"}
+    assert labels == {"登记编号", "刷新时效", "生成文档", "导入回访", "记录沟通", "合并重复", "月度报告", "归档",
+                      "查询", "设置说明"}
     vba = vba_module()
     assert "Public Sub CD_OnAction(control As IRibbonControl)" in vba
     for action in ACTIONS:

@@ -9,8 +9,8 @@ from tests.conftest import convert
 
 def test_sheets_table_and_headers(register):
     wb = load_workbook(register)
-    assert wb.sheetnames[:10] == ["投诉登记", "沟通记录", "预警", "设置", "节假日", "值班", "人员", "变更记录",
-                                  "案例库", "说明"]
+    assert wb.sheetnames[:11] == ["投诉登记", "沟通记录", "预警", "工作量", "设置", "节假日", "值班", "人员",
+                                  "变更记录", "案例库", "说明"]
     assert wb["编号计数"].sheet_state == "hidden"
     ws = wb["投诉登记"]
     headers = [c.value for c in ws[1]]
@@ -47,11 +47,11 @@ def test_dropdowns_come_from_settings(register):
     assert scores and scores[0].formula1 == "1" and scores[0].formula2 == "5"
     settings = wb["设置"]
     titles = [c.value for c in settings[1] if c.value]
-    assert titles == ["部门", "分类路由", "时效标准", "会员等级", "情绪状态", "下拉选项", "参数"]
+    assert titles == ["部门", "分类路由", "时效标准", "会员等级", "情绪状态", "下拉选项", "参数", "审批权限"]
     values = [[c.value for c in row] for row in settings.iter_rows(min_row=3)]
     flat = {v for row in values for v in row if v is not None}
     assert {"CS", "客服部", "AS", "售后部", "WL", "仓储物流部", "IT", "技术部", "产品质量", "物流履约",
-            "工作日", "日历小时", "钻石会员", "重复投诉窗口(天)", 90} <= flat
+            "工作日", "日历小时", "钻石会员", "重复投诉窗口(天)", 90, "客服主管", "不限"} <= flat
 
 
 def test_formats_and_formatting(register):

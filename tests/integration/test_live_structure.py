@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import xlwings as xw
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter as _letter
 from openpyxl.worksheet.cell_range import MultiCellRange
 
 from complaintdesk.adapters.xlwings_store import XlwingsStore
+from complaintdesk.domain.schema import COLUMNS as _COLUMNS
 from complaintdesk.entrypoints import excel
 from tests.conftest import complaint, read_rows, type_rows
 from tests.fakebook import FakeBook
 from tests.integration.test_register_structure import repair_lines, structure_problems
+
+LAST = _letter(len(_COLUMNS))  # the register's last column
 
 
 def drifted(register):
@@ -30,8 +34,8 @@ def test_the_live_store_plans_what_excel_would_repair(register):
     drifted(register)
     store = XlwingsStore(FakeBook(register))
     repair = store.structure()
-    assert repair.table_ref == "A1:BQ3" and "筛选范围" not in "".join(repair.notes)  # Excel keeps the filter
-    assert repair.freeze and repair.notes[0] == "表格范围 A1:BQ3" and repair.notes[-1] == "冻结首行"
+    assert repair.table_ref == f"A1:{LAST}3" and "筛选范围" not in "".join(repair.notes)  # Excel keeps the filter
+    assert repair.freeze and repair.notes[0] == f"表格范围 A1:{LAST}3" and repair.notes[-1] == "冻结首行"
     assert repair.validations and all(s.endswith("20000") for s in repair.validations.values())
 
 
@@ -42,7 +46,7 @@ def test_a_button_repairs_the_structure_in_excel(register, monkeypatch):
     monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
     monkeypatch.setenv("COMPLAINTDESK_NOW", "2026-10-09T16:00")
     message = excel.dispatch("assign")
-    assert message.startswith("登记编号完成") and "结构修复：表格范围 A1:BQ3" in message
+    assert message.startswith("登记编号完成") and f"结构修复：表格范围 A1:{LAST}3" in message
     assert "PasteSpecial" in book.api_calls and "FreezePanes=True" in book.api_calls
     assert book.app.api.CutCopyMode is False  # the copied validation does not stay on the clipboard
     assert structure_problems(register) == []

@@ -14,13 +14,17 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter as _letter
 from openpyxl.worksheet.cell_range import MultiCellRange
 
 from complaintdesk.adapters.register_structure import validated_keys
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_letter
 from complaintdesk.domain.schema import BY_KEY
+from complaintdesk.domain.schema import COLUMNS as _COLUMNS
 from tests.conftest import complaint, read_rows, require_soffice, type_rows
 from tests.integration.test_cli_intake import write_csv
+
+LAST = _letter(len(_COLUMNS))  # the register's last column
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2026-10-12T10:00"
@@ -149,7 +153,7 @@ def imported(register: Path, cli, tmp_path: Path, n: int = 4) -> Path:
 def test_import_and_assign_leave_a_whole_table(register, cli, tmp_path, store):
     imported(register, cli, tmp_path)
     assert structure_problems(register) == [] and table_part_problems(register) == []
-    assert load_workbook(register).worksheets[0].tables["ComplaintRegister"].ref == "A1:BQ5"
+    assert load_workbook(register).worksheets[0].tables["ComplaintRegister"].ref == f"A1:{LAST}5"
     assert repair_lines(register) == []  # growing the Table over imported rows is no repair
     assert drift_notices(cli("check", register, "--now", NOW).output) == []
 
@@ -160,7 +164,7 @@ def test_a_user_script_drift_is_repaired_by_the_next_assign(register, cli, tmp_p
     wb = load_workbook(register)
     ws = wb.worksheets[0]
     ws.freeze_panes = None
-    ws.tables["ComplaintRegister"].autoFilter.ref = "A1:BQ2"  # the old bug: a filter left behind
+    ws.tables["ComplaintRegister"].autoFilter.ref = f"A1:{LAST}2"  # the old bug: a filter left behind
     for dv in ws.data_validations.dataValidation:
         dv.sqref = MultiCellRange(" ".join(f"{r.coord.split(':')[0]}:{col_letter(r.min_col)}3"
                                            for r in dv.sqref.ranges))
@@ -169,13 +173,13 @@ def test_a_user_script_drift_is_repaired_by_the_next_assign(register, cli, tmp_p
     checked = cli("check", register, "--now", NOW).output  # a row to number is work to do, not a fault
     assert "待办：有 1 行尚未编号" in checked.replace("\n", "")
     notices = drift_notices(checked)
-    assert len(notices) == 1 and "表格范围 A1:BQ6" in notices[0] and "冻结首行" in notices[0]
+    assert len(notices) == 1 and f"表格范围 A1:{LAST}6" in notices[0] and "冻结首行" in notices[0]
 
     out = cli("assign", register, "--now", NOW).output
-    assert "结构修复：表格范围 A1:BQ6，筛选范围 A1:BQ6，下拉" in out
+    assert f"结构修复：表格范围 A1:{LAST}6，筛选范围 A1:{LAST}6，下拉" in out
     assert structure_problems(register) == []
     lines = repair_lines(register)
-    assert len(lines) == 1 and lines[0].startswith("结构修复：表格范围 A1:BQ6") and lines[0].endswith("冻结首行")
+    assert len(lines) == 1 and lines[0].startswith(f"结构修复：表格范围 A1:{LAST}6") and lines[0].endswith("冻结首行")
     after = read_rows(register)
     assert [r["customer_name"] for r in after] == [r["customer_name"] for r in before]
     assert after[-1]["complaint_no"]  # the typed row was numbered as well
@@ -187,7 +191,7 @@ def test_check_repair_changes_the_structure_alone(register, cli, tmp_path, store
     type_rows(register, [complaint(customer_name="脚本客户")])
     before = read_rows(register)
     out = cli("check", register, "--repair", "--now", NOW).output
-    assert "结构修复完成：结构修复项 1" in out and "结构修复：表格范围 A1:BQ6" in out
+    assert "结构修复完成：结构修复项 1" in out and f"结构修复：表格范围 A1:{LAST}6" in out
     assert structure_problems(register) == []
     assert read_rows(register) == before  # the typed row is in the Table, still unnumbered: no value changed
     again = cli("check", register, "--repair", "--now", NOW).output
@@ -222,14 +226,14 @@ def test_libreoffice_round_trip_with_two_rows_typed_below(register, cli, tmp_pat
     type_in_libreoffice(register, [complaint(customer_name="王五", contact="13911110000"),
                                    complaint(customer_name="赵六", contact="13922220000")], tmp_path)
     drifted = structure_problems(register)
-    assert any("table ref A1:BQ5" in p for p in drifted) and "header row not frozen" in drifted
+    assert any(f"table ref A1:{LAST}5" in p for p in drifted) and "header row not frozen" in drifted
     notices = drift_notices(cli("check", register, "--now", NOW).output)  # two rows to number: exit 0
-    assert len(notices) == 1 and "表格范围 A1:BQ7" in notices[0] and "表格样式" in notices[0]
+    assert len(notices) == 1 and f"表格范围 A1:{LAST}7" in notices[0] and "表格样式" in notices[0]
 
     cli("assign", register, "--now", NOW)
     assert structure_problems(register) == [] and table_part_problems(register) == []
     ws = load_workbook(register).worksheets[0]
-    assert ws.tables["ComplaintRegister"].ref == ws.tables["ComplaintRegister"].autoFilter.ref == "A1:BQ7"
+    assert ws.tables["ComplaintRegister"].ref == ws.tables["ComplaintRegister"].autoFilter.ref == f"A1:{LAST}7"
     rows = read_rows(register)
     assert [r["customer_name"] for r in rows[-2:]] == ["王五", "赵六"] and all(r["complaint_no"] for r in rows)
     assert drift_notices(cli("check", register, "--now", NOW).output) == []
@@ -251,7 +255,7 @@ def test_empty_rows_a_spreadsheet_saved_after_the_data_are_not_rows(register, cl
     column = {c.value: c.column for c in ws[1]}[BY_KEY["customer_name"].label("zh")]
     names = [ws.cell(r, column).value for r in range(2, 8)]
     assert names == ["客户0", "客户1", "客户2", "客户3", "新客户", None]
-    assert ws.tables["ComplaintRegister"].ref == "A1:BQ6"
+    assert ws.tables["ComplaintRegister"].ref == f"A1:{LAST}6"
     assert structure_problems(saved) == []
 
 

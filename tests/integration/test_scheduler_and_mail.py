@@ -217,3 +217,30 @@ def test_a_tick_while_another_scheduler_holds_it_is_skipped(register):
         scheduler = Scheduler(register, clock)
         assert scheduler.tick() == [] and "另一个调度器" in scheduler.report.notes[0]
     assert "sla" in Scheduler(register, clock).tick()
+
+
+def test_a_national_day_p0_is_mailed_to_the_supervisor_on_duty_and_working_day_clocks_wait(register, cli, smtp):
+    """Seed 000 紧急投诉需立即响应: a safety complaint at 10:00 on 10-03 is due 12:00; the tick at 15:00
+    mails it to the supervisor on duty then (王主管 08-20), and at 21:00 the next clock to 刘主管 (20-08).
+    A P2 plan clock (working days) breached on Sunday waits for Monday's working hours."""
+    type_rows(register, [complaint(received_at=datetime(2026, 10, 3, 10, 0), safety_risk="是"),
+                         complaint(received_at=datetime(2026, 10, 9, 14, 30), contact="13900001111",
+                                   first_response_at=datetime(2026, 10, 9, 15, 0),
+                                   last_update_at=datetime(2026, 10, 11, 14, 0))])
+    cli("assign", register, "--now", "2026-10-03T10:05")
+    clock = Clock(datetime(2026, 10, 3, 15, 0))
+    assert "sla" in Scheduler(register, clock).tick()
+    assert [sorted(r) for r, _ in smtp.messages] == [["wang.zg@example.com"]]
+    body = smtp.messages[0][1].get_content()
+    assert "响应已超时" in body and "[P0]" in body and "方案" in body
+    clock.now = datetime(2026, 10, 3, 21, 0)
+    Scheduler(register, clock).tick()
+    assert [sorted(r) for r, _ in smtp.messages[1:]] == [["liu.zg@example.com"]]   # the night shift
+    sent = len(smtp.messages)
+    clock.now = datetime(2026, 10, 11, 15, 0)   # Sunday: the P2's plan clock is breached, not mailed
+    Scheduler(register, clock).tick()
+    assert not any("20261009" in m.get_content() for _, m in smtp.messages[sent:])
+    clock.now = datetime(2026, 10, 12, 9, 30)   # Monday morning: it goes to its handler
+    Scheduler(register, clock).tick()
+    monday = [m.get_content() for _, m in smtp.messages[sent:]]
+    assert any("20261009" in body and "方案已超时" in body for body in monday)

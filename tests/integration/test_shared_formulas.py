@@ -8,6 +8,7 @@ import shutil
 import zipfile
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter as _letter
 from openpyxl.worksheet.formula import ArrayFormula
 
 from complaintdesk.adapters.faststore import fast_store
@@ -17,7 +18,10 @@ from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.adapters.xlsx_store import XlsxStore
 from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan, sheet_writer
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_index
+from complaintdesk.domain.schema import KEYS as _KEYS
 from tests.integration.test_fast_store import bench_module, full_read, indexed_read, run, split_and_full
+
+REMARKS, RESP, NOTE = (_letter(_KEYS.index(k) + 1) for k in ("remarks", "responsibility", "callback_note"))
 
 SHEET = "xl/worksheets/sheet1.xml"
 CELL = re.compile(rb'<c r="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -53,9 +57,9 @@ def register(tmp_path, rows=3000):
     path = tmp_path / "big.xlsx"
     bench_module().build(path, rows, shared_strings=False)  # two pieces: masters in the first, cells in both
     last, light = rows + 1, rows * 2 // 5
-    fill_down(path, "BQ", 2, last, "IF($L2=&quot;&quot;,&quot;&quot;,LEN(L2)+SUM(BC$2:BC2))", 0)
+    fill_down(path, REMARKS, 2, last, f"IF($L2=&quot;&quot;,&quot;&quot;,LEN(L2)+SUM({RESP}$2:{RESP}2))", 0)
     fill_down(path, "F", light, light + 60, f"E{light}&amp;&quot;-&quot;&amp;$H$1", 1)  # a light column, closed rows
-    fill_down(path, "BO", last - 11, last, f"'人员'!A1&amp;L{last - 11}", 2)  # a block in the last piece only
+    fill_down(path, NOTE, last - 11, last, f"'人员'!A1&amp;L{last - 11}", 2)  # a block in the last piece only
     return path
 
 
@@ -67,17 +71,17 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
     path = register(tmp_path)
     monkeypatch.setattr(fast_store, "CHUNK", 1 << 20)  # many pieces: most cells far from their master
     ws = load_workbook(path)["投诉登记"]
-    assert ws["BQ3001"].value == '=IF($L3001="","",LEN(L3001)+SUM(BC$2:BC3001))'
+    assert ws[f"{REMARKS}3001"].value == f'=IF($L3001="","",LEN(L3001)+SUM({RESP}$2:{RESP}3001))'
     slow = export(cli, monkeypatch, "openpyxl", path)
     by_no = {r["complaint_no"]: r for r in slow if r["complaint_no"]}
-    assert slow[-1]["remarks"] == ws["BQ3001"].value and slow[1230 - 2]["contact"] == '=E1230&"-"&$H$1'
+    assert slow[-1]["remarks"] == ws[f"{REMARKS}3001"].value and slow[1230 - 2]["contact"] == '=E1230&"-"&$H$1'
     assert slow[-1]["callback_note"] == "='人员'!A12&L3001"
 
     # a full scan on two cores (the worker scans the first piece), then the row index
     monkeypatch.setattr(parallel_scan, "PARALLEL_FROM", 0)
     assert export(cli, monkeypatch, "fast", path) == slow
     scanned = full_read(path)
-    assert scanned[3001]["remarks"] == ws["BQ3001"].value
+    assert scanned[3001]["remarks"] == ws[f"{REMARKS}3001"].value
     assert scanned[1230]["contact"] == '=E1230&"-"&$H$1' and scanned[1230].get("_light")
     run(cli, monkeypatch, "fast", "assign", path, "--now", "2026-11-20T10:00")
     rows, segments = indexed_read(path)
@@ -88,7 +92,7 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
     late = [r for r in ids if r > 2000]  # only segments after the masters' are read: the index knows them
     assert split_and_full(path, late)[1] == [(r, v) for r, v in full if r in late] and len(late) > 10
     for r, values in full:
-        assert values["remarks"] == f'=IF($L{r}="","",LEN(L{r})+SUM(BC$2:BC{r}))'
+        assert values["remarks"] == f'=IF($L{r}="","",LEN(L{r})+SUM({RESP}$2:{RESP}{r}))'
 
     # an export whose first pieces (at least) are converted in the worker: cells of the second wait
     # for the first piece's masters; on a register the fast store wrote
@@ -129,7 +133,8 @@ def test_both_stores_archive_filled_down_formulas_alike(tmp_path, cli, monkeypat
     assert 100 < len(fast) < 1100 and fast[-1]["remarks"].startswith("=IF($L")
     store = FastStore(tmp_path / "fast" / "big.xlsx")
     last = max(r.row_id for r in store.rows())
-    assert store.read_full([last])[0].values["remarks"] == f'=IF($L{last}="","",LEN(L{last})+SUM(BC$2:BC{last}))'
+    formula = f'=IF($L{last}="","",LEN(L{last})+SUM({RESP}$2:{RESP}{last}))'
+    assert store.read_full([last])[0].values["remarks"] == formula
     store.zip.close()
 
     # staff fill a formula down the archive file in Excel: every reader of archives reads it too

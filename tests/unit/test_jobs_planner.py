@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 from complaintdesk.adapters.calendar_cn import china_calendar
 from complaintdesk.domain.jobs import JobState, due_jobs
+from complaintdesk.domain.settings import default_settings
 
 
 def due(now, states=None, settings=None):
@@ -9,12 +10,11 @@ def due(now, states=None, settings=None):
     return due_jobs(now, states or {}, settings or default_settings(), china_calendar())
 
 
-def test_sla_only_in_working_hours_of_working_days():
+def test_sla_round_the_clock_every_interval():
     assert "sla" in due(datetime(2026, 11, 27, 10, 0))            # Friday
-    assert "sla" not in due(datetime(2026, 11, 27, 19, 0))        # after hours
-    assert "sla" not in due(datetime(2026, 11, 28, 10, 0))        # Saturday
-    assert "sla" in due(datetime(2026, 10, 10, 10, 0))            # make-up Saturday
-    assert "sla" not in due(datetime(2026, 10, 2, 10, 0))         # National Day
+    assert "sla" in due(datetime(2026, 11, 27, 23, 0))            # at night
+    assert "sla" in due(datetime(2026, 11, 28, 10, 0))            # Saturday
+    assert "sla" in due(datetime(2026, 10, 2, 3, 0))              # National Day, 3 a.m.
     recent = {"sla": JobState(last_run=datetime(2026, 11, 27, 9, 45))}
     assert "sla" not in due(datetime(2026, 11, 27, 10, 0), recent)
     assert "sla" in due(datetime(2026, 11, 27, 10, 15), recent)
@@ -64,3 +64,15 @@ def test_publish_daily_from_its_time_and_at_once_on_the_first_only_for_a_named_b
     ran["publish"] = JobState(last_run=datetime(2026, 12, 1, 0, 5), last_key="2026-11")
     assert "publish" not in due(datetime(2026, 12, 1, 9, 0), ran, named)
     assert "publish" in due(datetime(2026, 12, 1, 22, 0), ran, named)
+
+
+def test_off_hours_only_calendar_hour_clocks_and_group_events_are_mailed():
+    from complaintdesk.domain.jobs import in_working_hours, mailed_off_hours
+    s = default_settings()
+    assert not in_working_hours(datetime(2026, 10, 3, 15, 0), s, china_calendar())   # National Day
+    assert in_working_hours(datetime(2026, 10, 10, 15, 0), s, china_calendar())      # make-up Saturday
+    assert mailed_off_hours("response", "P0", s) and mailed_off_hours("resolve", "P1", s)
+    assert not mailed_off_hours("plan", "P2", s)        # 1 working day
+    assert not mailed_off_hours("resolve", "P2", s)     # 7 working days
+    assert not mailed_off_hours("callback", "P0", s)    # a callback is no clock
+    assert mailed_off_hours(None, "P0", s)              # a group event

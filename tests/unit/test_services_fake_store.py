@@ -6,7 +6,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from complaintdesk.adapters.store import MemoryStore
-from complaintdesk.domain.schema import AUTOMATION_KEYS
+from complaintdesk.domain.schema import AUTOMATION_KEYS, STAMP_KEYS
 from complaintdesk.domain.settings import default_settings
 from complaintdesk.services.register import assign, check_sla
 from tests.conftest import NOW, complaint
@@ -74,7 +74,9 @@ cell_values = st.one_of(
 )
 staff_row = st.fixed_dictionaries({}, optional={k: cell_values for k in complaint()} | {
     k: cell_values for k in ("first_response_at", "resolved_at", "confirmed_at", "score_solution",
-                             "priority_override", "cost", "objection", "customer_agrees")})
+                             "priority_override", "cost", "objection", "customer_agrees", "plan_measures",
+                             "plan_deadline", "plan_made_at", "approved_by", "approved_at", "assignee",
+                             "assignee_dept", "paused_from", "paused_until", "reopened_at", "merged_into")})
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -86,7 +88,12 @@ def test_assign_never_touches_staff_cells_and_is_idempotent(rows):
     assign(store, NOW)
     check_sla(store, NOW)
     first = {rid: store.values(rid) for rid in before}
-    assert {rid: {k: v for k, v in first[rid].items() if k not in AUTOMATION_KEYS} for rid in before} == before
+    for rid, staff in before.items():  # staff cells as typed; the tool only fills an empty time stamp
+        after = {k: v for k, v in first[rid].items() if k not in AUTOMATION_KEYS}
+        stamped = {k for k in after if k in STAMP_KEYS and staff.get(k) in (None, "") and after[k] != staff.get(k)}
+        assert {k: v for k, v in after.items() if k not in stamped} == {k: v for k, v in staff.items()
+                                                                         if k not in stamped}
+        assert all(after[k] == NOW for k in stamped)
     audit = len(store.tables.get("audit", []))
     assign(store, NOW)
     check_sla(store, NOW)

@@ -12,7 +12,7 @@ from ..domain.schema import TOOL_COLUMNS, normalise_header
 from ..domain.settings import LIST_TITLES, Person, Shift, _parse_hhmm, role_key
 from ..domain.workcalendar import kind_key
 from ..errors import RuleConflictError
-from .settings_layout import BLOCKS
+from .settings_layout import BLOCKS, OPTIONAL_BLOCKS
 from .settings_layout import BY_KEY as BLOCKS_BY_KEY
 from .xlsxstream.sheet_xml import col_letter
 
@@ -28,7 +28,7 @@ def raw_settings(grid: list[list]) -> dict:
         for block in BLOCKS:
             if text_of(value) in (block.zh, block.en):
                 titles[block.key] = col
-    missing = [b.zh for b in BLOCKS if b.key not in titles and b.key != "lists"]
+    missing = [b.zh for b in BLOCKS if b.key not in titles and b.key not in OPTIONAL_BLOCKS]
     if missing:
         raise RuleConflictError("设置表缺少以下区块（第 1 行的标题）：" + "、".join(missing))
     raw: dict = {}

@@ -26,7 +26,8 @@ DETAIL_COLUMNS = (("complaint_no", "投诉编号"), ("received_at", "接收时�
                   ("resolved_at", "处理完成"), ("score_efficiency", "效率"), ("score_attitude", "态度"),
                   ("score_solution", "方案"), ("responsibility", "责任方"), ("resolution_type", "解决方式"))
 DEFINITIONS = (
-    ("计入投诉", "诉求类型为“投诉”、接收时间在本月、且未标记为无效的登记行；咨询、建议不计入。"),
+    ("计入投诉", "诉求类型为“投诉”、接收时间在本月、未标记为无效且未合并到其他投诉的登记行；"
+             "咨询、建议和合并的重复登记不计入。"),
     ("及时率", "按时完成 ÷（按时完成 + 超时完成 + 已超时），只统计已结束或已过截止时间的时效；分母为 0 时显示“—”。"),
     ("满意度均分", "三项评分（处理效率、服务态度、解决方案）齐全的投诉，其三项平均分的平均值。"),
     ("CSAT", "三项平均分 ≥ 4 的已回访投诉 ÷ 已回访投诉。"),
@@ -36,6 +37,10 @@ DEFINITIONS = (
     ("有效率", "计入投诉 ÷ 本月全部投诉（含无效）。"),
     ("响应/处理时长", "首次响应时间或处理完成时间减接收时间（小时）；P90 为最近秩 90 分位数。"),
     ("高频问题", "本月同一“产品/服务 × 类别”达到设置中高频问题阈值的组合，供复盘会使用。"),
+    ("重新打开率", "填了“重新打开时间”的计入投诉 ÷ 计入投诉。"),
+    ("客户同意方案占比", "填了“客户同意方案时间”的投诉 ÷ 已制定方案（有“方案制定时间”）的投诉。"),
+    ("等待客户", "“等待客户开始/结束”都已填写的投诉件数及其等待小时合计；等待期间进度反馈与处理时效暂停。"),
+    ("按处理人", "处理人为“处理人”列（转派给的人），未填时为值班受理人。"),
 )
 
 
@@ -148,7 +153,12 @@ def _summary(wb, fmt, k, target):
              ("平均处理时长(小时)", k["resolve_hours"]["avg"], None, False),
              ("P90 处理时长(小时)", k["resolve_hours"]["p90"], None, False),
              ("已回访投诉", k["surveyed"], None, False), ("咨询/建议（不计入）", k["non_complaints"], None, False),
-             ("疑似安全问题（安全词）", k["suspected_safety"], None, False)]
+             ("疑似安全问题（安全词）", k["suspected_safety"], None, False),
+             ("重新打开率", k["reopen_rate"], None, True),
+             ("客户同意方案占比", k["plan_agreed_rate"], None, True),
+             ("等待客户(件)", k["paused_hours"]["n"], None, False),
+             ("等待客户合计(小时)", k["paused_hours"]["total"], None, False),
+             ("合并的重复登记（不计入）", k["merged"], None, False)]
     s.ws.write_string(1, 0, f"上月：{p['month']}；计入口径见“说明”表")
     if no_complaints(k):
         s.ws.write_string(s.row, 0, f"本月无投诉：{k['month']} 没有收到投诉，因此没有分布图、趋势、时效和明细。",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..domain import settings as d
+from ..domain.handling import DEFAULT_AUTHORITY
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,12 @@ BLOCKS = (
           ()),
     Block("params", "参数", "Parameters", (("参数", "Parameter"), ("值", "Value"), ("说明", "Note")),
           tuple((p[1], p[2], p[3]) for p in d.DEFAULT_PARAMS)),
+    # added later: a register made before it reads the old single threshold instead
+    Block("authority", "审批权限", "Approval Authority",
+          (("角色", "Role"), ("审批上限(元)", "Max Cost"), ("可审批跨部门", "Cross-Department")),
+          DEFAULT_AUTHORITY),
 )
+OPTIONAL_BLOCKS = frozenset({"lists", "authority"})
 BY_KEY = {b.key: b for b in BLOCKS}
 LIST_ROWS = 60  # rows the dropdown ranges cover below the header
 

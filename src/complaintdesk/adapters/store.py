@@ -23,6 +23,7 @@ from ..domain.schema import (
     EXCEL_ROWS_WARN_SHARE,
     OPTIONAL_KEYS,
     SHEETS,
+    STAMP_KEYS,
     match_headers,
 )
 from ..domain.settings import Settings
@@ -34,7 +35,8 @@ from .xlsxstream.sheet_xml import col_letter
 # process cells the tool may fill when empty, as the record of its own action:
 # issuing a survey, appending a log entry, importing returned survey scores
 FILLABLE_PROCESS_KEYS = frozenset({"survey_sent_at", "last_update_at", "score_efficiency",
-                                   "score_attitude", "score_solution", "survey_comment"})
+                                   "score_attitude", "score_solution", "survey_comment", "merged_into",
+                                   *STAMP_KEYS})
 
 
 class StaffCellError(AssertionError):

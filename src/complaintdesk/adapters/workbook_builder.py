@@ -32,7 +32,7 @@ RED_FILL = PatternFill("solid", fgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C")
 WHITE_BOLD = Font(bold=True, color="FFFFFF")
 TABLE_NAME = "ComplaintRegister"
-SHEET_ORDER = ("register", "comms", "alerts", "settings", "calendar", "roster", "staff",
+SHEET_ORDER = ("register", "comms", "alerts", "workload", "settings", "calendar", "roster", "staff",
                "audit", "cases", "readme", "counter", "notified", "archives")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import labels
+from . import handling, labels
 from .intake import (
     Counter,
     RepeatIndex,
@@ -24,7 +24,7 @@ from .intake import (
 from .model import Complaint
 from .parsing import text_of
 from .settings import Settings
-from .sla import CLOCK_TABLE, add_duration, evaluate_clocks
+from .sla import CLOCK_TABLE, Approval, ClockResult, add_duration, evaluate_clocks
 from .transitions import derive_status, is_closed
 from .workcalendar import WorkCalendar, uncovered_message
 
@@ -47,6 +47,9 @@ class Context:
     # (repeat flag, related numbers, the priority a repeat raised are never lowered for that)
     archives_missing: bool = False
     group_events: dict[int, str] = field(default_factory=dict)  # row -> 群诉编号 (find_group_events)
+    # number -> the pauses 沟通记录 shows (下一步 = 等待客户 until the next entry; None: still waiting)
+    pauses: dict[str, list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
+    known_numbers: frozenset[str] | None = None  # the numbers 合并到 may name (None: not checked)
 
 
 def input_problems(c: Complaint, s: Settings) -> list[str]:
@@ -73,13 +76,12 @@ def _choice_problems(c: Complaint, s: Settings) -> list[str]:
     return problems
 
 
-# who may sign what: the plan's reviewer, the approver of a plan beyond authority
-SIGNERS = (("plan_reviewed_by", ("supervisor", "manager"), "方案审核人“{}”不是人员表中的客服主管"),
-           ("approved_by", ("manager",), "审批人“{}”不是人员表中的客服经理"))
+# who may sign the plan as its reviewer (an approver's authority is the 审批权限 table: handling)
+SIGNERS = (("plan_reviewed_by", ("supervisor", "manager"), "方案审核人“{}”不是人员表中的客服主管"),)
 
 
 def _signer_problems(c: Complaint, s: Settings) -> list[str]:
-    """A reviewer or approver not in the 人员 table with that role (checked when the table has people)."""
+    """A reviewer not in the 人员 table with that role (checked when the table has people)."""
     problems = []
     for key, roles, message in SIGNERS:
         name = c.text[key]
@@ -88,14 +90,6 @@ def _signer_problems(c: Complaint, s: Settings) -> list[str]:
             if person is None or person.role not in roles:
                 problems.append(message.format(name[:20]))
     return problems
-
-
-def approval_needed(c: Complaint, s: Settings) -> bool:
-    if c.cost is not None and c.cost > float(s.param("cost_threshold")):
-        return True
-    resources = c.text["plan_resources"] + c.text["plan_measures"]
-    named = [name for name in s.departments.values() if name and name in resources]
-    return len(named) >= 2
 
 
 def evaluate(c: Complaint, ctx: Context) -> dict[str, object] | None:
@@ -115,6 +109,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     supervisor, approval, clocks, escalation, closing, status."""
     s, cal = ctx.settings, ctx.calendar
     cal.uncovered_used = set()
+    problems += handling.reopen(c)
     number = _number(c, received, ctx, problems)
     earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
     if ctx.archives_missing:
@@ -129,17 +124,31 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     code, dept_name, msg = route(c, s)
     if msg:
         problems.append(msg)
-    handler = duty_supervisor(received, s)
-    approval = approval_needed(c, s)
-    clocks = evaluate_clocks(c, priority, s, cal, ctx.now, approval, ctx.last_contact.get(number))
+    code, dept_name, notes = handling.reassigned(c, s, code, dept_name)
+    problems += notes + handling.handler_notes(c, s) + handling.pause_problems(c)
+    handler = c.text["assignee"] or duty_supervisor(received, s)
+    approval = handling.approval_needed(c, s, handler)
+    refused = handling.approver_problem(c, s) if approval else None
+    approved = approval and bool(c.text["approved_by"]) and refused is None
+    stamped = handling.stamps(c, ctx.now, approved)
+    spans = handling.pauses(c, ctx.now, ctx.pauses.get(number, []))
+    clocks = evaluate_clocks(c, priority, s, cal, ctx.now, Approval(approval, approved, stamped),
+                             ctx.last_contact.get(number), spans)
+    merge = handling.merge_problem(c, ctx.known_numbers)
+    merged = bool(c.text["merged_into"]) and merge is None
+    if merge:
+        problems.append(merge)
+    if merged:  # a duplicate keeps its number; its main complaint carries the clocks
+        clocks = [ClockResult(r.key, None, None, "na") for r in clocks]
     by_key = {r.key: r for r in clocks}
     callback = any(v is not None and v <= 3 for v in c.scores.values())
     escalated = bool(c.flags.get("prev_escalated") or by_key["resolve"].state == "breached" or c.text["objection"]
-                     or event)
-    if approval and not c.text["approved_by"]:
-        problems.append("方案超出授权（成本或跨部门），需客服经理审批")
-    closed = _closed(c, ctx, priority, callback)
-    status = derive_status(c, {"closed": closed, "escalated": escalated})
+                     or event) and not merged
+    if approval and not approved:
+        problems.append(refused or "方案超出处理人的审批权限（成本或跨部门），需有权限的人审批")
+    closed = merged or _closed(c, ctx, priority, callback)
+    status = derive_status(c, {"closed": closed, "escalated": escalated, "merged": merged,
+                               "waiting": handling.waiting_now(c, ctx.now)})
     if cal.uncovered_used:
         problems.append(uncovered_message(cal.uncovered_used))
     values: dict[str, object] = {
@@ -163,7 +172,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     for spec in CLOCK_TABLE:
         values[spec.due_col] = by_key[spec.key].due
         values[spec.status_col] = by_key[spec.key].state
-    return values
+    return values | stamped
 
 
 def _number(c: Complaint, received: datetime, ctx: Context, problems: list[str]) -> str:

@@ -40,14 +40,25 @@ class JobState:
                    timedelta(minutes=float(data.get("retry_minutes", 30))), bool(data.get("deferred")))
 
 
-def _in_working_hours(now: datetime, s: Settings, cal: WorkCalendar) -> bool:
+def in_working_hours(now: datetime, s: Settings, cal: WorkCalendar) -> bool:
     return cal.is_workday(now.date()) and s.param("work_start") <= now.time() < s.param("work_end")
 
 
 def _sla_due(now, st: JobState, s, cal) -> bool:
-    if not _in_working_hours(now, s, cal):
-        return False
+    """Every 时效检查间隔, day and night, holidays included: a clock in calendar hours (an urgent
+    complaint's) runs round the clock, and so does its check. (Off hours only such clocks are
+    mailed — see mailed_off_hours.)"""
     return st.last_run is None or now - st.last_run >= timedelta(minutes=float(s.param("check_minutes")))
+
+
+def mailed_off_hours(clock: str | None, priority: str, s: Settings) -> bool:
+    """Whether an alert of `clock` (a CLOCK key; None for a group event) at `priority` is mailed
+    outside working hours: group events and clocks measured in calendar hours are; working-hour
+    and working-day clocks keep the working-hours rhythm."""
+    if clock is None:
+        return True
+    rule = s.sla.get((clock, priority))
+    return rule is not None and rule.unit == "calendar_hours"
 
 
 def _daily_due(now, st: JobState, s, cal) -> bool:

@@ -1,7 +1,8 @@
 """Domain — the monthly KPIs, computed from export records (field keys, stable codes, ISO times).
 
 Definitions (also written into the report's 说明 sheet):
-- counted complaints: request_type 投诉 (or empty) received in the month and not marked 无效;
+- counted complaints: request_type 投诉 (or empty) received in the month, not marked 无效 and not
+  merged into another complaint (合并到);
 - a clock's on-time rate: met / (met + late + breached) among counted complaints whose clock
   has ended or passed its due time;
 - CSAT: share of surveyed complaints (all three scores) whose average score is ≥ 4;
@@ -21,7 +22,8 @@ KPI_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "status",
             "department", "priority", "responsibility", "resolution_type", "handler", "product",
             *(f"{clock}_status" for clock in CLOCKS), *SCORES, "callback_required", "callback_done_at",
             "is_repeat", "escalated", "resolved_at", "last_update_at", "objection", "customer_agrees",
-            "first_response_at", "validation")
+            "first_response_at", "validation", "merged_into", "reopened_at", "paused_from", "paused_until",
+            "plan_made_at", "plan_agreed_at")
 DIMENSIONS = {"by_category": "category", "by_channel": "channel", "by_department": "department",
               "by_priority": "priority", "by_responsibility": "responsibility",
               "by_resolution_type": "resolution_type"}
@@ -40,8 +42,14 @@ def is_invalid(record: dict) -> bool:
     return (record.get("is_valid") or "") in ("无效", "invalid") or record.get("status") == "invalid"
 
 
+def is_merged(record: dict) -> bool:
+    """A duplicate merged into its main complaint (合并到): counted once, as the main one."""
+    return record.get("status") == "merged"
+
+
 def counted(records: list[dict], month: str) -> list[dict]:
-    return [r for r in records if month_of(r) == month and is_complaint(r) and not is_invalid(r)]
+    return [r for r in records if month_of(r) == month and is_complaint(r) and not is_invalid(r)
+            and not is_merged(r)]
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -179,7 +187,8 @@ def no_complaints(k: dict) -> bool:
 def _volume(this: list[dict], rows: list[dict]) -> dict:
     """How many complaints, split by every dimension."""
     result: dict = {"total": len(rows), "received_all": len(this),
-                    "non_complaints": sum(1 for r in this if not is_complaint(r))}
+                    "non_complaints": sum(1 for r in this if not is_complaint(r)),
+                    "merged": sum(1 for r in this if is_merged(r))}
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or UNFILLED for r in rows).most_common())
     return result
@@ -218,12 +227,19 @@ def _quality(rows: list[dict], this: list[dict]) -> dict:
             "first_contact_resolution_rate": rate(sum(1 for r in resolved if _first_contact(r)), len(resolved)),
             "validity_rate": rate(len(rows), sum(1 for r in this if is_complaint(r))),
             # made urgent by a 设置 安全词 (the row's 校验提示 says which word)
-            "suspected_safety": sum(1 for r in rows if "疑似安全问题" in (r.get("validation") or ""))}
+            "suspected_safety": sum(1 for r in rows if "疑似安全问题" in (r.get("validation") or "")),
+            "reopen_rate": rate(sum(1 for r in rows if r.get("reopened_at")), len(rows)),
+            "plan_agreed_rate": rate(sum(1 for r in rows if r.get("plan_agreed_at")),
+                                     sum(1 for r in rows if r.get("plan_made_at")))}
 
 
 def _durations(rows: list[dict]) -> dict:
+    """Response and resolution times, and the hours complaints waited for their customer (the
+    pauses ended: 等待客户开始..结束)."""
+    paused = [_hours(r.get("paused_from"), r.get("paused_until")) for r in rows if r.get("paused_until")]
     return {"response_hours": _stats([_hours(r.get("received_at"), r.get("first_response_at")) for r in rows]),
-            "resolve_hours": _stats([_hours(r.get("received_at"), r.get("resolved_at")) for r in rows])}
+            "resolve_hours": _stats([_hours(r.get("received_at"), r.get("resolved_at")) for r in rows]),
+            "paused_hours": _stats(paused) | {"total": round(sum(h for h in paused if h and h > 0), 2)}}
 
 
 def _headline(rows: list[dict], month: str) -> dict:

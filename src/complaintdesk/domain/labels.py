@@ -21,6 +21,8 @@ STATUS = {
     "awaiting_survey": ("待回访", "Awaiting survey"),
     "closed": ("已关闭", "Closed"),
     "escalated": ("已升级", "Escalated"),
+    "waiting": ("等待客户", "Waiting for customer"),
+    "merged": ("已合并", "Merged"),
     "invalid": ("无效", "Invalid"),
 }
 BOOL = {True: ("是", "Yes"), False: ("否", "No")}

@@ -55,11 +55,13 @@ class Complaint:
 
 
 TIME_KEYS = ("first_response_at", "plan_deadline", "last_update_at", "resolved_at",
-             "confirmed_at", "survey_sent_at", "callback_done_at")
+             "confirmed_at", "survey_sent_at", "callback_done_at", "plan_made_at", "approved_at",
+             "plan_agreed_at", "paused_from", "paused_until", "reopened_at")
 SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
 TEXT_KEYS = ("plan_measures", "plan_reviewed_by", "approved_by", "plan_resources", "objection",
              "resolution_type", "responsibility", "callback_note", "demand", "order_no",
-             "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by")
+             "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by",
+             "assignee", "assignee_dept", "merged_into")
 
 
 def _parsed(v: dict, keys, parse, problems: list[str], **context) -> dict:

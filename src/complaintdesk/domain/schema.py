@@ -82,12 +82,20 @@ COLUMNS: tuple[Column, ...] = (
     _c("priority_override", "优先级调整", "Priority Override", PROCESS, "choice", "priority", 9),
     _c("is_valid", "是否有效", "Valid", PROCESS, "choice", "validity", 8),
     _c("invalid_reason", "无效原因", "Invalid Reason", PROCESS, width=14),
+    _c("merged_into", "合并到", "Merged Into", PROCESS, width=20),
+    _c("assignee", "处理人", "Assignee", PROCESS, width=9),
+    _c("assignee_dept", "转派部门", "Reassigned To", PROCESS, "choice", "dept_code", 9),
     _c("first_response_at", "首次响应时间", "First Response At", PROCESS, "datetime", width=17),
     _c("plan_measures", "处理措施", "Plan Measures", PROCESS, "multiline", width=24),
     _c("plan_deadline", "方案完成时限", "Plan Deadline", PROCESS, "datetime", width=17),
     _c("plan_resources", "所需资源", "Plan Resources", PROCESS, width=14),
+    _c("plan_made_at", "方案制定时间", "Plan Made At", PROCESS, "datetime", width=17),
     _c("plan_reviewed_by", "方案审核人", "Plan Reviewed By", PROCESS, width=9),
     _c("approved_by", "审批人", "Approved By", PROCESS, width=9),
+    _c("approved_at", "审批时间", "Approved At", PROCESS, "datetime", width=17),
+    _c("plan_agreed_at", "客户同意方案时间", "Plan Agreed At", PROCESS, "datetime", width=17),
+    _c("paused_from", "等待客户开始", "Paused From", PROCESS, "datetime", width=17),
+    _c("paused_until", "等待客户结束", "Paused Until", PROCESS, "datetime", width=17),
     _c("last_update_at", "最近进度反馈时间", "Last Update At", PROCESS, "datetime", width=17),
     _c("resolution_type", "解决方式", "Resolution Type", PROCESS, "choice", "resolution_type", 11),
     _c("responsibility", "责任方", "Responsibility", PROCESS, "choice", "responsibility", 10),
@@ -96,6 +104,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("customer_agrees", "客户认可", "Customer Agrees", PROCESS, "bool", "yes_no", 8),
     _c("objection", "客户异议", "Objection", PROCESS, width=16),
     _c("confirmed_at", "结果确认时间", "Confirmed At", PROCESS, "datetime", width=17),
+    _c("reopened_at", "重新打开时间", "Reopened At", PROCESS, "datetime", width=17),
     _c("survey_sent_at", "回访发送时间", "Survey Sent At", PROCESS, "datetime", width=17),
     _c("score_efficiency", "处理效率评分", "Efficiency Score", PROCESS, "score", width=8),
     _c("score_attitude", "服务态度评分", "Attitude Score", PROCESS, "score", width=8),
@@ -115,6 +124,12 @@ DATETIME_KEYS = frozenset(c.key for c in COLUMNS if c.kind == "datetime")
 # automation columns newer registers have and older ones may lack: the tool works without them
 # (what they would show is said elsewhere too), and `check` says how to add one
 OPTIONAL_KEYS = frozenset({"group_event"})
+# staff columns the tool fills once, when they are empty (the time it first saw the plan made or
+# approved); what staff type there is never overwritten
+STAMP_KEYS = frozenset({"plan_made_at", "approved_at"})
+# staff columns of case handling newer registers have (older ones work without them; `check` names them)
+NEWER_STAFF_KEYS = ("merged_into", "assignee", "assignee_dept", "plan_made_at", "approved_at",
+                    "plan_agreed_at", "paused_from", "paused_until", "reopened_at")
 
 
 # Headers other systems and other registers use for our columns (import and the register read both).
@@ -231,6 +246,7 @@ SHEETS = {
     "counter": ("编号计数", "Counters"),
     "notified": ("通知记录", "Notifications"),
     "archives": ("归档记录", "Archives"),
+    "workload": ("工作量", "Workload"),
 }
 # the tool's bookkeeping sheets: hidden from staff (Excel: 取消隐藏 shows them)
 HIDDEN_ROLES = ("counter", "notified", "archives")
@@ -272,7 +288,12 @@ CASE_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("category", "
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_ROWS_WARN_SHARE = 0.8  # from this share of them a save warns: weeks ahead at a busy desk's pace
 
+WORKLOAD_COLUMNS = (("handler", "处理人", "Handler"), ("department", "处理部门", "Department"),
+                    ("p0", "P0", "P0"), ("p1", "P1", "P1"), ("p2", "P2", "P2"), ("total", "合计", "Total"),
+                    ("breached", "已超时", "Breached"), ("at_risk", "即将超时", "At Risk"),
+                    ("soonest_due", "最早截止", "Soonest Due"), ("soonest_no", "最早截止的投诉", "Soonest Due No"))
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,
                 "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS, "archives": ARCHIVE_RECORD_COLUMNS,
-                "alerts": ALERT_COLUMNS, "cases": CASE_COLUMNS}
+                "alerts": ALERT_COLUMNS, "cases": CASE_COLUMNS,
+                "workload": WORKLOAD_COLUMNS}

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import RuleConflictError
 from .group_events import GroupRule
+from .handling import DEFAULT_AUTHORITY, Authority, authority_table
 from .parsing import parse_bool, text_of
 from .schema import header_lookup, normalise_header
 
@@ -68,7 +69,7 @@ DEFAULT_PARAMS = (
     ("work_start", "工作时间开始", "09:00", "工作小时计时的每日开始时间"),
     ("work_end", "工作时间结束", "18:00", "工作小时计时的每日结束时间"),
     ("emotion_raises", "情绪激动升为P1", "是", "情绪状态表中标记“升级”的情绪可把 P2 提升为 P1"),
-    ("cost_threshold", "经理审批成本阈值(元)", 1000, "方案成本超过此金额需客服经理审批"),
+    ("cost_threshold", "经理审批成本阈值(元)", 1000, "没有“审批权限”表的旧登记表：方案成本超过此金额需客服经理审批"),
     ("csat_target", "满意度目标", 0.9, "月度报告中满意度(CSAT)的目标值"),
     ("hotspot_threshold", "高频问题阈值", 3, "同一产品×类别当月达到此数量列为高频问题"),
     ("response_hours_target", "平均响应时长目标(小时)", 24, "集团报告的红绿灯：平均首次响应时长不超过此小时数为达标"),
@@ -85,7 +86,8 @@ DEFAULT_PARAMS = (
     ("archive_days", "归档天数", 30, "关闭超过此天数的投诉可归档"),
     ("retention_years", "保留年限", 3, "归档文件至少保留的年数"),
     ("backup_count", "备份份数", 5, "保存时在 .bak 文件夹保留的历史版本数"),
-    ("check_minutes", "时效检查间隔(分钟)", 30, "调度器在工作时间内检查时效的间隔"),
+    ("check_minutes", "时效检查间隔(分钟)", 30, "调度器检查时效的间隔：昼夜、节假日照常检查；"
+     "工作时间以外只发送按日历小时计时的预警（给当时的值班主管）"),
     ("digest_time", "每日汇总时间", "08:30", "调度器每日发送预警汇总的时间"),
     ("report_recipients", "月报收件人", "", "多个邮箱用逗号或分号分隔"),
     ("branch_name", "分支机构名称", "", "上报集团时本登记表的名称（如 华东呼叫中心）；空则调度器不上报"),
@@ -149,6 +151,7 @@ class Settings:
     params: dict[str, object]
     staff: list[Person] = field(default_factory=list)
     roster: list[Shift] = field(default_factory=list)
+    authority: dict[str, Authority] = field(default_factory=dict)  # role -> what it may approve
 
     def param(self, key: str):
         return self.params[key]
@@ -190,6 +193,7 @@ def default_settings() -> Settings:
         "emotions": [(f"O{i}", row) for i, row in enumerate(DEFAULT_EMOTIONS, 3)],
         "params": [(f"Z{i}", (p[1], p[2])) for i, p in enumerate(DEFAULT_PARAMS, 3)],
         "lists": {k: list(v) for k, v in DEFAULT_LISTS.items()},
+        "authority": [(f"AD{i}", row) for i, row in enumerate(DEFAULT_AUTHORITY, 3)],
     }
     return build_settings(raw, staff=list(DEMO_STAFF), roster=list(DEMO_ROSTER))
 
@@ -266,10 +270,11 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
     """Parse raw 设置 blocks, one parser per block; raise RuleConflictError naming the cell of the
     first problem."""
     departments = _departments(raw.get("departments", []))
+    params = _params(raw.get("params", []), departments)
     return Settings(departments, _routes(raw.get("routes", []), departments), _sla_rules(raw.get("sla", [])),
                     _member_levels(raw.get("member_levels", [])), _emotions(raw.get("emotions", [])),
-                    _lists(raw.get("lists") or {}), _params(raw.get("params", []), departments),
-                    list(staff or []), list(roster or []))
+                    _lists(raw.get("lists") or {}), params, list(staff or []), list(roster or []),
+                    authority_table(raw.get("authority", []), float(params["cost_threshold"])))
 
 
 def _departments(rows) -> dict[str, str]:

@@ -3,7 +3,7 @@
 A complaint's status is derived from its timestamps and flags, never typed.
 `STATUS_RULES` is checked top to bottom; the first predicate that holds wins.
 The order *is* the flow: 已登记 → 处理中 → 待确认 → 待回访 → 已关闭, with
-已升级 and 无效 as side states. Customer disagreement sends it back to 处理中.
+已升级, 等待客户, 已合并 and 无效 as side states. Customer disagreement sends it back to 处理中.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from . import labels
 from .model import Complaint
 
 # what a register row's 状态 reads when the complaint is closed (in either language of the workbook)
-CLOSED_STATUS = frozenset({*labels.STATUS["closed"], "closed"})
+# (a merged duplicate is done too: it waits for nothing and is archived like a closed one)
+CLOSED_STATUS = frozenset({*labels.STATUS["closed"], "closed", *labels.STATUS["merged"], "merged"})
 
 
 def row_closed(status, closed_at) -> bool:
@@ -40,11 +41,13 @@ def _disagrees(c: Complaint) -> bool:
 
 STATUS_RULES = (
     ("invalid", lambda c, s: c.invalid),
+    ("merged", lambda c, s: s.get("merged", False)),
     ("closed", lambda c, s: s["closed"]),
     ("escalated", lambda c, s: s["escalated"] and c.times["confirmed_at"] is None),
     ("processing", lambda c, s: _disagrees(c) and c.times["resolved_at"] is not None),
     ("awaiting_survey", lambda c, s: c.times["confirmed_at"] is not None),
     ("awaiting_confirmation", lambda c, s: c.times["resolved_at"] is not None),
+    ("waiting", lambda c, s: s.get("waiting", False)),
     ("processing", lambda c, s: c.times["first_response_at"] is not None),
     ("registered", lambda c, s: True),
 )

@@ -73,6 +73,15 @@ def _log(ctx):
     return log_entry(ctx.store, ctx.selected_no, ctx.now, "电话", ctx.argument, "", "")
 
 
+def _merge(ctx):
+    from ..services.casework import merge_complaint
+    if not ctx.selected_no:
+        raise ComplaintDeskError("请先选中重复登记的那一条投诉所在行")
+    if not ctx.argument.strip():
+        return Summary("merge", warnings=["未输入主投诉编号"])
+    return merge_complaint(ctx.store, ctx.selected_no, ctx.argument.strip(), ctx.now)
+
+
 def _report(ctx):
     from ..services.report import monthly_report
     summary = monthly_report(ctx.store, ctx.now)
@@ -109,6 +118,8 @@ ACTIONS: tuple[Action, ...] = (
            "为选中的投诉生成全部文档；未选中时生成所有到期文档", "none", "", _docs),
     Action("log", "记录沟通", "Log Contact", "NewComment", "处理", "为选中的投诉追加一条沟通记录并更新进度反馈时间",
            "text", "请输入本次与客户沟通的内容：", _log),
+    Action("merge", "合并重复", "Merge", "MergeCells", "处理", "把选中的投诉标记为重复登记，合并到输入的主投诉编号"
+           "（保留编号，不再计时、不计入统计）", "text", "请输入主投诉编号（选中的这一条将合并到它）：", _merge),
     Action("surveys", "导入回访", "Import Surveys", "ImportExcel", "处理", "导入满意度调查结果（CSV 或 Excel 文件）",
            "file", "请选择回访结果文件", _surveys),
     Action("report", "月度报告", "Monthly Report", "ChartInsert", "分析", "生成上个月的《月度投诉分析报告》并打开",

@@ -303,6 +303,17 @@ def reply(register: Path = REGISTER, number: str = typer.Argument(..., metavar="
     report(summary, "回复已生成并记入沟通记录")
 
 
+@app.command()
+def merge(register: Path = REGISTER,
+          duplicate: str = typer.Argument(..., metavar="重复编号", help="重复登记的投诉编号"),
+          into: str = typer.Option(..., "--into", help="主投诉编号（保留计时和统计的那一个）"),
+          now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """合并重复登记：重复的一条保留编号、填写“合并到”，不再计时、不计入统计。"""
+    moment = parse_now(now)
+    args = {"duplicate": duplicate, "main": into}
+    report(in_session(register, lambda s: submit(s, "merge", args, moment), moment), "合并完成")
+
+
 surveys_app = ZhTyper(help="满意度回访结果。", no_args_is_help=True)
 app.add_typer(surveys_app, name="surveys")
 

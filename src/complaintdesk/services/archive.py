@@ -49,7 +49,8 @@ from .readers import archive_record, archived_rows
 def _closed_before(values: dict, cutoff: datetime) -> bool:
     closed, _ = parse_datetime(values.get("closed_at"))
     status = labels.to_code(labels.STATUS, values.get("status"))
-    return status == "closed" and closed is not None and closed < cutoff and bool(values.get("complaint_no"))
+    done = status in ("closed", "merged")  # a merged duplicate leaves with the closed complaints
+    return done and closed is not None and closed < cutoff and bool(values.get("complaint_no"))
 
 
 def archive(store: RegisterStore, now: datetime, older_than_days: int | None = None) -> Summary:

@@ -31,7 +31,7 @@ def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
     if kind == "survey":  # never again to a customer who answered, nor for a closed complaint
         answered = any(v.get(k) not in (None, "") for k in SCORE_KEYS)
         return bool(v.get("confirmed_at")) and not v.get("survey_sent_at") and not answered \
-            and status not in ("closed", "invalid") and parse_bool(v.get("customer_agrees"))[0] is not False
+            and status not in ("closed", "invalid", "merged") and parse_bool(v.get("customer_agrees"))[0] is not False
     if exists:
         return False
     if kind == "assignment":  # a new complaint, or one escalated at once (a 群诉) before anyone answered
@@ -268,3 +268,34 @@ def _rows_by_number(store: RegisterStore, numbers: set[str]) -> dict:
             last[number] = r
     by_row = {row.row_id: row for row in store.read_full(list(last.values()))}
     return {number: by_row[r] for number, r in last.items() if r in by_row}
+
+
+def merge_complaint(store: RegisterStore, duplicate: str, main: str, now: datetime) -> Summary:
+    """合并: a complaint registered twice keeps its number and is marked 合并到 the main one (filled
+    only when empty, audited); from now on it counts once — as the main complaint — and its clocks
+    stop. The register is refreshed so the row shows 已合并 at once."""
+    if number_key(duplicate) == number_key(main):
+        raise ComplaintDeskError("重复登记的编号与主投诉编号相同，无法合并")
+    if store.columns and "merged_into" not in store.columns:
+        raise ComplaintDeskError("登记表没有“合并到”列（由较早版本创建）：在表格最右侧加一列，表头写“合并到”后再合并")
+    rows = _rows_by_number(store, {duplicate, main})
+    dup, target = rows.get(number_key(duplicate)), rows.get(number_key(main))
+    for number, row in ((duplicate, dup), (main, target)):
+        if row is None:
+            raise ComplaintDeskError(f"找不到投诉编号 {number.strip()}")
+    assert dup is not None and target is not None
+    main_no, dup_no = text_of(target.values.get("complaint_no")), text_of(dup.values.get("complaint_no"))
+    onward = text_of(target.values.get("merged_into"))
+    if onward:
+        raise ComplaintDeskError(f"{main_no} 本身已合并到 {onward}，请合并到 {onward}")
+    summary = Summary("merge")
+    if not store.fill_empty(dup.row_id, "merged_into", main_no):
+        already = text_of(dup.values.get("merged_into"))
+        summary.warnings.append(f"{dup_no} 已填写合并到 {already}，未更改（如需改动请在登记表中修改）")
+        return summary
+    store.append_table("audit", [audit_row(store, now, dup_no, BY_KEY["merged_into"].label(store.lang), None, main_no)])
+    summary.add("merged")
+    refreshed = refresh(store, now, numbering=False, action="merge")
+    summary.add("cells", refreshed.counts.get("cells", 0))
+    save(store, summary, now)
+    return summary

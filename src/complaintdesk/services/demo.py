@@ -13,12 +13,13 @@ from ..domain.parsing import text_of
 from ..domain.schema import BY_KEY, INTAKE
 from ..errors import ComplaintDeskError
 from .archive import archive
-from .casework import import_surveys, log_entry, make_documents
+from .casework import import_surveys, log_entry, make_documents, merge_complaint
 from .common import Summary, register_session
 from .demo_group import group_complaint_rows, group_steps
 from .register import assign, check_sla
+from .replies import reply_text
 from .report import monthly_report
-from .sample_data import sample_complaints
+from .sample_data import DUPLICATE_NOTE, sample_complaints
 from .setup import init_register
 from .transfer import export_to_file, import_rows
 
@@ -99,7 +100,9 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
                                                                    out_dir=docs))),
         ("生成分配记录表（Word）", with_store(lambda s: make_documents(s, now, all_due=True, kinds=["assignment"],
                                                                   fmt="docx", out_dir=docs))),
-        ("记录客户沟通", with_store(lambda s: _log_calls(s, now))),
+        ("记录客户沟通（含一条“等待客户”）", with_store(lambda s: _log_calls(s, now))),
+        ("合并重复登记", with_store(lambda s: _merge_twin(s, now))),
+        ("给最新投诉发送受理回复", with_store(lambda s: _ack_newest(s, now))),
         ("导入满意度回访结果", with_store(lambda s: _survey_answers(s, folder, now))),
         ("再次刷新时效（关闭已完成投诉）", with_store(lambda s: check_sla(s, later))),
         ("月度投诉分析报告（上月）", with_store(lambda s: monthly_report(s, later))),
@@ -115,10 +118,35 @@ def _log_calls(store: RegisterStore, now: datetime) -> Summary:
     open_rows = [r for r in store.rows() if r.values.get("first_response_at") and not r.values.get("resolved_at")
                  and r.values.get("complaint_no")]
     summary = Summary("log")
-    for row in open_rows[:3]:
+    for i, row in enumerate(open_rows[:3]):
+        waiting = i == 2  # the customer is to send photos of the fault: the case waits for them
         part = log_entry(store, text_of(row.values["complaint_no"]), now + timedelta(minutes=5), "电话",
-                         "已致电客户说明处理进度，预计 3 天内完成", "跟进处理结果", "李客服")
+                         "请客户补拍故障照片，收到后继续处理" if waiting else "已致电客户说明处理进度，预计 3 天内完成",
+                         "等待客户" if waiting else "跟进处理结果", "李客服")
         summary.add("logged", part.counts.get("logged", 0))
+    return summary
+
+
+def _merge_twin(store: RegisterStore, now: datetime) -> Summary:
+    """The sample complaint registered twice (sample_data.DUPLICATE_NOTE) merged into the first."""
+    rows = [r.values for r in store.rows() if r.values.get("complaint_no")]
+    twin = next((v for v in rows if text_of(v.get("remarks")) == DUPLICATE_NOTE and not v.get("merged_into")), None)
+    if twin is None:
+        return Summary("merge", warnings=["样例中没有重复登记的投诉"])
+    first = next(v for v in rows if v is not twin and text_of(v.get("contact")) == text_of(twin.get("contact"))
+                 and text_of(v.get("description")) == text_of(twin.get("description")))
+    return merge_complaint(store, text_of(twin["complaint_no"]), text_of(first["complaint_no"]),
+                           now + timedelta(minutes=6))
+
+
+def _ack_newest(store: RegisterStore, now: datetime) -> Summary:
+    """Seed 001 立即致歉、告知已受理: the canned acknowledgement for the newest complaint, logged."""
+    rows = [r.values for r in store.rows() if r.values.get("complaint_no") and isinstance(r.values.get("received_at"),
+                                                                                        datetime)]
+    newest = max(rows, key=lambda v: v["received_at"])
+    made = reply_text(store, text_of(newest["complaint_no"]), "ack", store.lang)
+    summary = log_entry(store, made.data["number"], now + timedelta(minutes=7), "短信", made.data["text"], "", "李客服")
+    summary.messages.append(f"{made.data['number']}：{made.data['text']}")
     return summary
 
 

@@ -86,8 +86,14 @@ class PendingAction:
     preview: bool    # shown in memory while held (False: the action writes files of its own)
 
 
+def _merge(s, a, made, now):
+    from .casework import merge_complaint
+    return merge_complaint(s, a["duplicate"], a["main"], made)
+
+
 PENDING_ACTIONS = {
     "log": PendingAction("沟通记录", _log, True),
+    "merge": PendingAction("合并重复登记", _merge, True),
     "surveys": PendingAction("回访结果", _surveys, True),
     "surveys_sent": PendingAction("回访发送时间", _surveys_sent, True),
     "import": PendingAction("导入行", _import, True),

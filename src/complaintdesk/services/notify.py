@@ -1,8 +1,12 @@
 """Services — alert e-mail: one masked digest per recipient, each alert state sent once.
 
 Recipients: the handler and cc of each alert, and the customer-service
-manager(s) for escalated complaints, looked up in 人员. What was sent is kept
-in the hidden 通知记录 sheet, so the same clock state is never mailed twice.
+manager(s) for escalated complaints, looked up in 人员. Outside working hours
+(nights, weekends, holidays) only the clocks measured in calendar hours — the
+urgent ones — and group events go out, to the supervisor on duty at that
+moment (值班) and the manager(s) on escalation; the rest wait for working
+hours. What was sent is kept in the hidden 通知记录 sheet, so the same clock
+state is never mailed twice (to the same person).
 """
 from __future__ import annotations
 
@@ -11,16 +15,20 @@ from datetime import datetime
 from ..adapters.mailer import Mailer, mailer_for
 from ..adapters.pending import Ledger
 from ..adapters.store import RegisterStore
+from ..domain.intake import duty_supervisor
+from ..domain.jobs import in_working_hours, mailed_off_hours
 from ..domain.masking import mask_name
 from ..domain.parsing import is_yes, text_of
+from ..domain.settings import CLOCK_LABELS
 from ..errors import MailError
-from .common import Summary, display, save
+from .common import Summary, build_calendar, display, save
 from .held import merge_ledger
 from .register import EVENT_CLOCK
 
 
-def _recipients(alert: dict, settings, escalated: bool) -> list[str]:
-    names = text_of(alert.get("handler")).split("、") + text_of(alert.get("cc")).split("；")[0].split("、")
+def _recipients(alert: dict, settings, escalated: bool, on_duty: str | None = None) -> list[str]:
+    names = [on_duty] if on_duty is not None else \
+        text_of(alert.get("handler")).split("、") + text_of(alert.get("cc")).split("；")[0].split("、")
     if escalated:
         names += [p.name for p in settings.people("manager")]
     out = []
@@ -60,11 +68,15 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
         summary.warnings.append(summary.data["mail_unavailable"])
         return summary
     summary.warnings += settings.email_problems()
+    on_duty = None
+    if not digest and not in_working_hours(now, settings, build_calendar(store)):
+        alerts, on_duty = off_hours(alerts, settings, store.lang), duty_supervisor(now, settings)
+        summary.data["on_duty"] = on_duty
     record: Ledger = ledger or MemoryLedger()
     sent_keys = {text_of(r.get("key")) for r in store.table("notified")} | record.keys()
     records = []
     failures = []
-    for email, items in sorted(_outbox(store, settings, alerts, sent_keys, digest).items()):
+    for email, items in sorted(_outbox(store, settings, alerts, sent_keys, digest, on_duty).items()):
         new = [{"key": key, "time": now, "to": email} for key, _ in items if key not in sent_keys]
         record.add(new)
         try:
@@ -82,8 +94,20 @@ def notify_alerts(store: RegisterStore, now: datetime, alerts: list[dict], maile
     return summary
 
 
+def off_hours(alerts: list[dict], settings, lang: str) -> list[dict]:
+    """The alerts mailed outside working hours (jobs.mailed_off_hours): clocks by their label."""
+    by_label = {names[0 if lang == "zh" else 1]: key for key, names in CLOCK_LABELS.items()}
+    out = []
+    for alert in alerts:
+        event = alert["clock"] in EVENT_CLOCK.values()
+        clock = None if event else by_label.get(alert["clock"], "callback")
+        if mailed_off_hours(clock, text_of(alert.get("priority")), settings):
+            out.append(alert)
+    return out
+
+
 def _outbox(store: RegisterStore, settings, alerts: list[dict], sent_keys: set[str],
-            digest: bool) -> dict[str, list[tuple[str, str]]]:
+            digest: bool, on_duty: str | None = None) -> dict[str, list[tuple[str, str]]]:
     """Recipient -> (key, line) of every alert to mail them: the ones not mailed yet (every one
     for a digest); a key names the complaint, the clock, its state and the recipient."""
     rows = {text_of(r.values.get("complaint_no")): r.values for r in store.split_rows(())[0]}  # alerts: open only
@@ -91,7 +115,7 @@ def _outbox(store: RegisterStore, settings, alerts: list[dict], sent_keys: set[s
     for alert in alerts:
         event = alert["clock"] in EVENT_CLOCK.values()
         row = rows.get(alert["complaint_no"], {})
-        for email in _recipients(alert, settings, event or is_yes(row.get("escalated"))):
+        for email in _recipients(alert, settings, event or is_yes(row.get("escalated")), on_duty):
             # a group event is mailed once, however many complaints join it later
             key = f"{alert['complaint_no']}|{alert['clock']}|{email}" if event else \
                 f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"

@@ -15,9 +15,11 @@ from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
 from ..domain.group_events import EventCandidate, find_group_events
+from ..domain.handling import WAITING
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
 from ..domain.parsing import customer_keys, excel_serial, is_yes, parse_datetime, text_of
+from ..domain.schema import STAMP_KEYS
 from ..domain.settings import CLOCK_LABELS, group_rule
 from ..domain.sla import CLOCK_TABLE
 from . import case_library
@@ -26,9 +28,11 @@ from .common import (
     apply_changes,
     build_calendar,
     display,
+    fill_stamps,
     save,
 )
 from .readers import KEPT_NOTE, archived_columns, missing_archives, numbers_of
+from .workload import workload_rows
 
 
 def _counter(store: RegisterStore, numbers) -> Counter:
@@ -43,14 +47,34 @@ def _counter(store: RegisterStore, numbers) -> Counter:
     return counter
 
 
-def _last_contacts(store: RegisterStore) -> dict[str, datetime]:
-    out: dict[str, datetime] = {}
+def _contacts(store: RegisterStore) -> tuple[dict[str, datetime], dict[str, list]]:
+    """From 沟通记录: each complaint's latest contact, and the pauses it shows — an entry whose 下一步
+    is 等待客户 pauses the case until the complaint's next entry (None: still waiting)."""
+    entries: dict[str, list[tuple[datetime, bool]]] = {}
     for entry in store.table("comms"):
         number = text_of(entry.get("complaint_no"))
         moment, _ = parse_datetime(entry.get("time"))
-        if number and moment and (number not in out or moment > out[number]):
-            out[number] = moment
-    return out
+        if number and moment:
+            waiting = text_of(entry.get("next_step")).lower() in WAITING
+            entries.setdefault(number, []).append((moment, waiting))
+    last = {number: max(moment for moment, _ in items) for number, items in entries.items()}
+    pauses: dict[str, list] = {}
+    for number, items in entries.items():
+        items.sort()
+        for i, (moment, waiting) in enumerate(items):
+            if waiting:
+                pauses.setdefault(number, []).append((moment, items[i + 1][0] if i + 1 < len(items) else None))
+    return last, pauses
+
+
+def _known_numbers(open_rows, closed, archived) -> frozenset[str] | None:
+    """Every number the register and its archives hold (upper case) — read only when a row names
+    a complaint it was merged into."""
+    if not any(text_of(r.values.get("merged_into")) for r in open_rows):
+        return None
+    numbers = chain((r.values.get("complaint_no") for r in open_rows), closed.columns["complaint_no"],
+                    archived["complaint_no"])
+    return frozenset(text_of(n).upper() for n in numbers if n)
 
 
 # what refresh needs of a closed complaint: its number (numbering, duplicates) and what repeat
@@ -77,8 +101,10 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     missing = missing_archives(store)
     if missing:  # said first; what the missing archives gave is kept, never lowered
         summary.warnings[:0] = [*missing, KEPT_NOTE]
-    ctx = Context(settings, build_calendar(store), now, counter, repeats, _last_contacts(store), numbering,
-                  archives_missing=bool(missing))
+    last_contacts, pauses = _contacts(store)
+    ctx = Context(settings, build_calendar(store), now, counter, repeats, last_contacts, numbering,
+                  archives_missing=bool(missing), pauses=pauses,
+                  known_numbers=_known_numbers(open_rows, closed, archived))
     before = {text_of(r.values.get("group_event")) for r in open_rows} - {""}
     ctx.group_events = _group_events(open_rows, complaints, settings, counter)
     audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
@@ -189,7 +215,9 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
             continue
         if was_new and c.number:
             ctx.repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
+        stamped = {k: values.pop(k) for k in STAMP_KEYS if k in values}
         changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
+        changed += fill_stamps(store, row, stamped, c.number, ctx.now, audit)
         cells += changed
         _count(summary, row.row_id, c.number, values, was_new, changed)
     summary.add("cells", cells)  # the cells written (the audit has a line per row filled, per value changed)
@@ -216,11 +244,12 @@ def assign(store: RegisterStore, now: datetime) -> Summary:
     return summary
 
 
-def alert_rows(store: RegisterStore, now: datetime) -> list[dict]:
+def alert_rows(store: RegisterStore, now: datetime, open_rows=None) -> list[dict]:
     """Every at-risk / breached clock and every pending callback, soonest due first."""
     managers = "、".join(p.name for p in store.settings().people("manager"))
     state_labels = _alert_states(store.lang)
-    open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
+    if open_rows is None:
+        open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
     out = [a for row in open_rows for a in _row_alerts(row.values, state_labels, managers, store.lang, now)]
     out.sort(key=lambda a: (a["due"] is None, a["due"] or now, a["complaint_no"]))
     return _event_alerts(open_rows, managers, store.lang) + out
@@ -283,7 +312,8 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
 
 def check_sla(store: RegisterStore, now: datetime) -> Summary:
     summary = refresh(store, now, numbering=False, action="sla")
-    alerts = alert_rows(store, now)
+    open_rows, _ = store.split_rows(())
+    alerts = alert_rows(store, now, open_rows)
     formatting_added = store.ensure_formatting()
     # the same alerts give the same repr (values in the order alert_rows puts them): no text per cell
     key = hashlib.sha1(repr(alerts).encode("utf-8")).hexdigest()
@@ -291,6 +321,9 @@ def check_sla(store: RegisterStore, now: datetime) -> Summary:
         summary.data["changed"] = True
     summary.data["alerts"] = alerts
     if _refresh_case_library(store):
+        summary.data["changed"] = True
+    workload = workload_rows(open_rows, store.lang)
+    if _replace_if_changed(store, "workload", lambda: workload, None):
         summary.data["changed"] = True
     states = Tally(map(_alert_states(store.lang).get, (a["state"] for a in alerts)))
     summary.counts["breached"], summary.counts["at_risk"] = states["breached"], states["at_risk"]

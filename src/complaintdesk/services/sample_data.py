@@ -77,7 +77,38 @@ def sample_complaints(n: int, now: datetime, seed: int = 20261008, days: int = 4
         rows[11]["category"] = "价格争议"
         rows[15]["description"] = ""
         rows[18]["description"] = "=HYPERLINK(\"http://example.com\",\"点我\") 客户在描述里粘贴了公式"
+    if bad_rows and n >= 20:
+        _handling_examples(rows, now)
     return rows
+
+
+DUPLICATE_NOTE = "客户在线上又提交了一次（重复登记）"
+
+
+def _handling_examples(rows: list[dict], now: datetime) -> None:
+    """What a desk's register shows beyond intake: two reassigned cases, one waiting for the
+    customer, one reopened after the customer confirmed, and one complaint registered twice."""
+    complaints = [r for r in rows if r["request_type"] == "投诉" and isinstance(r["received_at"], datetime)]
+    handling = [r for r in complaints if r.get("first_response_at") and not r.get("resolved_at")]
+    if len(handling) >= 4:
+        handling[0].update(assignee="李客服", assignee_dept="AS", remarks="转派售后部李客服跟进")
+        handling[1].update(assignee="刘主管")
+        waiting_from = handling[2]["first_response_at"] + timedelta(hours=1)
+        if waiting_from < now:
+            handling[2].update(paused_from=waiting_from, remarks="等待客户补充照片")
+            if waiting_from + timedelta(hours=20) < now:
+                handling[2]["paused_until"] = waiting_from + timedelta(hours=20)
+        first = handling[3]
+        twin = {k: first[k] for k in ("customer_name", "contact", "customer_id", "member_level", "order_no",
+                                      "product", "location", "description", "demand", "emotion", "category",
+                                      "safety_risk", "dept_code", "request_type")}
+        twin.update(received_at=first["received_at"] + timedelta(minutes=20), channel="在线客服",
+                    recorded_by="赵敏", remarks=DUPLICATE_NOTE)
+        rows.insert(rows.index(first) + 1, twin)
+    confirmed = [r for r in complaints if r.get("confirmed_at") and r["confirmed_at"] + timedelta(days=1) < now]
+    if confirmed:
+        confirmed[0].update(reopened_at=confirmed[0]["confirmed_at"] + timedelta(days=1),
+                            remarks="客户反映问题复发，重新打开")
 
 
 def _progress(rng, row, received, age_h, now) -> None:
@@ -92,6 +123,8 @@ def _progress(rng, row, received, age_h, now) -> None:
         row["plan_measures"] = "联系客户核实情况，" + rng.choice(("安排换货", "安排退款", "安排上门维修", "补发商品"))
         row["plan_deadline"] = first + timedelta(days=rng.randint(1, 5))
         row["plan_reviewed_by"] = "王主管"
+        if first + timedelta(hours=3) < now:
+            row["plan_made_at"] = first + timedelta(hours=3)
     if age_h > 30 and rng.random() < 0.85:
         resolved = first + timedelta(hours=rng.randint(4, 150))
         if resolved < now:

@@ -42,7 +42,7 @@ def survey_reminder_job(store: RegisterStore, now: datetime, mailer: Mailer | No
     for row in store.split_rows(())[0]:  # closed complaints wait for nothing
         v = row.values
         status = labels.to_code(labels.STATUS, v.get("status"))
-        if v.get("confirmed_at") and not v.get("survey_sent_at") and status not in ("closed", "invalid") \
+        if v.get("confirmed_at") and not v.get("survey_sent_at") and status not in ("closed", "invalid", "merged") \
                 and parse_bool(v.get("customer_agrees"))[0] is not False:
             due = v.get("survey_due")
             waiting.setdefault(text_of(v.get("handler")), []).append(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..adapters.register_structure import Repair
 from ..adapters.store import RegisterStore
-from ..domain.schema import BY_KEY, OPTIONAL_KEYS
+from ..domain.schema import BY_KEY, NEWER_STAFF_KEYS, OPTIONAL_KEYS
 from .common import Summary, save
 
 REPAIR_HINT = "下次保存时自动修复，或运行 complaintdesk check 登记表 --repair"
@@ -28,8 +28,14 @@ def _optional_missing(store: RegisterStore) -> list[str]:
     if not store.columns:
         return []
     missing = [BY_KEY[k].label(store.lang) for k in sorted(OPTIONAL_KEYS) if k not in store.columns]
-    return [f"登记表没有“{name}”列（由较早版本创建）：相关规则照常执行（群诉投诉仍升为紧急/P0 并写入预警表），"
-            f"只是登记表中看不到该列；如需显示，在表格最右侧加一列，表头写“{name}”" for name in missing]
+    notices = [f"登记表没有“{name}”列（由较早版本创建）：相关规则照常执行（群诉投诉仍升为紧急/P0 并写入预警表），"
+               f"只是登记表中看不到该列；如需显示，在表格最右侧加一列，表头写“{name}”" for name in missing]
+    newer = [BY_KEY[k].label(store.lang) for k in NEWER_STAFF_KEYS if k not in store.columns]
+    if newer:
+        notices.append("登记表没有较新版本的处理列（由较早版本创建）：" + "、".join(newer)
+                       + "；其余功能照常。需要转派、等待客户、重新打开、合并或记录方案制定/审批时间时，"
+                       "在表格最右侧加列，表头照写即可")
+    return notices
 
 
 def _uncovered(repair: Repair) -> list[str]:

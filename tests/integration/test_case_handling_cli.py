@@ -1,0 +1,123 @@
+"""Case handling on real files through the CLI: a reassigned case and the 工作量 sheet, an approval
+without authority, a pause, a reopened case, a merged duplicate — and an older register without
+the new columns still working."""
+from datetime import datetime
+
+from openpyxl import load_workbook
+
+from complaintdesk.domain.schema import BY_KEY
+from tests.conftest import complaint, read_rows, type_rows
+
+
+def edit(path, number, **values):
+    """Staff typing into the row of `number` (by header)."""
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    headers = {cell.value: cell.column for cell in ws[1]}
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, headers["投诉编号"]).value == number)
+    for key, value in values.items():
+        ws.cell(row, headers[BY_KEY[key].zh], value)
+    wb.save(path)
+
+
+def by_number(path):
+    return {r["complaint_no"]: r for r in read_rows(path)}
+
+
+def sheet(path, name):
+    return list(load_workbook(path)[name].iter_rows(values_only=True))
+
+
+def test_reassignment_wins_is_audited_and_counted_in_the_workload_sheet(register, cli):
+    type_rows(register, [complaint(), complaint(contact="13900000002", category="物流履约"),
+                         complaint(contact="13900000003", safety_risk="是")])
+    cli("assign", register, "--now", "2026-10-09T15:00")
+    numbers = sorted(by_number(register))
+    edit(register, numbers[0], assignee="李客服", assignee_dept="QA")
+    cli("sla", register, "--now", "2026-10-09T16:00")
+    rows = by_number(register)
+    assert rows[numbers[0]]["handler"] == "李客服" and rows[numbers[0]]["department"] == "质量部"
+    assert rows[numbers[0]]["assignee"] == "李客服"                     # the staff cell as typed
+    assert rows[numbers[1]]["handler"] == "王主管"
+    audit = [a for a in sheet(register, "变更记录") if a[2] == numbers[0] and a[3] == "受理人"]
+    assert audit and audit[-1][4:] == ("王主管", "李客服")
+    work = {r[0]: r for r in sheet(register, "工作量")[1:]}
+    assert work["王主管"][2:6] == (1, 0, 1, 2) and work["李客服"][5] == 1   # P0, P1, P2, total
+    assert work["王主管"][9] == numbers[2]                           # the P0's response is due first
+    cli("sla", register, "--now", "2026-10-09T16:00")                 # again: nothing changes
+    assert sheet(register, "工作量")[1:] == list(work.values())
+
+
+def test_an_approval_without_authority_is_said_and_keeps_the_plan_clock_running(register, cli):
+    plan = dict(first_response_at=datetime(2026, 10, 9, 15), plan_measures="上门更换", cost=3000,
+                plan_deadline=datetime(2026, 10, 12, 12), approved_by="刘主管")
+    type_rows(register, [complaint(**plan)])
+    out = cli("assign", register, "--now", "2026-10-09T16:00").output.replace("\n", "")
+    number = next(iter(by_number(register)))
+    assert "审批人“刘主管”（客服主管）的审批上限为 1,000 元" in out
+    row = by_number(register)[number]
+    assert row["plan_made_at"] == datetime(2026, 10, 9, 16) and not row.get("approved_at")   # stamped once
+    edit(register, number, approved_by="陈经理")
+    cli("sla", register, "--now", "2026-10-09T17:00")
+    row = by_number(register)[number]
+    assert row["approved_at"] == datetime(2026, 10, 9, 17) and row["plan_status"] == "按时完成"
+    assert row["plan_made_at"] == datetime(2026, 10, 9, 16)             # never moved by a later run
+
+
+def test_a_pause_a_reopen_and_a_merge_on_one_register(register, cli):
+    done = dict(first_response_at=datetime(2026, 10, 9, 15), plan_measures="换新",
+                plan_deadline=datetime(2026, 10, 10, 12), resolved_at=datetime(2026, 10, 10, 10),
+                customer_agrees="是", confirmed_at=datetime(2026, 10, 10, 16))
+    type_rows(register, [complaint(safety_risk="是", first_response_at=datetime(2026, 10, 9, 15)),
+                         complaint(contact="13900000002", **done),
+                         complaint(contact="13900000003", received_at=datetime(2026, 10, 9, 14, 50))])
+    cli("assign", register, "--now", "2026-10-09T15:30")
+    paused, reopened, twin = sorted(by_number(register))
+    edit(register, paused, paused_from=datetime(2026, 10, 9, 16), paused_until=datetime(2026, 10, 9, 22))
+    edit(register, reopened, reopened_at=datetime(2026, 10, 12, 9))
+    cli("sla", register, "--now", "2026-10-12T10:00")
+    rows = by_number(register)
+    assert rows[paused]["resolve_due"] == datetime(2026, 10, 10, 20, 30)  # 24 h + 6 h waited
+    assert rows[reopened]["status"] == "处理中" and rows[reopened]["resolve_due"] == datetime(2026, 10, 21, 9)
+    out = cli("merge", register, twin.lower(), "--into", paused, "--now", "2026-10-12T10:05").output
+    assert "合并完成" in out and "合并的重复登记 1" in out
+    row = by_number(register)[twin]
+    assert row["merged_into"] == paused and row["status"] == "已合并" and row["sla_status"] == "不适用"
+    out = cli("merge", register, twin, "--into", paused, "--now", "2026-10-12T10:06").output
+    assert "已填写合并到" in out
+    cli("merge", register, paused, "--into", "20990101-CS-001", code=2)
+    report = cli("report", register, "--month", "2026-10", "--json", "--now", "2026-11-02T09:00").output
+    assert '"total": 2' in report and '"merged": 1' in report and '"reopen_rate": 0.5' in report
+
+
+def test_a_register_made_before_the_new_columns_still_works(register, cli):
+    """Older registers lack 处理人 … 重新打开时间 and the 审批权限 block: every command still runs,
+    the plan clock keeps its first-sight verdict and `check` names the columns to add."""
+    wb = load_workbook(register)
+    ws = wb.worksheets[0]
+    for name in ("重新打开时间", "等待客户结束", "等待客户开始", "客户同意方案时间", "审批时间", "方案制定时间",
+                 "转派部门", "处理人", "合并到"):
+        col = next(c.column for c in ws[1] if c.value == name)
+        ws.delete_cols(col)
+    table = ws.tables["ComplaintRegister"]
+    last = ws.cell(1, ws.max_column).column_letter
+    table.ref = f"A1:{last}2"
+    table.tableColumns = table.tableColumns[:ws.max_column]
+    for i, column in enumerate(table.tableColumns, 1):
+        column.name = str(ws.cell(1, i).value)
+    settings = wb["设置"]
+    for row in settings.iter_rows():
+        for cell in row:
+            if cell.value == "审批权限":
+                for r in range(1, 10):
+                    for c in range(cell.column, cell.column + 3):
+                        settings.cell(r, c).value = None
+    wb.save(register)
+    type_rows(register, [complaint(first_response_at=datetime(2026, 10, 9, 15), plan_measures="换新",
+                                   plan_deadline=datetime(2026, 10, 12, 12), cost=1500, approved_by="陈经理")])
+    cli("assign", register, "--now", "2026-10-09T16:00")
+    cli("sla", register, "--now", "2026-10-15T16:00")
+    row = next(iter(by_number(register).values()))
+    assert row["plan_status"] == "按时完成" and row["approval_required"] == "是"
+    out = cli("check", register, "--now", "2026-10-15T16:00").output.replace("\n", "")
+    assert "处理人" in out and "合并到" in out
