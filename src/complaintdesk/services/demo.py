@@ -141,10 +141,13 @@ def _merge_twin(store: RegisterStore, now: datetime) -> Summary:
 
 def _ack_newest(store: RegisterStore, now: datetime) -> Summary:
     """Seed 001 立即致歉、告知已受理: the canned acknowledgement for the newest complaint, logged."""
-    rows = [r.values for r in store.rows() if r.values.get("complaint_no") and isinstance(r.values.get("received_at"),
-                                                                                        datetime)]
-    newest = max(rows, key=lambda v: v["received_at"])
-    made = reply_text(store, text_of(newest["complaint_no"]), "ack", store.lang)
+    received: dict[str, datetime] = {}
+    for row in store.rows():
+        when = row.values.get("received_at")
+        if row.values.get("complaint_no") and isinstance(when, datetime):
+            received[text_of(row.values["complaint_no"])] = when
+    newest = max(received, key=lambda number: received[number])
+    made = reply_text(store, newest, "ack", store.lang)
     summary = log_entry(store, made.data["number"], now + timedelta(minutes=7), "短信", made.data["text"], "", "李客服")
     summary.messages.append(f"{made.data['number']}：{made.data['text']}")
     return summary
