@@ -121,3 +121,25 @@ def test_a_register_made_before_the_new_columns_still_works(register, cli):
     assert row["plan_status"] == "按时完成" and row["approval_required"] == "是"
     out = cli("check", register, "--now", "2026-10-15T16:00").output.replace("\n", "")
     assert "处理人" in out and "合并到" in out
+
+
+def test_evidence_stays_a_link_and_the_plan_prints_the_cause_analysis(register, cli, tmp_path):
+    import zipfile
+    type_rows(register, [complaint(evidence="https://rec.example.com/call-0931.mp3、javascript:alert(1)",
+                                   cause_analysis="同批次内胆涂层附着力不足", plan_measures="整批召回检测",
+                                   remarks="客户情绪平稳", plan_deadline=datetime(2026, 10, 12, 12),
+                                   first_response_at=datetime(2026, 10, 9, 15))])
+    cli("assign", register, "--now", "2026-10-09T16:00")
+    number = next(iter(by_number(register)))
+    out = tmp_path / "docs"
+    cli("docs", register, number, "--out", out, "--now", "2026-10-09T16:00")
+    cli("docs", register, number, "--out", out, "--format", "docx", "--now", "2026-10-09T16:00")
+    html = (out / f"{number}_投诉任务分配记录表.html").read_text(encoding="utf-8")
+    assert '<a href="https://rec.example.com/call-0931.mp3">' in html and 'href="javascript' not in html
+    plan = (out / f"{number}_投诉处理方案表.html").read_text(encoding="utf-8")
+    assert "同批次内胆涂层附着力不足" in plan and "客户情绪平稳" not in plan   # 原因分析 is the cause, not 备注
+    with zipfile.ZipFile(out / f"{number}_投诉任务分配记录表.docx") as z:
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        body = z.read("word/document.xml").decode("utf-8")
+    assert 'Target="https://rec.example.com/call-0931.mp3" TargetMode="External"' in rels
+    assert "<w:hyperlink" in body and "javascript" not in rels

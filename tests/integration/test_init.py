@@ -47,7 +47,8 @@ def test_dropdowns_come_from_settings(register):
     assert scores and scores[0].formula1 == "1" and scores[0].formula2 == "5"
     settings = wb["设置"]
     titles = [c.value for c in settings[1] if c.value]
-    assert titles == ["部门", "分类路由", "时效标准", "会员等级", "情绪状态", "下拉选项", "参数", "审批权限"]
+    assert titles == ["部门", "分类路由", "时效标准", "会员等级", "情绪状态", "下拉选项", "参数", "审批权限",
+                      "渠道响应时限"]
     values = [[c.value for c in row] for row in settings.iter_rows(min_row=3)]
     flat = {v for row in values for v in row if v is not None}
     assert {"CS", "客服部", "AS", "售后部", "WL", "仓储物流部", "IT", "技术部", "产品质量", "物流履约",

@@ -183,3 +183,52 @@ def test_a_merged_duplicate_keeps_its_number_and_stops_its_clocks():
     assert v["status"] != "merged" and "在登记表中找不到，未合并" in v["validation"]
     v = run(T0 + timedelta(days=3), merged_into=NUMBER.lower(), known=frozenset({NUMBER}))
     assert v["status"] != "merged" and "本投诉自己的编号" in v["validation"]
+
+
+# ---- callback, cc, channel limits --------------------------------------------------------
+def test_a_low_score_gets_a_callback_owner_and_a_due_two_working_days_later():
+    scored = dict(DONE, score_attitude=2)
+    now = datetime(2026, 10, 16, 17, 0)  # Friday
+    v = run(now, **scored)
+    assert v["callback_required"] is True and v["callback_owner"] == "王主管"
+    assert v["callback_due"] == datetime(2026, 10, 20, 17, 0)          # Mon, Tue
+    kept = run(now + timedelta(days=3), callback_due=v["callback_due"], **scored)
+    assert kept["callback_due"] == v["callback_due"]                    # once set, kept
+    by_agent = run(now, assignee="李客服", **scored)
+    assert by_agent["callback_owner"] == "王主管"                        # an agent's case: the supervisor
+    by_manager = run(now, assignee="陈经理", **scored)
+    assert by_manager["callback_owner"] == "陈经理"
+    assert not run(now, **DONE)["callback_owner"]                       # no low score: nobody
+
+
+def test_the_supervisor_on_duty_is_copied_when_someone_else_handles_the_case():
+    assert "王主管" not in run(T0 + timedelta(hours=1))["cc"].split("、")   # he handles it
+    cc = run(T0 + timedelta(hours=1), assignee="李客服")["cc"].split("、")
+    assert "王主管" in cc and "李客服" not in cc
+
+
+def test_a_channel_response_limit_wins_over_the_priority_limit():
+    from complaintdesk.domain.settings import SlaRule
+    s = default_settings()
+    s.channel_sla = {("社交媒体", ""): SlaRule(1, "calendar_hours"), ("邮件", "P2"): SlaRule(1, "working_days")}
+    assert run(T0 + timedelta(minutes=5), settings=s, channel="社交媒体")["response_due"] == T0 + timedelta(hours=1)
+    assert run(T0 + timedelta(minutes=5), settings=s, channel="邮件")["response_due"] == datetime(2026, 10, 10, 14, 30)
+    assert run(T0 + timedelta(minutes=5), settings=s, channel="电话")["response_due"] == T0 + timedelta(hours=8)
+
+
+def test_the_channel_limit_table_refuses_what_it_cannot_read():
+    from complaintdesk.domain.settings import _channel_sla
+    rules = _channel_sla([("AF3", ("社交媒体", "", 1, "日历小时")), ("AF4", ("邮件", "p1", 2, "工作小时"))])
+    assert rules[("社交媒体", "")].amount == 1 and rules[("邮件", "P1")].unit == "working_hours"
+    with pytest.raises(RuleConflictError, match="AF3.*未知的时限单位"):
+        _channel_sla([("AF3", ("邮件", "", 1, "分钟"))])
+    with pytest.raises(RuleConflictError, match="AF4.*重复"):
+        _channel_sla([("AF3", ("邮件", "", 1, "日历小时")), ("AF4", ("邮件", "", 2, "日历小时"))])
+
+
+def test_tags_count_once_each_in_the_breakdown():
+    from complaintdesk.domain.kpis import monthly_kpis, split_tags
+    assert split_tags("物流、破损, 物流；直播") == ["物流", "破损", "直播"]
+    records = [{"complaint_no": f"N{i}", "received_at": "2026-10-09T10:00:00", "tags": tags}
+               for i, tags in enumerate(("物流、破损", "物流", "", None))]
+    assert monthly_kpis(records, "2026-10")["by_tag"] == {"物流": 2, "破损": 1}

@@ -9,6 +9,7 @@ it is autoescaped in HTML and written as plain runs in DOCX (no field codes).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,6 +64,15 @@ def render_reply(kind: str, lang: str, values: dict) -> str:
     return " ".join(_text_env.from_string(text).render(**values).split())
 
 
+LINK_FIELDS = ("evidence",)  # fields whose web addresses stay links in every document
+_LINK = re.compile(r"https?://[^\s、，,；;<>\"']+", re.IGNORECASE)
+
+
+def web_links(text: str) -> list[str]:
+    """The http(s) addresses in a cell, in order (no other scheme ever becomes a link)."""
+    return list(dict.fromkeys(_LINK.findall(text or "")))
+
+
 def _expand(text: str, record: dict) -> str:
     if "{{" not in text and "{%" not in text:
         return text
@@ -83,7 +93,8 @@ def prepare(kind: str, record: dict, lang: str = "zh") -> RenderedDoc:
             value = record.get(source) if source in record else _expand(source, record)
             text = str(value).strip() if value not in (None, "") else ""
             # an empty field is room to write by hand (a row's third item: how many lines), never "—"
-            rows.append({"label": label, "value": text, "lines": 0 if text else int(lines[0]) if lines else 1})
+            rows.append({"label": label, "value": text, "lines": 0 if text else int(lines[0]) if lines else 1,
+                         "links": web_links(text) if source in LINK_FIELDS else []})
         sections.append({"heading": section.get("heading", ""), "rows": rows,
                          "scale": section.get("scale"),
                          "notes": [_expand(n, record) for n in section.get("notes", [])]})
@@ -164,7 +175,9 @@ def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, maske
             for row in section["rows"]:
                 added = table.add_row()
                 added.cells[0].text = row["label"]
-                added.cells[1].text = row["value"]
+                added.cells[1].text = "" if row["links"] else row["value"]
+                for i, link in enumerate(row["links"]):  # a recording or a photo: a link Word opens
+                    _hyperlink(added.cells[1].paragraphs[0], link, document, separator=i > 0)
                 if row["lines"]:  # room to write by hand
                     added.height = Cm(WRITING_LINE_CM * row["lines"])
                     added.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
@@ -177,3 +190,27 @@ def write_docx(path: Path, doc: RenderedDoc, record: dict, generated: str, maske
     if masked:
         document.add_paragraph(doc.labels["masked_note"])
     atomic_write(path, lambda tmp: document.save(str(tmp)))
+
+
+def _hyperlink(paragraph, url: str, document, separator: bool) -> None:
+    """A clickable link in a Word paragraph (python-docx has no call for it: the XML by hand)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    if separator:
+        paragraph.add_run("\n")
+    rel = document.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rel)
+    run = OxmlElement("w:r")
+    props = OxmlElement("w:rPr")
+    for tag, attr, value in (("w:color", "w:val", "0563C1"), ("w:u", "w:val", "single")):
+        element = OxmlElement(tag)
+        element.set(qn(attr), value)
+        props.append(element)
+    run.append(props)
+    text = OxmlElement("w:t")
+    text.text = url
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)

@@ -16,7 +16,8 @@ from .files import atomic_write
 
 CLOCK_ZH = {"response": "响应", "plan": "方案", "update": "进度反馈", "resolve": "处理完毕", "survey": "满意度回访"}
 DIM_ZH = {"by_category": "投诉类别", "by_channel": "接收渠道", "by_department": "处理部门",
-          "by_priority": "优先级", "by_responsibility": "责任方", "by_resolution_type": "解决方式"}
+          "by_priority": "优先级", "by_responsibility": "责任方", "by_resolution_type": "解决方式",
+          "by_tag": "标签"}
 DETAIL_COLUMNS = (("complaint_no", "投诉编号"), ("received_at", "接收时间"), ("channel", "渠道"),
                   ("category", "类别"), ("product", "产品/服务"), ("customer_name", "客户"),
                   ("priority", "优先级"), ("department", "处理部门"), ("handler", "受理人"),

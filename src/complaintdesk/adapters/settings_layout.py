@@ -41,8 +41,12 @@ BLOCKS = (
     Block("authority", "审批权限", "Approval Authority",
           (("角色", "Role"), ("审批上限(元)", "Max Cost"), ("可审批跨部门", "Cross-Department")),
           DEFAULT_AUTHORITY),
+    # optional (seed 004: per-channel response limits over the priority's); empty by default
+    Block("channel_sla", "渠道响应时限", "Channel Response Limits",
+          (("接收渠道", "Channel"), ("优先级(空=全部)", "Priority (blank: all)"), ("时限", "Amount"),
+           ("单位", "Unit")), ()),
 )
-OPTIONAL_BLOCKS = frozenset({"lists", "authority"})
+OPTIONAL_BLOCKS = frozenset({"lists", "authority", "channel_sla"})
 BY_KEY = {b.key: b for b in BLOCKS}
 LIST_ROWS = 60  # rows the dropdown ranges cover below the header
 

@@ -126,7 +126,8 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
         problems.append(msg)
     code, dept_name, notes = handling.reassigned(c, s, code, dept_name)
     problems += notes + handling.handler_notes(c, s) + handling.pause_problems(c)
-    handler = c.text["assignee"] or duty_supervisor(received, s)
+    duty = duty_supervisor(received, s)
+    handler = c.text["assignee"] or duty
     approval = handling.approval_needed(c, s, handler)
     refused = handling.approver_problem(c, s) if approval else None
     approved = approval and bool(c.text["approved_by"]) and refused is None
@@ -142,6 +143,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
         clocks = [ClockResult(r.key, None, None, "na") for r in clocks]
     by_key = {r.key: r for r in clocks}
     callback = any(v is not None and v <= 3 for v in c.scores.values())
+    callback_owner, callback_due = handling.callback_plan(c, s, cal, ctx.now, handler, duty) if callback else ("", None)
     escalated = bool(c.flags.get("prev_escalated") or by_key["resolve"].state == "breached" or c.text["objection"]
                      or event) and not merged
     if approval and not approved:
@@ -160,12 +162,14 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
         "group_event": event,
         "department": dept_name,
         "handler": handler,
-        "cc": cc_for(code, s),
+        "cc": "、".join(dict.fromkeys(n for n in (*cc_for(code, s).split("、"), duty) if n and n != handler)),
         "sla_status": _worst_state(clocks),
         "status": status,
         "escalated": escalated,
         "approval_required": approval,
         "callback_required": callback,
+        "callback_owner": callback_owner,
+        "callback_due": callback_due,
         "closed_at": (c.previous.get("closed_at") or ctx.now) if closed else None,
         "validation": "；".join(dict.fromkeys(problems)),
     }

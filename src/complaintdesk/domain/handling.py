@@ -148,6 +148,20 @@ def stamps(c: Complaint, now: datetime, approved: bool) -> dict[str, datetime]:
     return out
 
 
+# ---- the supervisor's callback after a low score (seed 000: ≤3 分回访) ----------------------
+CALLBACK_DAYS = 2  # working days from the first run that sees the low score
+
+
+def callback_plan(c: Complaint, s: "Settings", cal, now: datetime, handler: str, duty: str) -> tuple[str, datetime]:
+    """(who calls the customer back, by when): the handler when a supervisor or manager handles the
+    case, else the supervisor on duty when it came in; due two working days after the low score
+    was first seen — a due time once set is kept."""
+    person = s.person(handler) if handler else None
+    owner = handler if person is not None and person.role in ("supervisor", "manager") else duty
+    due = parse_datetime(c.previous.get("callback_due"))[0]
+    return owner, due or cal.add_working_days(now, CALLBACK_DAYS)
+
+
 # ---- waiting for the customer --------------------------------------------------------
 Span = tuple[datetime, datetime]
 

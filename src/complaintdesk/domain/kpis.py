@@ -12,6 +12,7 @@ Definitions (also written into the report's 说明 sheet):
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -23,7 +24,7 @@ KPI_KEYS = ("complaint_no", "received_at", "request_type", "is_valid", "status",
             *(f"{clock}_status" for clock in CLOCKS), *SCORES, "callback_required", "callback_done_at",
             "is_repeat", "escalated", "resolved_at", "last_update_at", "objection", "customer_agrees",
             "first_response_at", "validation", "merged_into", "reopened_at", "paused_from", "paused_until",
-            "plan_made_at", "plan_agreed_at")
+            "plan_made_at", "plan_agreed_at", "tags")
 DIMENSIONS = {"by_category": "category", "by_channel": "channel", "by_department": "department",
               "by_priority": "priority", "by_responsibility": "responsibility",
               "by_resolution_type": "resolution_type"}
@@ -191,7 +192,15 @@ def _volume(this: list[dict], rows: list[dict]) -> dict:
                     "merged": sum(1 for r in this if is_merged(r))}
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or UNFILLED for r in rows).most_common())
+    # a complaint counts under each of its 标签 (several, separated by 、 , ; or spaces)
+    result["by_tag"] = dict(Counter(tag for r in rows for tag in split_tags(r.get("tags"))).most_common())
     return result
+
+
+def split_tags(cell) -> list[str]:
+    """The tags of a 标签 cell, each once, in the order typed."""
+    text = cell if isinstance(cell, str) else ""
+    return list(dict.fromkeys(t for t in re.split(r"[、,，;；\s]+", text) if t))
 
 
 def _by_day_and_week(rows: list[dict], month: str) -> dict:

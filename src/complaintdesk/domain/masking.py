@@ -69,7 +69,8 @@ def mask_id(value: str) -> str:
 
 PII_MASKS = {"customer_name": mask_name, "contact": mask_contact, "customer_id": mask_id}
 FREE_TEXT = ("description", "demand", "remarks", "survey_comment", "callback_note", "objection",
-             "plan_measures", "plan_resources", "invalid_reason", "location")
+             "plan_measures", "plan_resources", "invalid_reason", "location", "cause_analysis", "improvement",
+             "tags")
 
 
 def mask_record(record: dict) -> dict:

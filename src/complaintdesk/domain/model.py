@@ -61,7 +61,7 @@ SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
 TEXT_KEYS = ("plan_measures", "plan_reviewed_by", "approved_by", "plan_resources", "objection",
              "resolution_type", "responsibility", "callback_note", "demand", "order_no",
              "survey_comment", "remarks", "channel", "location", "invalid_reason", "recorded_by",
-             "assignee", "assignee_dept", "merged_into")
+             "assignee", "assignee_dept", "merged_into", "cause_analysis", "improvement", "evidence", "tags")
 
 
 def _parsed(v: dict, keys, parse, problems: list[str], **context) -> dict:
@@ -94,7 +94,7 @@ def parse_complaint(row: RegisterRow, now: datetime | None = None) -> Complaint:
         problems.append(f"优先级调整“{override_raw[:10]}”无效，应为 P0/P1/P2")
     validity = text_of(v.get("is_valid"))
     previous = {k: v.get(k) for k in ("complaint_no", "closed_at", "plan_status", "status",
-                                      "related_nos", "handler", "department", "cc")}
+                                      "related_nos", "handler", "department", "cc", "callback_due")}
     return Complaint(
         row_id=row.row_id,
         number=text_of(v.get("complaint_no")),

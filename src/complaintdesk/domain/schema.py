@@ -76,6 +76,8 @@ COLUMNS: tuple[Column, ...] = (
     _c("escalated", "已升级", "Escalated", AUTOMATION, "bool", width=7),
     _c("approval_required", "需经理审批", "Approval Required", AUTOMATION, "bool", width=9),
     _c("callback_required", "需主管回访", "Callback Required", AUTOMATION, "bool", width=9),
+    _c("callback_owner", "回访负责人", "Callback Owner", AUTOMATION, width=9),
+    _c("callback_due", "主管回访截止", "Callback Due", AUTOMATION, "datetime", width=17),
     _c("closed_at", "关闭时间", "Closed At", AUTOMATION, "datetime", width=17),
     _c("validation", "校验提示", "Validation", AUTOMATION, width=30),
     # process
@@ -86,6 +88,7 @@ COLUMNS: tuple[Column, ...] = (
     _c("assignee", "处理人", "Assignee", PROCESS, width=9),
     _c("assignee_dept", "转派部门", "Reassigned To", PROCESS, "choice", "dept_code", 9),
     _c("first_response_at", "首次响应时间", "First Response At", PROCESS, "datetime", width=17),
+    _c("cause_analysis", "原因分析", "Cause Analysis", PROCESS, "multiline", width=24),
     _c("plan_measures", "处理措施", "Plan Measures", PROCESS, "multiline", width=24),
     _c("plan_deadline", "方案完成时限", "Plan Deadline", PROCESS, "datetime", width=17),
     _c("plan_resources", "所需资源", "Plan Resources", PROCESS, width=14),
@@ -112,7 +115,10 @@ COLUMNS: tuple[Column, ...] = (
     _c("survey_comment", "回访意见", "Survey Comment", PROCESS, width=18),
     _c("callback_done_at", "主管回访时间", "Callback Done At", PROCESS, "datetime", width=17),
     _c("callback_note", "回访记录", "Callback Note", PROCESS, width=18),
+    _c("improvement", "改进建议", "Improvement", PROCESS, "multiline", width=20),
     _c("case_library", "入案例库", "Case Library", PROCESS, "bool", "yes_no", 8),
+    _c("evidence", "证据链接", "Evidence", PROCESS, width=24),
+    _c("tags", "标签", "Tags", PROCESS, width=14),
     _c("remarks", "备注", "Remarks", PROCESS, width=16),
 )
 
@@ -123,13 +129,14 @@ STAFF_KEYS = frozenset(c.key for c in COLUMNS if c.group != AUTOMATION)
 DATETIME_KEYS = frozenset(c.key for c in COLUMNS if c.kind == "datetime")
 # automation columns newer registers have and older ones may lack: the tool works without them
 # (what they would show is said elsewhere too), and `check` says how to add one
-OPTIONAL_KEYS = frozenset({"group_event"})
+OPTIONAL_KEYS = frozenset({"group_event", "callback_owner", "callback_due"})
 # staff columns the tool fills once, when they are empty (the time it first saw the plan made or
 # approved); what staff type there is never overwritten
 STAMP_KEYS = frozenset({"plan_made_at", "approved_at"})
 # staff columns of case handling newer registers have (older ones work without them; `check` names them)
 NEWER_STAFF_KEYS = ("merged_into", "assignee", "assignee_dept", "plan_made_at", "approved_at",
-                    "plan_agreed_at", "paused_from", "paused_until", "reopened_at")
+                    "plan_agreed_at", "paused_from", "paused_until", "reopened_at", "cause_analysis",
+                    "improvement", "evidence", "tags")
 
 
 # Headers other systems and other registers use for our columns (import and the register read both).
@@ -283,7 +290,8 @@ CASE_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("category", "
                 ("product", "涉及产品/服务", "Product"), ("description", "问题描述", "Description"),
                 ("plan_measures", "处理措施", "Measures"), ("resolution_type", "解决方式", "Resolution"),
                 ("responsibility", "责任方", "Responsibility"), ("scores", "评分(效率/态度/方案)", "Scores"),
-                ("customer", "客户", "Customer"))
+                ("customer", "客户", "Customer"), ("cause_analysis", "原因分析", "Cause"),
+                ("improvement", "改进建议", "Improvement"))
 # the rows a worksheet can hold: Excel opens no more (a file holding more loses them there)
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_ROWS_WARN_SHARE = 0.8  # from this share of them a save warns: weeks ahead at a busy desk's pace

@@ -152,9 +152,20 @@ class Settings:
     staff: list[Person] = field(default_factory=list)
     roster: list[Shift] = field(default_factory=list)
     authority: dict[str, Authority] = field(default_factory=dict)  # role -> what it may approve
+    # 渠道响应时限 (seed 004): (channel, priority or "" for every priority) -> the response limit
+    channel_sla: dict[tuple[str, str], SlaRule] = field(default_factory=dict)
 
     def param(self, key: str):
         return self.params[key]
+
+    def rule(self, clock: str, priority: str, channel: str = "") -> SlaRule:
+        """The limit of a clock: the channel's own response limit where 设置 gives one, else the
+        priority's."""
+        if clock == "response" and channel and self.channel_sla:
+            found = self.channel_sla.get((channel, priority)) or self.channel_sla.get((channel, ""))
+            if found is not None:
+                return found
+        return self.sla[(clock, priority)]
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -274,7 +285,8 @@ def build_settings(raw: dict, staff: list[Person] | None = None,
     return Settings(departments, _routes(raw.get("routes", []), departments), _sla_rules(raw.get("sla", [])),
                     _member_levels(raw.get("member_levels", [])), _emotions(raw.get("emotions", [])),
                     _lists(raw.get("lists") or {}), params, list(staff or []), list(roster or []),
-                    authority_table(raw.get("authority", []), float(params["cost_threshold"])))
+                    authority_table(raw.get("authority", []), float(params["cost_threshold"])),
+                    _channel_sla(raw.get("channel_sla", [])))
 
 
 def _departments(rows) -> dict[str, str]:
@@ -348,6 +360,27 @@ def _sla_amount(addr: str, raw) -> float:
     if amount <= 0:
         raise RuleConflictError(f"设置!{addr}：时限应为正数")
     return amount
+
+
+def _channel_sla(rows) -> dict[tuple[str, str], SlaRule]:
+    """The optional 渠道响应时限 block: channel, priority (blank: every priority), limit, unit."""
+    out: dict[tuple[str, str], SlaRule] = {}
+    for addr, row in rows:
+        row = tuple(row) + (None,) * 4
+        channel, prio = text_of(row[0]), text_of(row[1]).upper()
+        if not channel and not text_of(row[2]):
+            continue
+        if not channel:
+            raise RuleConflictError(f"设置!{addr}：渠道响应时限缺少渠道")
+        if prio and prio not in PRIORITIES:
+            raise RuleConflictError(f"设置!{addr}：未知的优先级“{text_of(row[1])}”（空白表示所有优先级）")
+        unit = _unit_key(text_of(row[3]))
+        if unit is None:
+            raise RuleConflictError(f"设置!{addr}：未知的时限单位“{text_of(row[3])}”（可用：日历小时/工作小时/工作日）")
+        if (channel, prio) in out:
+            raise RuleConflictError(f"设置!{addr}：渠道“{channel}”{prio or ''}的响应时限重复")
+        out[(channel, prio)] = SlaRule(_sla_amount(addr, row[2]), unit)
+    return out
 
 
 def _member_levels(rows) -> dict[str, str]:

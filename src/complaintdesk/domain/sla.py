@@ -107,7 +107,7 @@ def evaluate_clocks(c: Complaint, priority: str, settings: Settings, cal: WorkCa
     def run(key, start, stop):
         if start is None:
             return ClockResult(key, None, None, "na")
-        rule = settings.sla[(key, priority)]
+        rule = settings.rule(key, priority, c.text.get("channel", ""))
         due = add_duration(start, rule, cal, settings)
         if key in PAUSED_CLOCKS and spans:
             due = extended(due, start, list(spans), rule, cal, settings)

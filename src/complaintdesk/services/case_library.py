@@ -6,8 +6,8 @@ from ..domain.masking import mask_record
 from ..domain.model import SCORE_KEYS
 from ..domain.parsing import is_yes, text_of
 
-CASE_KEYS = ("complaint_no", "category", "product", "description", "plan_measures", "resolution_type",
-             "responsibility", "customer_name")
+CASE_KEYS = ("complaint_no", "category", "product", "description", "cause_analysis", "plan_measures",
+             "resolution_type", "responsibility", "improvement", "customer_name")
 BUILT_FROM = CASE_KEYS + tuple(SCORE_KEYS)  # what a row's entry in 案例库 depends on
 
 
@@ -28,7 +28,8 @@ def case_library_rows(store: RegisterStore) -> list[dict]:
             scores = "/".join(text_of(v.get(k)) or "-" for k in SCORE_KEYS)
             out.append({"complaint_no": masked["complaint_no"], "category": masked["category"],
                         "product": masked["product"], "description": masked["description"],
-                        "plan_measures": masked["plan_measures"], "resolution_type": masked["resolution_type"],
-                        "responsibility": masked["responsibility"], "scores": scores,
+                        "cause_analysis": masked["cause_analysis"], "plan_measures": masked["plan_measures"],
+                        "resolution_type": masked["resolution_type"], "responsibility": masked["responsibility"],
+                        "improvement": masked["improvement"], "scores": scores,
                         "customer": masked["customer_name"]})
     return out

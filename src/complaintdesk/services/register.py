@@ -305,8 +305,14 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
         out.append(dict(common, clock=CLOCK_LABELS[spec.key][0 if lang == "zh" else 1],
                         state=labels.label(labels.CLOCK_STATE, state, lang), due=due, hours_over=over))
     if is_yes(v.get("callback_required")) and not v.get("callback_done_at"):
-        out.append(dict(common, clock="主管回访" if lang == "zh" else "Callback",
-                        state="待回访" if lang == "zh" else "Pending", due=None, hours_over=0))
+        due, _ = parse_datetime(v.get("callback_due"))
+        late = due is not None and now > due
+        pending = "待回访" if lang == "zh" else "Pending"
+        state = labels.label(labels.CLOCK_STATE, "breached", lang) if late else pending
+        owner = text_of(v.get("callback_owner"))
+        out.append(dict(common, clock="主管回访" if lang == "zh" else "Callback", state=state, due=due,
+                        hours_over=round((now - due).total_seconds() / 3600, 1) if late and due else 0,
+                        handler=owner or common["handler"]))
     return out
 
 

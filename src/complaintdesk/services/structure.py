@@ -23,13 +23,19 @@ def structure_notices(store: RegisterStore) -> list[str]:
     return drift + _uncovered(repair) + _optional_missing(store)
 
 
+# what the rules behind an optional automation column still do without it
+STILL_DONE = {"group_event": "（群诉投诉仍升为紧急/P0 并写入预警表）",
+              "callback_due": "（低分回访仍写入预警表）", "callback_owner": "（回访提醒仍发给受理人）"}
+
+
 def _optional_missing(store: RegisterStore) -> list[str]:
     """Columns newer registers have and this one lacks (made by an earlier version)."""
     if not store.columns:
         return []
-    missing = [BY_KEY[k].label(store.lang) for k in sorted(OPTIONAL_KEYS) if k not in store.columns]
-    notices = [f"登记表没有“{name}”列（由较早版本创建）：相关规则照常执行（群诉投诉仍升为紧急/P0 并写入预警表），"
-               f"只是登记表中看不到该列；如需显示，在表格最右侧加一列，表头写“{name}”" for name in missing]
+    missing = [(BY_KEY[k].label(store.lang), STILL_DONE.get(k, "")) for k in sorted(OPTIONAL_KEYS)
+               if k not in store.columns]
+    notices = [f"登记表没有“{name}”列（由较早版本创建）：相关规则照常执行{still}，"
+               f"只是登记表中看不到该列；如需显示，在表格最右侧加一列，表头写“{name}”" for name, still in missing]
     newer = [BY_KEY[k].label(store.lang) for k in NEWER_STAFF_KEYS if k not in store.columns]
     if newer:
         notices.append("登记表没有较新版本的处理列（由较早版本创建）：" + "、".join(newer)
