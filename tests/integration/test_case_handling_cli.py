@@ -143,3 +143,23 @@ def test_evidence_stays_a_link_and_the_plan_prints_the_cause_analysis(register, 
         body = z.read("word/document.xml").decode("utf-8")
     assert 'Target="https://rec.example.com/call-0931.mp3" TargetMode="External"' in rels
     assert "<w:hyperlink" in body and "javascript" not in rels
+
+
+def test_improvement_actions_alert_and_the_report_lists_problems_without_one(register, cli):
+    type_rows(register, [complaint(received_at=datetime(2026, 10, d, 10), contact=f"1390000000{d}",
+                                   product=product, category="产品质量")
+                         for d in (8, 9, 12) for product in ("智能电饭煲", "无线吸尘器")])
+    cli("assign", register, "--now", "2026-10-13T09:00")
+    wb = load_workbook(register)
+    ws = wb["整改"]
+    ws.append(["ZG-01", "", "智能电饭煲 × 产品质量", "更换涂层供应商", "孙强", datetime(2026, 11, 3, 18), None])
+    ws.append(["ZG-02", "", "门店导购", "服务培训", "赵敏", datetime(2026, 10, 30, 18), datetime(2026, 10, 29)])
+    wb.save(register)
+    cli("sla", register, "--now", "2026-11-02T09:00")
+    alerts = [r for r in sheet(register, "预警")[1:] if r[1] == "整改"]
+    assert [(a[0], a[2], a[6]) for a in alerts] == [("ZG-01", "即将超时", "孙强")]
+    out = cli("report", register, "--month", "2026-10", "--now", "2026-11-02T09:00").output.replace("\n", "")
+    assert "以下高频问题尚无整改措施" in out and "无线吸尘器 × 产品质量" in out and "智能电饭煲 ×" not in out
+    rows = sheet(register.parent / "月度投诉分析报告_2026-10.xlsx", "整改")
+    flat = [v for r in rows for v in r if v]
+    assert "无线吸尘器" in flat and "ZG-01" in flat and "按时完成" in flat and "更换涂层供应商" in flat

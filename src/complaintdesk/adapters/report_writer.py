@@ -10,6 +10,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from ..domain import labels
 from ..domain.kpis import CLOCKS, no_complaints
 from ..domain.parsing import display_width
 from .files import atomic_write
@@ -128,6 +129,8 @@ def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -
             _satisfaction(wb, fmt, k)
             _hotspots(wb, fmt, k)
             _details(wb, fmt, details)
+        if "improvement" in k:
+            _improvement(wb, fmt, k)
         s = _Sheet(wb, "说明", fmt)
         s.title("指标口径")
         s.table(["指标", "计算方法"], DEFINITIONS, widths=[16, 100])
@@ -241,6 +244,26 @@ def _hotspots(wb, fmt, k):
     s.table(["产品/服务", "类别", "本月", "上月", "示例投诉编号"],
             rows or [("本月没有达到阈值的问题", "", None, None, "")],
             widths=[20, 12, 8, 8, 40], wrap_cols=(4,))
+
+
+def _improvement(wb, fmt, k):
+    """整改: every action of the 整改 sheet with its state, and the month's high-frequency
+    problems no action answers yet (seed 004 限期整改)."""
+    s = _Sheet(wb, "整改", fmt)
+    s.title("整改措施与高频问题")
+    data = k["improvement"]
+    open_ = [(h["product"], h["category"], h["count"], "、".join(h["examples"]))
+             for h in data["hotspots_without_action"]]
+    s.table(["尚无整改的高频问题：产品/服务", "类别", "本月", "示例投诉编号"],
+            open_ or [("本月高频问题均已有整改措施" if k["hotspots"] else "本月没有高频问题", "", None, "")],
+            widths=[24, 12, 8, 40], wrap_cols=(3,))
+    s.row += 2
+    when = lambda iso: (iso or "").replace("T", " ")[:16]  # noqa: E731
+    rows = [(a["action"], a["problem"], a["content"], a["owner"], when(a["due"]), when(a["done_at"]),
+             labels.label(labels.CLOCK_STATE, a["state"])) for a in data["actions"]]
+    s.table(["整改编号", "问题/来源投诉", "整改措施", "负责人", "整改期限", "完成时间", "状态"],
+            rows or [("“整改”表中还没有整改措施", "", "", "", "", "", "")],
+            widths=[14, 24, 36, 10, 17, 17, 10], wrap_cols=(1, 2))
 
 
 TIME_COLUMNS = {"received_at", "first_response_at", "resolved_at"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
@@ -32,7 +32,7 @@ RED_FILL = PatternFill("solid", fgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C")
 WHITE_BOLD = Font(bold=True, color="FFFFFF")
 TABLE_NAME = "ComplaintRegister"
-SHEET_ORDER = ("register", "comms", "alerts", "workload", "settings", "calendar", "roster", "staff",
+SHEET_ORDER = ("register", "comms", "alerts", "workload", "actions", "settings", "calendar", "roster", "staff",
                "audit", "cases", "readme", "counter", "notified", "archives")
 
 
@@ -49,8 +49,24 @@ def build_register(lang: str = "zh") -> Workbook:
     for role, columns in TOOL_COLUMNS.items():
         tool_sheet_header(wb[sheet_name(role, lang)], columns, lang)
     _fill_staff(wb[sheet_name("staff", lang)], wb[sheet_name("roster", lang)], lang)
+    _actions_sheet(wb[sheet_name("actions", lang)])
     _readme_sheet(wb[sheet_name("readme", lang)], lang)
     return wb
+
+
+ACTION_ROWS = 500  # rows of 整改 that get date formats and the overdue colours
+
+
+def _actions_sheet(ws) -> None:
+    """整改: wide text columns, dates as dates, and the row red when its deadline passed undone,
+    amber within three days of it (Excel recomputes as the days go by)."""
+    for letter, width in (("A", 14), ("B", 22), ("C", 28), ("D", 36), ("E", 10), ("F", 17), ("G", 17), ("H", 20)):
+        ws.column_dimensions[letter].width = width
+    for letter in ("F", "G"):
+        ws.column_dimensions[letter].number_format = DATETIME_FORMAT
+    ref = f"A2:H{ACTION_ROWS}"
+    ws.conditional_formatting.add(ref, FormulaRule(formula=['AND($F2<>"",$G2="",$F2<NOW())'], fill=RED_FILL))
+    ws.conditional_formatting.add(ref, FormulaRule(formula=['AND($F2<>"",$G2="",$F2-NOW()<3)'], fill=AMBER_FILL))
 
 
 def tool_sheet_header(ws, columns, lang: str) -> None:

@@ -254,6 +254,7 @@ SHEETS = {
     "notified": ("通知记录", "Notifications"),
     "archives": ("归档记录", "Archives"),
     "workload": ("工作量", "Workload"),
+    "actions": ("整改", "Improvement Actions"),
 }
 # the tool's bookkeeping sheets: hidden from staff (Excel: 取消隐藏 shows them)
 HIDDEN_ROLES = ("counter", "notified", "archives")
@@ -300,8 +301,13 @@ WORKLOAD_COLUMNS = (("handler", "处理人", "Handler"), ("department", "处理�
                     ("p0", "P0", "P0"), ("p1", "P1", "P1"), ("p2", "P2", "P2"), ("total", "合计", "Total"),
                     ("breached", "已超时", "Breached"), ("at_risk", "即将超时", "At Risk"),
                     ("soonest_due", "最早截止", "Soonest Due"), ("soonest_no", "最早截止的投诉", "Soonest Due No"))
+# 整改 (seed 004 限期整改): kept by staff, read by the tool (预警, mail, the monthly report)
+ACTION_COLUMNS = (("action_no", "整改编号", "Action No"), ("complaint_nos", "来源投诉编号", "Source Complaints"),
+                  ("problem", "高频问题(产品/服务 × 类别)", "Problem (Product × Category)"),
+                  ("content", "整改措施", "Action"), ("owner", "负责人", "Owner"), ("due", "整改期限", "Deadline"),
+                  ("done_at", "完成时间", "Done At"), ("note", "备注", "Note"))
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,
                 "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS, "archives": ARCHIVE_RECORD_COLUMNS,
                 "alerts": ALERT_COLUMNS, "cases": CASE_COLUMNS,
-                "workload": WORKLOAD_COLUMNS}
+                "workload": WORKLOAD_COLUMNS, "actions": ACTION_COLUMNS}

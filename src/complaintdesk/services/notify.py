@@ -23,7 +23,7 @@ from ..domain.settings import CLOCK_LABELS
 from ..errors import MailError
 from .common import Summary, build_calendar, display, save
 from .held import merge_ledger
-from .register import EVENT_CLOCK
+from .register import ACTION_CLOCK, EVENT_CLOCK
 
 
 def _recipients(alert: dict, settings, escalated: bool, on_duty: str | None = None) -> list[str]:
@@ -45,6 +45,11 @@ def _line(alert: dict, row: dict) -> str:
     due = f"，截止 {display(alert['due'])}" if alert.get("due") else ""
     return (f"- {alert['complaint_no']} [{alert.get('priority', '')}] {text_of(row.get('category'))} "
             f"客户 {customer}：{alert['clock']}{alert['state']}{due}{over}（受理人 {alert.get('handler', '')}）")
+
+
+def _action_line(alert: dict) -> str:
+    return (f"- 【整改】{alert['complaint_no']}（{alert.get('cc', '')}）：{alert['state']}，"
+            f"期限 {display(alert['due'])}（负责人 {alert.get('handler', '')}）")
 
 
 def _event_line(alert: dict) -> str:
@@ -114,6 +119,12 @@ def _outbox(store: RegisterStore, settings, alerts: list[dict], sent_keys: set[s
     outbox: dict[str, list[tuple[str, str]]] = {}
     for alert in alerts:
         event = alert["clock"] in EVENT_CLOCK.values()
+        if alert["clock"] in ACTION_CLOCK.values():  # to its owner; the cc field names the problem
+            for email in _recipients(dict(alert, cc=""), settings, False):
+                key = f"{alert['complaint_no']}|{alert['clock']}|{alert['state']}|{email}"
+                if digest or key not in sent_keys:
+                    outbox.setdefault(email, []).append((key, _action_line(alert)))
+            continue
         row = rows.get(alert["complaint_no"], {})
         for email in _recipients(alert, settings, event or is_yes(row.get("escalated")), on_duty):
             # a group event is mailed once, however many complaints join it later

@@ -16,6 +16,7 @@ from ..domain import labels
 from ..domain.engine import Context, evaluate, to_cells
 from ..domain.group_events import EventCandidate, find_group_events
 from ..domain.handling import WAITING
+from ..domain.improvement import action_state, read_actions
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
 from ..domain.parsing import customer_keys, excel_serial, is_yes, parse_datetime, text_of
@@ -251,8 +252,27 @@ def alert_rows(store: RegisterStore, now: datetime, open_rows=None) -> list[dict
     if open_rows is None:
         open_rows, _ = store.split_rows(())  # a closed complaint has no clock or callback left open
     out = [a for row in open_rows for a in _row_alerts(row.values, state_labels, managers, store.lang, now)]
+    out += action_alerts(read_actions(store.table("actions")), now, store.lang)
     out.sort(key=lambda a: (a["due"] is None, a["due"] or now, a["complaint_no"]))
     return _event_alerts(open_rows, managers, store.lang) + out
+
+
+ACTION_CLOCK = {"zh": "整改", "en": "Improvement"}
+
+
+def action_alerts(actions, now: datetime, lang: str) -> list[dict]:
+    """整改 actions near or past their deadline, undone: an alert each, to their owner."""
+    out = []
+    for action in actions:
+        state = action_state(action, now)
+        if state not in ("at_risk", "breached"):
+            continue
+        over = round((now - action.due).total_seconds() / 3600, 1) if state == "breached" else 0
+        out.append({"complaint_no": action.label, "clock": ACTION_CLOCK.get(lang, ACTION_CLOCK["en"]),
+                    "state": labels.label(labels.CLOCK_STATE, state, lang), "due": action.due, "hours_over": over,
+                    "priority": "", "handler": action.owner, "department": "",
+                    "cc": (action.problem or "、".join(action.complaints))[:100]})
+    return out
 
 
 EVENT_CLOCK = {"zh": "群诉事件", "en": "Group complaint"}

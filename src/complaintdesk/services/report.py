@@ -7,6 +7,7 @@ from pathlib import Path
 from ..adapters.report_writer import write_report
 from ..adapters.store import RegisterStore
 from ..domain import labels
+from ..domain.improvement import read_actions, summary_of, without_action
 from ..domain.kpis import counted, last_months, monthly_kpis, no_complaints, previous_month
 from ..domain.masking import mask_record
 from ..domain.parsing import excel_serial, parse_datetime
@@ -107,7 +108,13 @@ def monthly_report(store: RegisterStore, now: datetime, month: str | None = None
     records = _archive_records(store, in_trend, in_report) + _register_records(store, in_trend, in_report)
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
+    actions = read_actions(store.table("actions"))
+    kpis["improvement"] = summary_of(actions, now) | {"hotspots_without_action": without_action(kpis["hotspots"],
+                                                                                                 actions)}
     summary = Summary("report", counts={"complaints": kpis["total"]}, data={"kpis": kpis})
+    if kpis["improvement"]["hotspots_without_action"]:
+        summary.warnings.append("以下高频问题尚无整改措施（在“整改”表中登记）：" + "、".join(
+            f"{h['product']} × {h['category']}" for h in kpis["improvement"]["hotspots_without_action"]))
     if no_complaints(kpis):
         summary.warnings.append(f"本月无投诉：{month} 没有收到投诉，报告只含概览与说明")
     if write:
