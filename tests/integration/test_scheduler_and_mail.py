@@ -244,3 +244,34 @@ def test_a_national_day_p0_is_mailed_to_the_supervisor_on_duty_and_working_day_c
     Scheduler(register, clock).tick()
     monday = [m.get_content() for _, m in smtp.messages[sent:]]
     assert any("20261009" in body and "方案已超时" in body for body in monday)
+
+
+def test_the_scheduler_acknowledges_new_complaints_once_when_switched_on(register, cli, smtp):
+    """Seed 001 立即致歉、告知已受理: e-mail contacts get a mail, phones a line in 短信待发送.csv; each
+    is logged in 沟通记录 and never sent twice; an older complaint is not acknowledged."""
+    from openpyxl import load_workbook
+    wb = load_workbook(register)
+    ws = wb["设置"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "自动发送受理回复":
+                ws.cell(cell.row, cell.column + 1, "是")
+    wb.save(register)
+    type_rows(register, [complaint(received_at=datetime(2026, 10, 12, 9, 0), contact="ke.hu@example.com",
+                                   customer_name="柯女士"),
+                         complaint(received_at=datetime(2026, 10, 12, 9, 10), contact="13912345678"),
+                         complaint(received_at=datetime(2026, 10, 5, 9, 0), contact="13800000000")])
+    cli("assign", register, "--now", "2026-10-12T09:15")
+    clock = Clock(datetime(2026, 10, 12, 9, 20))
+    assert "ack" in Scheduler(register, clock).tick()
+    to_customer = [m for r, m in smtp.messages if r == ["ke.hu@example.com"]]
+    assert len(to_customer) == 1 and "您的投诉已受理" in to_customer[0]["Subject"]
+    assert "柯女士" in to_customer[0].get_content() and "20261012-CS-001" in to_customer[0].get_content()
+    outbox = (register.parent / "短信待发送.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert outbox[0].startswith("投诉编号,手机号") and len(outbox) == 2 and "13912345678" in outbox[1]
+    comms = list(load_workbook(register)["沟通记录"].iter_rows(min_row=2, values_only=True))
+    assert sorted((c[0], c[2]) for c in comms) == [("20261012-CS-001", "邮件"), ("20261012-CS-002", "短信（待发送）")]
+    clock.now += timedelta(minutes=40)
+    Scheduler(register, clock).tick()
+    assert len([m for r, m in smtp.messages if r == ["ke.hu@example.com"]]) == 1
+    assert len((register.parent / "短信待发送.csv").read_text(encoding="utf-8-sig").splitlines()) == 2

@@ -76,3 +76,10 @@ def test_off_hours_only_calendar_hour_clocks_and_group_events_are_mailed():
     assert not mailed_off_hours("resolve", "P2", s)     # 7 working days
     assert not mailed_off_hours("callback", "P0", s)    # a callback is no clock
     assert mailed_off_hours(None, "P0", s)              # a group event
+
+
+def test_the_ack_job_runs_only_with_its_switch_on():
+    s = default_settings()
+    assert "ack" not in due(datetime(2026, 10, 3, 3, 0), settings=s)
+    s.params["auto_ack"] = True
+    assert "ack" in due(datetime(2026, 10, 3, 3, 0), settings=s)   # at night, on a holiday too

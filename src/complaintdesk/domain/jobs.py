@@ -61,6 +61,11 @@ def mailed_off_hours(clock: str | None, priority: str, s: Settings) -> bool:
     return rule is not None and rule.unit == "calendar_hours"
 
 
+def _ack_due(now, st: JobState, s, cal) -> bool:
+    """受理回复: with 设置's switch on, at every 时效检查间隔 (day and night: seed 001 立即致歉)."""
+    return bool(s.param("auto_ack")) and _sla_due(now, st, s, cal)
+
+
 def _daily_due(now, st: JobState, s, cal) -> bool:
     if not cal.is_workday(now.date()) or now.time() < s.param("digest_time"):
         return False
@@ -93,9 +98,9 @@ def job_key(name: str, now: datetime) -> str:
     return report_month(now) if name == "monthly_report" else ""
 
 
-JOBS = {"sla": _sla_due, "digest": _daily_due, "survey_reminder": _daily_due, "monthly_report": _report_due,
-        "publish": _publish_due}
-WRITES_REGISTER = frozenset({"sla"})  # jobs whose results (due times, statuses, 预警) live in the register
+JOBS = {"sla": _sla_due, "ack": _ack_due, "digest": _daily_due, "survey_reminder": _daily_due,
+        "monthly_report": _report_due, "publish": _publish_due}
+WRITES_REGISTER = frozenset({"sla", "ack"})  # jobs whose results (due times, statuses, 预警) live in the register
 
 
 def due_jobs(now: datetime, states: dict[str, JobState], settings: Settings, cal: WorkCalendar,

@@ -25,8 +25,8 @@ COUNT_LABELS = {"numbered": "新编号", "updated": "更新的已有投诉", "ce
                 "breached": "已超时时效", "at_risk": "即将超时时效", "exported": "导出行",
                 "rows": "检查行", "problems": "问题", "documents": "文档", "surveys": "回访结果",
                 "callbacks": "需主管回访", "archived": "归档投诉", "audit_archived": "移出的变更记录",
-                "logged": "沟通记录", "merged": "合并的重复登记", "found": "找到", "complaints": "计入投诉",
-                "sent": "邮件",
+                "logged": "沟通记录", "acks": "受理回复", "merged": "合并的重复登记", "found": "找到",
+                "complaints": "计入投诉", "sent": "邮件",
                 "purged": "删除的过期归档", "applied": "写入的排队更改", "repaired": "结构修复项",
                 "group_events": "新群诉事件", "published": "上报投诉", "inserted": "新增", "unchanged": "未变",
                 "cases": "案例", "branches": "分支机构", "sampled": "抽查投诉"}

@@ -15,6 +15,7 @@ from .common import Summary
 from .group_publish import publish_job
 from .notify import notify_alerts
 from .register import alert_rows, check_sla
+from .replies import auto_ack
 from .report import monthly_report
 
 
@@ -90,7 +91,12 @@ def monthly_report_job(store: RegisterStore, now: datetime, mailer: Mailer | Non
     return summary
 
 
-JOB_FUNCTIONS = {"sla": sla_job, "digest": digest_job, "survey_reminder": survey_reminder_job,
+def ack_job(store: RegisterStore, now: datetime, mailer: Mailer | None = None,
+            ledger: AlertLedger | None = None) -> Summary:
+    return auto_ack(store, now, mailer or mailer_for(store.settings()))
+
+
+JOB_FUNCTIONS = {"sla": sla_job, "ack": ack_job, "digest": digest_job, "survey_reminder": survey_reminder_job,
                  "monthly_report": monthly_report_job, "publish": publish_job}
-JOB_TITLES = {"sla": "时效检查", "digest": "每日预警汇总", "survey_reminder": "回访提醒", "monthly_report": "月度报告",
-              "publish": "上报集团"}
+JOB_TITLES = {"sla": "时效检查", "ack": "受理回复", "digest": "每日预警汇总", "survey_reminder": "回访提醒",
+              "monthly_report": "月度报告", "publish": "上报集团"}
