@@ -163,3 +163,33 @@ def test_improvement_actions_alert_and_the_report_lists_problems_without_one(reg
     rows = sheet(register.parent / "月度投诉分析报告_2026-10.xlsx", "整改")
     flat = [v for r in rows for v in r if v]
     assert "无线吸尘器" in flat and "ZG-01" in flat and "按时完成" in flat and "更换涂层供应商" in flat
+
+
+def test_a_survey_campaign_draws_customers_writes_forms_and_takes_answers(register, cli, tmp_path):
+    done = dict(first_response_at=datetime(2026, 6, 1, 10), plan_measures="换新", plan_deadline=datetime(2026, 6, 2),
+                resolved_at=datetime(2026, 6, 2, 10), customer_agrees="是", confirmed_at=datetime(2026, 6, 2, 12),
+                survey_sent_at=datetime(2026, 6, 2, 13), score_efficiency=5, score_attitude=5, score_solution=5)
+    type_rows(register, [complaint(received_at=datetime(2026, 6, 1, 9), contact=f"1390000{i:04d}",
+                                   customer_name=f"客户{i}", **done) for i in range(12)]
+              + [complaint(received_at=datetime(2026, 6, 1, 9), contact="13600000000")])   # still open
+    cli("assign", register, "--now", "2026-06-10T09:00")
+    cli("archive", register, "--older-than", "1", "--now", "2026-06-20T09:00")   # half of them archived
+    args = ("survey-campaign", register, "--from", "2026-05-01", "--to", "2026/6/30", "--sample", "5",
+            "--seed", "9", "--name", "2026上半年", "--out", tmp_path / "forms", "--now", "2026-07-01T09:00")
+    out = cli(*args).output.replace("\n", "")
+    assert "12 位客户中抽取 5 位" in out
+    forms = sorted((tmp_path / "forms").glob("*.html"))
+    assert len(forms) == 5 and "2026上半年" in forms[0].read_text(encoding="utf-8")
+    tracked = sheet(register, "回访活动")[1:]
+    assert len(tracked) == 5 and {r[0] for r in tracked} == {"2026上半年"}
+    cli(*args, code=2)                                                              # drawn once
+    answers = tmp_path / "answers.csv"
+    answers.write_text("回访活动,投诉编号,处理效率,服务态度,解决方案,意见\n"
+                       f"2026上半年,{tracked[0][1]},5,4,5,很好\n2026上半年,{tracked[1][1]},3,2,3,一般\n"
+                       "2026上半年,20990101-CS-001,5,5,5,不存在\n", encoding="utf-8")
+    out = cli("surveys", "import", register, answers, "--now", "2026-07-05T09:00").output
+    assert "没有投诉编号“20990101-CS-001”" in out
+    rows = {r[1]: r for r in sheet(register, "回访活动")[1:]}
+    assert rows[tracked[0][1]][5:9] == (5, 4, 5, "很好") and rows[tracked[2][1]][5] is None
+    report = cli("report", register, "--month", "2026-06", "--json", "--now", "2026-07-06T09:00").output
+    assert '"campaign": "2026上半年"' in report and '"answered": 2' in report and '"csat": 0.5' in report

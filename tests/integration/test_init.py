@@ -9,8 +9,8 @@ from tests.conftest import convert
 
 def test_sheets_table_and_headers(register):
     wb = load_workbook(register)
-    assert wb.sheetnames[:11] == ["投诉登记", "沟通记录", "预警", "工作量", "设置", "节假日", "值班", "人员",
-                                  "变更记录", "案例库", "说明"]
+    assert wb.sheetnames[:13] == ["投诉登记", "沟通记录", "预警", "工作量", "整改", "回访活动", "设置", "节假日",
+                                  "值班", "人员", "变更记录", "案例库", "说明"]
     assert wb["编号计数"].sheet_state == "hidden"
     ws = wb["投诉登记"]
     headers = [c.value for c in ws[1]]

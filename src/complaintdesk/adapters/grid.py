@@ -72,7 +72,8 @@ def tool_columns(header: list, role: str) -> dict[str, int]:
 
 
 # the column of a tool table holding a date or time (a streamed sheet gives it as an Excel serial)
-TIME_KEY = {"comms": "time", "audit": "time", "notified": "time", "calendar": "date"}
+TIME_KEYS = {"comms": ("time",), "audit": ("time",), "notified": ("time",), "calendar": ("date",),
+             "actions": ("due", "done_at"), "campaign": ("sent_at", "answered_at")}
 
 
 def tool_table(grid: list[list], role: str) -> list[dict]:
@@ -80,13 +81,14 @@ def tool_table(grid: list[list], role: str) -> list[dict]:
     if not grid:
         return []
     cols = tool_columns(grid[0], role)
-    time_key = TIME_KEY.get(role)
+    time_keys = TIME_KEYS.get(role, ())
     out = []
     for line in grid[1:]:
         row = {k: _at(line, i) for k, i in cols.items()}
         if any(v not in (None, "") for v in row.values()):
-            if isinstance(row.get(time_key), (int, float)) and not isinstance(row[time_key], bool):
-                row[time_key] = parse_datetime(row[time_key])[0]
+            for key in time_keys:
+                if isinstance(row.get(key), (int, float)) and not isinstance(row[key], bool):
+                    row[key] = parse_datetime(row[key])[0]
             out.append(row)
     return out
 

@@ -163,6 +163,9 @@ def _summary(wb, fmt, k, target):
              ("等待客户(件)", k["paused_hours"]["n"], None, False),
              ("等待客户合计(小时)", k["paused_hours"]["total"], None, False),
              ("合并的重复登记（不计入）", k["merged"], None, False)]
+    answered = [c for c in k.get("campaigns", ()) if c["answered"]]
+    if answered:  # the latest periodic survey beside the per-case CSAT
+        lines.insert(5, (f"定期回访 CSAT（{answered[-1]['campaign']}）", answered[-1]["csat"], None, True))
     s.ws.write_string(1, 0, f"上月：{p['month']}；计入口径见“说明”表")
     if no_complaints(k):
         s.ws.write_string(s.row, 0, f"本月无投诉：{k['month']} 没有收到投诉，因此没有分布图、趋势、时效和明细。",
@@ -232,6 +235,12 @@ def _satisfaction(wb, fmt, k):
             [("综合均分", k["satisfaction_avg"]), ("已回访投诉", k["surveyed"])], widths=[16, 10])
     s.table(["CSAT", "主管回访已完成", "主管回访待完成"], [(k["csat"], k["callbacks_done"], k["callbacks_pending"])],
             percent_cols=(0,))
+    if k.get("campaigns"):  # the periodic surveys beside the per-case one (seed 002)
+        s.table(["定期回访活动", "发出", "回收", "回收率", "综合均分", "CSAT"],
+                [(c["campaign"], c["sent"], c["answered"], c["response_rate"], c["satisfaction_avg"], c["csat"])
+                 for c in k["campaigns"]] + [("本月逐案回访（对照）", k["surveyed"], k["surveyed"], None,
+                                              k["satisfaction_avg"], k["csat"])],
+                percent_cols=(3, 5), widths=[22, 8, 8, 10, 10, 10])
     items = [(f"{score} 分", n) for score, n in k["score_distribution"].items()]
     start = s.table(["评分", "次数"], items)
     s.ws.insert_chart(start, 3, _chart(wb, "column", "满意度", "评分", start + 1, start + len(items), "评分分布"))

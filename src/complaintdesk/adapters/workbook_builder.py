@@ -32,8 +32,8 @@ RED_FILL = PatternFill("solid", fgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C")
 WHITE_BOLD = Font(bold=True, color="FFFFFF")
 TABLE_NAME = "ComplaintRegister"
-SHEET_ORDER = ("register", "comms", "alerts", "workload", "actions", "settings", "calendar", "roster", "staff",
-               "audit", "cases", "readme", "counter", "notified", "archives")
+SHEET_ORDER = ("register", "comms", "alerts", "workload", "actions", "campaign", "settings", "calendar", "roster",
+               "staff", "audit", "cases", "readme", "counter", "notified", "archives")
 
 
 def build_register(lang: str = "zh") -> Workbook:

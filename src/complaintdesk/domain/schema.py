@@ -255,6 +255,7 @@ SHEETS = {
     "archives": ("归档记录", "Archives"),
     "workload": ("工作量", "Workload"),
     "actions": ("整改", "Improvement Actions"),
+    "campaign": ("回访活动", "Survey Campaigns"),
 }
 # the tool's bookkeeping sheets: hidden from staff (Excel: 取消隐藏 shows them)
 HIDDEN_ROLES = ("counter", "notified", "archives")
@@ -306,8 +307,14 @@ ACTION_COLUMNS = (("action_no", "整改编号", "Action No"), ("complaint_nos", 
                   ("problem", "高频问题(产品/服务 × 类别)", "Problem (Product × Category)"),
                   ("content", "整改措施", "Action"), ("owner", "负责人", "Owner"), ("due", "整改期限", "Deadline"),
                   ("done_at", "完成时间", "Done At"), ("note", "备注", "Note"))
+# 回访活动 (seed 002 定期满意度调查): one row per customer asked; the answers filled by `surveys import`
+CAMPAIGN_COLUMNS = (("campaign", "回访活动", "Campaign"), ("complaint_no", "投诉编号", "Complaint No"),
+                    ("customer", "客户", "Customer"), ("contact", "联系方式", "Contact"),
+                    ("sent_at", "发出时间", "Sent At"), ("score_efficiency", "处理效率", "Efficiency"),
+                    ("score_attitude", "服务态度", "Attitude"), ("score_solution", "解决方案", "Solution"),
+                    ("comment", "意见", "Comment"), ("answered_at", "回收时间", "Answered At"))
 TOOL_COLUMNS = {"comms": COMMS_COLUMNS, "audit": AUDIT_COLUMNS, "staff": STAFF_COLUMNS,
                 "roster": ROSTER_COLUMNS, "calendar": CALENDAR_COLUMNS,
                 "counter": COUNTER_COLUMNS, "notified": NOTIFIED_COLUMNS, "archives": ARCHIVE_RECORD_COLUMNS,
                 "alerts": ALERT_COLUMNS, "cases": CASE_COLUMNS,
-                "workload": WORKLOAD_COLUMNS, "actions": ACTION_COLUMNS}
+                "workload": WORKLOAD_COLUMNS, "actions": ACTION_COLUMNS, "campaign": CAMPAIGN_COLUMNS}

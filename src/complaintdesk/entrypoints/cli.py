@@ -10,7 +10,7 @@ import os
 import sys
 import zipfile
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -312,6 +312,42 @@ def merge(register: Path = REGISTER,
     moment = parse_now(now)
     args = {"duplicate": duplicate, "main": into}
     report(in_session(register, lambda s: submit(s, "merge", args, moment), moment), "合并完成")
+
+
+@app.command("survey-campaign")
+def survey_campaign(register: Path = REGISTER,
+                    start: str = typer.Option(..., "--from", help="关闭时间从（如 2026-05-01）"),
+                    end: str = typer.Option(..., "--to", help="关闭时间到（含当天，如 2026-10-31）"),
+                    sample: int = typer.Option(20, "--sample", help="抽取的客户数"),
+                    seed: int = typer.Option(20261, "--seed", help="随机种子（同一种子抽样结果相同）"),
+                    name: str = typer.Option("", "--name", help="活动名称（默认：期间）"),
+                    format: str = typer.Option("html", "--format", help="html 或 docx"),
+                    out: Optional[Path] = typer.Option(None, "--out", help="调查表输出文件夹"),
+                    now: Optional[str] = typer.Option(None, help=NOW_HELP)):
+    """定期满意度回访：从期间内关闭的投诉中按种子抽取客户，生成调查表并记入“回访活动”表。"""
+    from ..services.campaign import survey_campaign as draw_campaign
+    from ..services.held import queue_followup
+    moment, first, last = parse_now(now), parse_day(start), parse_day(end) + timedelta(days=1, seconds=-1)
+    if format not in ("html", "docx"):
+        raise typer.BadParameter("--format 只能是 html 或 docx")
+    title = name or f"{first:%Y%m%d}-{last:%Y%m%d}回访"
+
+    def work(session):
+        summary = draw_campaign(session.store, moment, title, first, last, sample, seed, format, out)
+        if session.held and summary.data.get("campaign_rows"):
+            queue_followup(session, "campaign_rows", {"rows": summary.data["campaign_rows"]}, moment)
+            summary.warnings.append("回访活动记录已排队，登记表关闭后写入“回访活动”表")
+        return summary
+    report(in_session(register, work, moment), "回访活动已生成")
+
+
+def parse_day(text: str) -> datetime:
+    """A date as staff type it (2026-05-01, 2026/5/1, 2026年5月1日), at 00:00."""
+    from ..domain.parsing import parse_datetime
+    value, _ = parse_datetime(text)
+    if value is None:
+        raise typer.BadParameter(f"无法识别的日期“{text}”，可写成 2026-05-01、2026/5/1 或 2026年5月1日")
+    return datetime.combine(value.date(), datetime.min.time())
 
 
 surveys_app = ZhTyper(help="满意度回访结果。", no_args_is_help=True)

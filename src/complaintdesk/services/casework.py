@@ -176,7 +176,8 @@ def log_entry(store: RegisterStore, number: str, now: datetime, channel: str, co
 
 SURVEY_HEADERS = {"处理效率": "score_efficiency", "服务态度": "score_attitude", "解决方案": "score_solution",
                   "效率": "score_efficiency", "态度": "score_attitude", "方案": "score_solution",
-                  "意见": "survey_comment", "评价": "survey_comment", "编号": "complaint_no"}
+                  "意见": "survey_comment", "评价": "survey_comment", "编号": "complaint_no",
+                  "回访活动": "campaign", "活动": "campaign", "campaign": "campaign"}
 
 
 def import_surveys(store: RegisterStore, source: Path, now: datetime) -> Summary:
@@ -190,6 +191,9 @@ def import_survey_table(store: RegisterStore, headers: list, data: list[list], n
     mapping = _survey_columns(headers)
     lines = [(line_no, {key: raw[i] if i < len(raw) else None for i, key in mapping.items() if key})
              for line_no, raw in enumerate(data, 2)]
+    if "campaign" in mapping.values():  # answers of a periodic survey: into 回访活动, not the complaints
+        from .campaign import import_campaign_answers
+        return import_campaign_answers(store, lines, now)
     rows = _rows_by_number(store, {text_of(values.get("complaint_no")) for _, values in lines} - {""})
     seen: set[str] = set()
     audit: list[dict] = []

@@ -49,6 +49,11 @@ def _surveys_sent(s, a, made, now):
     return mark_surveys_sent(s, a["numbers"], made)
 
 
+def _campaign_rows(s, a, made, now):
+    from .campaign import record_campaign
+    return record_campaign(s, a["rows"], made)
+
+
 def _import(s, a, made, now):
     from .transfer import import_table
     return import_table(s, a["name"], a["headers"], a["data"], made, strict=bool(a.get("strict")))
@@ -96,6 +101,7 @@ PENDING_ACTIONS = {
     "merge": PendingAction("合并重复登记", _merge, True),
     "surveys": PendingAction("回访结果", _surveys, True),
     "surveys_sent": PendingAction("回访发送时间", _surveys_sent, True),
+    "campaign_rows": PendingAction("回访活动记录", _campaign_rows, True),
     "import": PendingAction("导入行", _import, True),
     "assign": PendingAction("登记编号", _assign, True),
     "sla": PendingAction("刷新时效", _sla, True),

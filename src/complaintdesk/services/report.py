@@ -7,6 +7,7 @@ from pathlib import Path
 from ..adapters.report_writer import write_report
 from ..adapters.store import RegisterStore
 from ..domain import labels
+from ..domain.campaign import results as campaign_results
 from ..domain.improvement import read_actions, summary_of, without_action
 from ..domain.kpis import counted, last_months, monthly_kpis, no_complaints, previous_month
 from ..domain.masking import mask_record
@@ -108,6 +109,7 @@ def monthly_report(store: RegisterStore, now: datetime, month: str | None = None
     records = _archive_records(store, in_trend, in_report) + _register_records(store, in_trend, in_report)
     settings = store.settings()
     kpis = monthly_kpis(records, month, int(settings.param("hotspot_threshold")))
+    kpis["campaigns"] = campaign_results(store.table("campaign"))
     actions = read_actions(store.table("actions"))
     kpis["improvement"] = summary_of(actions, now) | {"hotspots_without_action": without_action(kpis["hotspots"],
                                                                                                  actions)}
