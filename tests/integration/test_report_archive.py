@@ -27,7 +27,7 @@ def test_report_workbook_and_json(register, cli, tmp_path):
     out = tmp_path / "r.xlsx"
     cli("report", register, "--month", "2026-10", "--out", out)
     wb = load_workbook(out)
-    assert wb.sheetnames == ["概览", "分布", "趋势", "时效", "满意度", "高频问题", "明细", "说明"]
+    assert wb.sheetnames == ["概览", "分布", "趋势", "时效", "满意度", "高频问题", "整改", "明细", "说明"]
     summary = {r[0]: r[1] for r in wb["概览"].iter_rows(min_row=4, values_only=True) if r[0]}
     assert summary["投诉总量"] == 3 and summary["CSAT(平均≥4分占比)"] == 1.0
     details = list(wb["明细"].iter_rows(min_row=2, values_only=True))

@@ -128,9 +128,10 @@ def write_report(path: Path, k: dict, details: list[dict], csat_target: float) -
             _timeliness(wb, fmt, k)
             _satisfaction(wb, fmt, k)
             _hotspots(wb, fmt, k)
-            _details(wb, fmt, details)
-        if "improvement" in k:
+        if k.get("improvement", {}).get("actions") or not no_complaints(k):  # problems, then what is done
             _improvement(wb, fmt, k)
+        if not no_complaints(k):
+            _details(wb, fmt, details)
         s = _Sheet(wb, "说明", fmt)
         s.title("指标口径")
         s.table(["指标", "计算方法"], DEFINITIONS, widths=[16, 100])

@@ -290,10 +290,10 @@ ALERT_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("clock", "�
                  ("cc", "抄送/升级", "CC/Escalation"))
 CASE_COLUMNS = (("complaint_no", "投诉编号", "Complaint No"), ("category", "投诉类别", "Category"),
                 ("product", "涉及产品/服务", "Product"), ("description", "问题描述", "Description"),
-                ("plan_measures", "处理措施", "Measures"), ("resolution_type", "解决方式", "Resolution"),
-                ("responsibility", "责任方", "Responsibility"), ("scores", "评分(效率/态度/方案)", "Scores"),
-                ("customer", "客户", "Customer"), ("cause_analysis", "原因分析", "Cause"),
-                ("improvement", "改进建议", "Improvement"))
+                ("cause_analysis", "原因分析", "Cause"), ("plan_measures", "处理措施", "Measures"),
+                ("resolution_type", "解决方式", "Resolution"), ("responsibility", "责任方", "Responsibility"),
+                ("improvement", "改进建议", "Improvement"), ("scores", "评分(效率/态度/方案)", "Scores"),
+                ("customer", "客户", "Customer"))
 # the rows a worksheet can hold: Excel opens no more (a file holding more loses them there)
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_ROWS_WARN_SHARE = 0.8  # from this share of them a save warns: weeks ahead at a busy desk's pace

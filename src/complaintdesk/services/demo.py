@@ -13,8 +13,9 @@ from ..domain.parsing import text_of
 from ..domain.schema import BY_KEY, INTAKE
 from ..errors import ComplaintDeskError
 from .archive import archive
+from .campaign import survey_campaign
 from .casework import import_surveys, log_entry, make_documents, merge_complaint
-from .common import Summary, register_session
+from .common import Summary, register_session, save
 from .demo_group import group_complaint_rows, group_steps
 from .register import assign, check_sla
 from .replies import reply_text
@@ -105,10 +106,14 @@ def demo_steps(folder: Path, now: datetime, count: int = 60) -> list[Step]:
         ("给最新投诉发送受理回复", with_store(lambda s: _ack_newest(s, now))),
         ("导入满意度回访结果", with_store(lambda s: _survey_answers(s, folder, now))),
         ("再次刷新时效（关闭已完成投诉）", with_store(lambda s: check_sla(s, later))),
+        ("登记整改措施（高频问题）", with_store(lambda s: _improvement_action(s, now))),
         ("月度投诉分析报告（上月）", with_store(lambda s: monthly_report(s, later))),
         ("导出 JSON", with_store(do_export)),
         ("归档已关闭投诉（演示：不等 30 天）", with_store(lambda s: archive(s, later + timedelta(minutes=1), 0),
                                                        kind="openpyxl")),
+        ("定期满意度回访（抽样 5 位客户）", with_store(lambda s: survey_campaign(
+            s, later + timedelta(minutes=2), "演示回访", now - timedelta(days=60), later, 5, 7,
+            out_dir=docs / "回访活动_演示回访"))),
         *group_steps(folder, now, count, write_sample_csv),
     ]
 
@@ -124,6 +129,24 @@ def _log_calls(store: RegisterStore, now: datetime) -> Summary:
                          "请客户补拍故障照片，收到后继续处理" if waiting else "已致电客户说明处理进度，预计 3 天内完成",
                          "等待客户" if waiting else "跟进处理结果", "李客服")
         summary.add("logged", part.counts.get("logged", 0))
+    return summary
+
+
+def _improvement_action(store: RegisterStore, now: datetime) -> Summary:
+    """What a supervisor types into 整改 after the review meeting (the demo types it for them): an
+    action against last month's most frequent problem, due in two weeks."""
+    month = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    hotspots = monthly_report(store, now, month, write=False).data["kpis"]["hotspots"]
+    if not hotspots:
+        return Summary("actions", warnings=["上月没有高频问题"])
+    top = hotspots[0]
+    problem = f"{top['product']} × {top['category']}"
+    store.append_table("actions", [{"action_no": f"ZG-{now:%Y%m}-01", "problem": problem,
+                                    "complaint_nos": "、".join(top["examples"][:3]), "content": "与供应商复盘并整改",
+                                    "owner": "孙强", "due": now + timedelta(days=14)}])
+    summary = Summary("actions", messages=[f"整改 ZG-{now:%Y%m}-01：{top['product']} × {top['category']}"])
+    summary.add("actions")
+    save(store, summary, now)
     return summary
 
 
