@@ -143,6 +143,11 @@ def test_evidence_stays_a_link_and_the_plan_prints_the_cause_analysis(register, 
         body = z.read("word/document.xml").decode("utf-8")
     assert 'Target="https://rec.example.com/call-0931.mp3" TargetMode="External"' in rels
     assert "<w:hyperlink" in body and "javascript" not in rels
+    cli("report", register, "--month", "2026-10", "--now", "2026-11-02T09:00")
+    details = load_workbook(register.parent / "月度投诉分析报告_2026-10.xlsx")["明细"]
+    head = [c.value for c in details[1]]
+    cell = details.cell(2, head.index("证据链接") + 1)
+    assert cell.hyperlink.target == "https://rec.example.com/call-0931.mp3" and "javascript" in cell.value
 
 
 def test_improvement_actions_alert_and_the_report_lists_problems_without_one(register, cli):

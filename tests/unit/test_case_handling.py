@@ -232,3 +232,13 @@ def test_tags_count_once_each_in_the_breakdown():
     records = [{"complaint_no": f"N{i}", "received_at": "2026-10-09T10:00:00", "tags": tags}
                for i, tags in enumerate(("物流、破损", "物流", "", None))]
     assert monthly_kpis(records, "2026-10")["by_tag"] == {"物流": 2, "破损": 1}
+
+
+def test_a_closed_complaint_keeps_no_clock_running():
+    """Scores typed without a 回访发送时间 (a survey by phone): the case closes and its survey clock
+    ends — late when its due time had passed, never 'breached' for ever on a closed row."""
+    phoned = {k: v for k, v in DONE.items() if k != "survey_sent_at"}
+    v = run(T0 + timedelta(days=10), **phoned)
+    assert v["status"] == "closed" and v["survey_status"] == "late" and v["sla_status"] == "late"
+    v = run(datetime(2026, 10, 12, 9, 0), **phoned)       # answered within the survey window
+    assert v["status"] == "closed" and v["survey_status"] == "met"

@@ -26,7 +26,8 @@ DETAIL_COLUMNS = (("complaint_no", "投诉编号"), ("received_at", "接收时�
                   ("update_status", "反馈时效"), ("resolve_status", "处理时效"), ("survey_status", "回访时效"),
                   ("is_repeat", "重复"), ("escalated", "升级"), ("first_response_at", "首次响应"),
                   ("resolved_at", "处理完成"), ("score_efficiency", "效率"), ("score_attitude", "态度"),
-                  ("score_solution", "方案"), ("responsibility", "责任方"), ("resolution_type", "解决方式"))
+                  ("score_solution", "方案"), ("responsibility", "责任方"), ("resolution_type", "解决方式"),
+                  ("tags", "标签"), ("evidence", "证据链接"))
 DEFINITIONS = (
     ("计入投诉", "诉求类型为“投诉”、接收时间在本月、未标记为无效且未合并到其他投诉的登记行；"
              "咨询、建议和合并的重复登记不计入。"),
@@ -292,11 +293,26 @@ def _details(wb, fmt, details):
                for (key, _), h in zip(DETAIL_COLUMNS, headers)]
     ws.add_table(0, 0, len(data), len(headers) - 1,
                  {"data": data, "columns": columns, "name": "MonthDetails", "style": "Table Style Light 9"})
+    _evidence_links(ws, [d.get("evidence") for d in details], [k for k, _ in DETAIL_COLUMNS].index("evidence"))
     for c, (key, header) in enumerate(DETAIL_COLUMNS):
         width = 17 if key in TIME_COLUMNS else max([display_width(header) + 3] +
                                                     [display_width(row[c]) for row in data[:2000]])
         ws.set_column(c, c, min(width + 1, 40))
     ws.freeze_panes(1, 1)
+
+
+MAX_LINKS = 60_000  # Excel keeps 65,530 links a sheet
+
+
+def _evidence_links(ws, cells: list, col: int) -> None:
+    """证据链接 stays a link: the cell's first web address clickable, the text as typed."""
+    from .documents import web_links
+    written = 0
+    for r, text in enumerate(cells, 1):
+        links = web_links(text if isinstance(text, str) else "")
+        if links and len(links[0]) <= 2000 and written < MAX_LINKS:
+            ws.write_url(r, col, links[0], string=str(text)[:1000])
+            written += 1
 
 
 def _time(value):

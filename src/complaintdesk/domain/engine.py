@@ -28,6 +28,7 @@ from .sla import CLOCK_TABLE, Approval, ClockResult, add_duration, evaluate_cloc
 from .transitions import derive_status, is_closed
 from .workcalendar import WorkCalendar, uncovered_message
 
+ENDED = {"open": "met", "at_risk": "met", "breached": "late"}  # a clock still running when the case closes
 SUSPECTED = "疑似安全问题"  # the reason priority_for gives a complaint made urgent by a 安全词
 CHOICE_CHECKS = (("channel", "channel", "接收渠道"), ("request_type", "request_type", "诉求类型"),
                  ("resolution_type", "resolution_type", "解决方式"),
@@ -149,6 +150,9 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     if approval and not approved:
         problems.append(refused or "方案超出处理人的审批权限（成本或跨部门），需有权限的人审批")
     closed = merged or _closed(c, ctx, priority, callback)
+    if closed and not merged:  # a closed complaint waits for nothing: its clocks end with it
+        clocks = [ClockResult(r.key, r.start, r.due, ENDED.get(r.state, r.state)) for r in clocks]
+        by_key = {r.key: r for r in clocks}
     status = derive_status(c, {"closed": closed, "escalated": escalated, "merged": merged,
                                "waiting": handling.waiting_now(c, ctx.now)})
     if cal.uncovered_used:
