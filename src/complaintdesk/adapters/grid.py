@@ -22,7 +22,8 @@ def _at(line, i):
 
 
 def raw_settings(grid: list[list]) -> dict:
-    """The 设置 blocks, found by their title in row 1, as raw (address, values) rows."""
+    """The 设置 blocks, found by their title in row 1, as raw (address, values) rows. Only the rows
+    holding a cell are looked at: one stray value far below (row 1,048,576) costs nothing."""
     titles = {}
     for col, value in enumerate(grid[0] if grid else [], 1):
         for block in BLOCKS:
@@ -31,25 +32,29 @@ def raw_settings(grid: list[list]) -> dict:
     missing = [b.zh for b in BLOCKS if b.key not in titles and b.key not in OPTIONAL_BLOCKS]
     if missing:
         raise RuleConflictError("设置表缺少以下区块（第 1 行的标题）：" + "、".join(missing))
+    filled = [(r, line) for r, line in enumerate(grid[2:], 3) if line]
     raw: dict = {}
     for key, col in titles.items():
         width = len(BLOCKS_BY_KEY[key].headers)
-        raw[key] = _list_block(grid, col, width) if key == "lists" else _block_rows(grid, col, width)
+        raw[key] = _list_block(grid, filled, col, width) if key == "lists" else _block_rows(filled, col, width)
     return raw
 
 
-def _list_block(grid: list[list], col: int, width: int) -> dict[str, list]:
+def _list_block(grid: list[list], filled: list[tuple[int, list]], col: int, width: int) -> dict[str, list]:
     """The 下拉列表 block: list name (by its title in row 2) -> the values below it."""
     by_title = {v: k for k, v in LIST_TITLES.items()}
     header = grid[1] if len(grid) > 1 else []
     titles = [text_of(_at(header, col - 1 + i)) for i in range(width)]
-    return {by_title.get(title, title): [_at(line, col - 1 + i) for line in grid[2:]] for i, title in enumerate(titles)}
+    return {by_title.get(title, title): [_at(line, col - 1 + i) for _, line in filled]
+            for i, title in enumerate(titles)}
 
 
-def _block_rows(grid: list[list], col: int, width: int) -> list[tuple[str, tuple]]:
+def _block_rows(filled: list[tuple[int, list]], col: int, width: int) -> list[tuple[str, tuple]]:
     """A block's rows that hold a value, each with the address of its first cell (for messages)."""
     rows = []
-    for r, line in enumerate(grid[2:], 3):
+    for r, line in filled:
+        if len(line) < col:
+            continue
         values = tuple(_at(line, col - 1 + i) for i in range(width))
         if any(text_of(v) for v in values):
             rows.append((f"{col_letter(col)}{r}", values))
@@ -84,6 +89,8 @@ def tool_table(grid: list[list], role: str) -> list[dict]:
     time_keys = TIME_KEYS.get(role, ())
     out = []
     for line in grid[1:]:
+        if not line:  # a row without cells (a stray value far below leaves a million of them)
+            continue
         row = {k: _at(line, i) for k, i in cols.items()}
         if any(v not in (None, "") for v in row.values()):
             for key in time_keys:
