@@ -222,3 +222,41 @@ def test_the_read_me_sheet_rows_fit_their_text(register):
         wide = sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
         if wide > 120:  # wraps at least once in the 110-character column
             assert ws.row_dimensions[row[0].row].height >= 30, (row[0].row, text[:20])
+
+
+@pytest.mark.parametrize("store", ["openpyxl", "fast"])
+def test_a_register_without_print_setup_gets_it_at_the_next_save(register, tmp_path, monkeypatch, store):
+    """Registers made before the print set-up (or whose set-up Excel users changed) print 4 of 78
+    columns a page: `check` says so, and the next save sets it up as `init` does, through either
+    store — the dropdowns, the Table and the data as they were."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet.page import PageMargins, PrintPageSetup
+
+    from tests.conftest import convert
+    monkeypatch.setenv("COMPLAINTDESK_STORE", store)
+    type_rows(register, [complaint()])
+    wb = load_workbook(register)
+    ws = wb.worksheets[0]
+    ws.page_setup = PrintPageSetup(orientation="portrait")
+    ws.page_margins = PageMargins()
+    ws.sheet_properties.pageSetUpPr = None
+    ws.print_title_rows = None
+    ws.print_title_cols = None
+    wb.save(register)
+    out = run("check", register, "--now", "2026-10-09T15:00").replace("\n", "")
+    assert "打印设置（A4 横向、每页重复表头）" in out
+    run("assign", register, "--now", "2026-10-09T15:00")
+    wb = load_workbook(register)
+    ws = wb.worksheets[0]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.page_setup.fitToWidth == 3 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$A"
+    assert ws["A2"].value == "20261009-CS-001" and len(ws.data_validations.dataValidation) > 40
+    assert "打印设置" not in run("check", register, "--now", "2026-10-09T15:00")
+    for other in wb.worksheets[1:]:
+        wb.remove(other)
+    alone = tmp_path / "alone.xlsx"
+    wb.save(alone)
+    pdf = convert(alone, "pdf", tmp_path).read_bytes()
+    import re
+    assert 1 <= len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) <= 4

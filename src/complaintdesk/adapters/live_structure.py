@@ -40,7 +40,24 @@ def shape_of(ws, window, header: dict[int, object], columns: dict[str, int], dat
         table_shape = TableShape(ref, ref if table.show_autofilter else None, names, bool(table.table_style))
     return Shape(header=header, columns=columns, data_rows=data_rows, table=table_shape,
                  validations=validation_areas(ws), formatting=[_plain(f.AppliesTo.Address) for f in _conditions(ws)],
-                 frozen=window is None or bool(window.FreezePanes and window.SplitRow >= 1))
+                 frozen=window is None or bool(window.FreezePanes and window.SplitRow >= 1),
+                 printed=printed(ws))
+
+
+LANDSCAPE, A4 = 2, 9  # XlPageOrientation.xlLandscape, XlPaperSize.xlPaperA4
+
+
+def printed(ws) -> bool | None:
+    """Whether Excel prints the register landscape with print titles (None: Excel cannot tell —
+    no printer driver answers PageSetup — and it is left alone)."""
+    try:
+        setup = ws.api.PageSetup
+        orientation, titles = setup.Orientation, setup.PrintTitleRows
+    except Exception:
+        return None
+    if not isinstance(orientation, int):
+        return None
+    return orientation == LANDSCAPE and bool(titles)
 
 
 def validation_areas(ws) -> list[str]:
@@ -72,6 +89,8 @@ def apply(ws, window, repair: Repair) -> None:
     conditions = _conditions(ws) if repair.formatting else []
     for i, sqref in repair.formatting.items():
         conditions[i].ModifyAppliesToRange(ws.range(sqref.replace(" ", ",")).api)
+    if repair.print_setup:
+        _print_setup(ws)
     if repair.freeze and window is not None:
         window.FreezePanes = False
         window.SplitColumn, window.SplitRow = 0, 1
@@ -88,3 +107,16 @@ def _paste_validation(ws, sqref: str) -> None:
         ws.range(range_text(c1, r1, c2, r1)).api.Copy()
         ws.range(range_text(c1, r1 + 1, c2, r2)).api.PasteSpecial(Paste=PASTE_VALIDATION)
     ws.book.app.api.CutCopyMode = False
+
+
+def _print_setup(ws) -> None:
+    """A4 landscape, three pages wide, the header row and the number column on every page."""
+    try:
+        setup = ws.api.PageSetup
+        setup.PaperSize, setup.Orientation = A4, LANDSCAPE
+        setup.Zoom = False
+        setup.FitToPagesWide, setup.FitToPagesTall = 3, False
+        setup.PrintTitleRows, setup.PrintTitleColumns = "$1:$1", "$A:$A"
+        setup.CenterFooter = "第 &P 页，共 &N 页"
+    except Exception:  # no printer driver: the next save through a file store sets it up
+        pass

@@ -3,7 +3,8 @@
 The Excel Table covers the header and every data row (rows typed below it join it), its
 autoFilter range equals its range, each table column is named as its header cell; the dropdowns,
 the grey-column guards and the red/amber clock formatting reach the Table's rows plus the headroom
-`init` gives; the header row is frozen. This module is pure: each store reads a `Shape` its own way
+`init` gives; the header row is frozen; the sheet prints A4 landscape with print titles. This
+module is pure: each store reads a `Shape` its own way
 (openpyxl objects, streamed XML, Excel through xlwings), `plan` says what must change, and the store
 applies the `Repair` in its save. Nothing here touches a staff value.
 """
@@ -65,6 +66,7 @@ class Shape:
     validations: list[str]           # each data validation's sqref, in document order
     formatting: list[str]            # each conditional format's sqref, in document order
     frozen: bool                     # the header row stays in view
+    printed: bool | None = None      # prints A4 landscape with print titles (None: cannot tell)
 
 
 @dataclass
@@ -78,11 +80,12 @@ class Repair:
     validations: dict[int, str] = field(default_factory=dict)   # validation position -> new sqref
     formatting: dict[int, str] = field(default_factory=dict)    # formatting position -> new sqref
     freeze: bool = False
+    print_setup: bool = False  # give it the print set-up `init` gives (A4 landscape, 打印标题)
     notes: list[str] = field(default_factory=list)
     uncovered: list[str] = field(default_factory=list)   # headers of columns without their dropdown
 
     def changes(self) -> bool:
-        return bool(self.table_part() or self.validations or self.formatting or self.freeze)
+        return bool(self.table_part() or self.validations or self.formatting or self.freeze or self.print_setup)
 
     def table_part(self) -> bool:
         """Whether the Table itself changes (its range, filter, names or style)."""
@@ -116,6 +119,9 @@ def plan(shape: Shape, last_row: int) -> Repair:
     repair.formatting, extended = extended_sqrefs(shape.formatting, painted, need, reach)
     if extended:
         repair.notes.append(f"预警颜色 {extended} 列")
+    if shape.printed is False:
+        repair.print_setup = True
+        repair.notes.append("打印设置（A4 横向、每页重复表头）")
     if not shape.frozen:
         repair.freeze = True
         repair.notes.append("冻结首行")

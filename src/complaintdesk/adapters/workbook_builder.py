@@ -23,6 +23,7 @@ from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
 from .readme_text import readme_lines
 from .register_structure import TABLE_STYLE, VALIDATED_ROWS
 from .settings_layout import BLOCKS, LIST_ROWS, block_columns, list_source
+from .xlsx_structure import print_setup
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -102,25 +103,7 @@ def _register_sheet(ws, lang: str) -> None:
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
     ws.add_table(table)
     ensure_sla_formatting(ws, lang)
-    _print_setup(ws)
-
-
-PRINT_PAGES_WIDE = 3  # 68 columns on A4 landscape: ~23 a page, readable; one page wide would be ~6 pt
-
-
-def _print_setup(ws) -> None:
-    """The register prints on A4 landscape, its columns over PRINT_PAGES_WIDE pages side by side, the
-    header row and the complaint number repeated on every page (打印标题), pages numbered."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = PRINT_PAGES_WIDE
-    ws.page_setup.fitToHeight = 0
-    ws.page_setup.pageOrder = "overThenDown"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    ws.print_title_cols = "A:A"
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    print_setup(ws)
 
 
 def _guard(ws, letter: str, lang: str) -> None:

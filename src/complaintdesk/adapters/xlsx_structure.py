@@ -30,7 +30,30 @@ def shape_of(ws, columns: dict[str, int], data_rows: int) -> Shape:
     return Shape(header=header, columns=columns, data_rows=data_rows, table=table_shape,
                  validations=[str(dv.sqref) for dv in ws.data_validations.dataValidation],
                  formatting=[str(cf.sqref) for cf in ws.conditional_formatting],
-                 frozen=header_frozen(ws))
+                 frozen=header_frozen(ws), printed=printed(ws))
+
+
+PRINT_PAGES_WIDE = 3  # 68+ columns on A4 landscape: ~25 a page, readable; one page wide would be ~6 pt
+
+
+def printed(ws) -> bool:
+    """Whether the register prints as `init` sets it up: landscape, with its header row on every page."""
+    return ws.page_setup.orientation == "landscape" and bool(ws.print_title_rows)
+
+
+def print_setup(ws) -> None:
+    """The register prints on A4 landscape, its columns over PRINT_PAGES_WIDE pages side by side, the
+    header row and the complaint number repeated on every page (打印标题), pages numbered."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = PRINT_PAGES_WIDE
+    ws.page_setup.fitToHeight = 0
+    ws.page_setup.pageOrder = "overThenDown"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_title_cols = "A:A"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def header_frozen(ws) -> bool:
@@ -61,6 +84,8 @@ def apply(ws, repair: Repair) -> None:
         ws.conditional_formatting = _reranged(ws.conditional_formatting, repair.formatting)
     if repair.freeze:
         ws.freeze_panes = "A2"
+    if repair.print_setup:
+        print_setup(ws)
 
 
 def _reranged(formats: ConditionalFormattingList, sqrefs: dict[int, str]) -> ConditionalFormattingList:

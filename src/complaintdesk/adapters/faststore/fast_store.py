@@ -44,10 +44,12 @@ from ..xlsxstream.mention_scan import MentionSearch, Unsearchable
 from ..xlsxstream.package import sheet_parts
 from ..xlsxstream.parallel_scan import map_pieces, worth_a_worker
 from ..xlsxstream.pieces import feed_shadow, row_pieces
+from ..xlsxstream.print_setup import printed
 from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_checks import SheetCheck, check_sheets, checked_strings
 from . import register_index
 from .changes import RecordedChanges
+from .new_sheets import WORKBOOK
 from .rows import RowReads
 from .saving import Saving
 from .sheet_scan import (
@@ -293,9 +295,20 @@ class FastStore(RowReads, RecordedChanges, Saving):
         """What the next save repairs in the register's structure (see register_structure)."""
         data_rows, last = self._structure_rows()
         part = self._table_part()
-        shape = shape_of(self.header_row, self.columns, data_rows, self.head, self._tail(),
-                         self.zip.read(part) if part else None)
+        tail = self._tail()
+        shape = shape_of(self.header_row, self.columns, data_rows, self.head, tail,
+                         self.zip.read(part) if part else None, self._printed(tail))
         return plan(shape, last)
+
+    def _printed(self, tail: bytes) -> bool | None:
+        """Whether the register prints as `init` sets it up (None: its sheet is not named in workbook.xml)."""
+        name = self.register_name()
+        if name is None:
+            return None
+        return printed(self.head, tail, self.zip.read(WORKBOOK), name)
+
+    def register_name(self) -> str | None:
+        return next((n for n, part in self.parts.items() if part == self.register_part), None)
 
     def _structure_rows(self) -> tuple[int, int]:
         """(the last row holding a value as read, the last row the Table covers after the save)."""

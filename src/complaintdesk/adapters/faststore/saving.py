@@ -18,12 +18,13 @@ from ..store import (
 from ..xlsxstream.deflate_segments import (
     SegmentWriter,
 )
+from ..xlsxstream.print_setup import with_print_titles
 from ..xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from ..xlsxstream.row_shift import RowShift
 from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_writer import NO_EDITS, SheetEnds, copy_member, patch_segments, row_xml, stream_patch
 from . import register_index
-from .new_sheets import added
+from .new_sheets import WORKBOOK, added
 from .sheet_scan import (
     resolved,
     scan_chunk,
@@ -108,6 +109,10 @@ class Saving:
             self.parts.update(new.parts)
             self._extra_parts.update(new.replaced)
         repair, last = self.structure(), self._structure_rows()[1]
+        name = self.register_name()
+        if repair.print_setup and name is not None:  # 打印标题 live in workbook.xml
+            book = self._extra_parts.get(WORKBOOK) or self.zip.read(WORKBOOK)
+            self._extra_parts[WORKBOOK] = with_print_titles(book, name)
         formatting = self.styles.clock_formatting(self.columns, self.lang, rows_needed(last)[1]) \
             if self._add_formatting else b""
         ends = sheet_ends(repair, self.columns, last, formatting, self._removed or repair.validations

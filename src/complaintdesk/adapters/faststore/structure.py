@@ -12,6 +12,7 @@ from ..register_structure import (
     rows_needed,
     validated_keys,
 )
+from ..xlsxstream.print_setup import with_fit_to_page, with_page_setup
 from ..xlsxstream.sheet_structure import (
     edit_sqrefs,
     header_frozen,
@@ -25,7 +26,7 @@ from ..xlsxstream.sheet_writer import DIMENSION, SheetEnds, _dimension, insert_f
 
 
 def shape_of(header: dict[int, object], columns: dict[str, int], data_rows: int, head: bytes, tail: bytes,
-             table_xml: bytes | None) -> Shape:
+             table_xml: bytes | None, printed: bool | None = None) -> Shape:
     """The register sheet's structure from its XML."""
     table = None
     if table_xml is not None:
@@ -33,7 +34,7 @@ def shape_of(header: dict[int, object], columns: dict[str, int], data_rows: int,
         table = TableShape(ref, filter_ref, names, table_styled(table_xml))
     return Shape(header=header, columns=columns, data_rows=data_rows, table=table,
                  validations=sqrefs(tail, "dataValidation"), formatting=sqrefs(tail, "conditionalFormatting"),
-                 frozen=header_frozen(head))
+                 frozen=header_frozen(head), printed=printed)
 
 
 def dimension_stale(head: bytes, last_row: int, last_col: int) -> bool:
@@ -56,10 +57,16 @@ def sheet_ends(repair: Repair, columns: dict[str, int], last_row: int, formattin
     def tail(xml: bytes) -> bytes:
         xml = edit_sqrefs(xml, "dataValidation", lambda refs: extended_sqrefs(refs, validated, need, reach)[0])
         xml = edit_sqrefs(xml, "conditionalFormatting", lambda refs: extended_sqrefs(refs, painted, need, reach)[0])
+        xml = with_page_setup(xml) if repair.print_setup else xml
         return insert_formatting(xml, formatting) if formatting else xml
 
-    head = with_frozen_pane if repair.freeze else (_same if head_stale else None)
-    return SheetEnds(head=head, tail=tail if tail_edits else None)
+    def head(xml: bytes) -> bytes:
+        xml = with_frozen_pane(xml) if repair.freeze else xml
+        return with_fit_to_page(xml) if repair.print_setup else xml
+
+    head_edits = repair.freeze or repair.print_setup
+    return SheetEnds(head=head if head_edits else (_same if head_stale else None),
+                     tail=tail if tail_edits or repair.print_setup else None)
 
 
 def _same(xml: bytes) -> bytes:
