@@ -80,15 +80,20 @@ class Clock:
         return self.now
 
 
-def test_scheduler_runs_jobs_and_mails_the_monthly_report(register, smtp):
+def set_param(register, name: str, value) -> None:
+    """An admin typing a value beside a 参数 of 设置."""
     from openpyxl import load_workbook
     wb = load_workbook(register)
     ws = wb["设置"]
     for row in ws.iter_rows():
         for cell in row:
-            if cell.value == "月报收件人":
-                ws.cell(cell.row, cell.column + 1, "boss@example.com; hq@example.com")
+            if cell.value == name:
+                ws.cell(cell.row, cell.column + 1, value)
     wb.save(register)
+
+
+def test_scheduler_runs_jobs_and_mails_the_monthly_report(register, smtp):
+    set_param(register, "月报收件人", "boss@example.com; hq@example.com")
     overdue(register)
     clock = Clock(datetime(2026, 11, 2, 10, 0))  # Monday after the 1st: report catches up
     done = Scheduler(register, clock).tick()
@@ -250,13 +255,7 @@ def test_the_scheduler_acknowledges_new_complaints_once_when_switched_on(registe
     """Seed 001 立即致歉、告知已受理: e-mail contacts get a mail, phones a line in 短信待发送.csv; each
     is logged in 沟通记录 and never sent twice; an older complaint is not acknowledged."""
     from openpyxl import load_workbook
-    wb = load_workbook(register)
-    ws = wb["设置"]
-    for row in ws.iter_rows():
-        for cell in row:
-            if cell.value == "自动发送受理回复":
-                ws.cell(cell.row, cell.column + 1, "是")
-    wb.save(register)
+    set_param(register, "自动发送受理回复", "是")
     type_rows(register, [complaint(received_at=datetime(2026, 10, 12, 9, 0), contact="ke.hu@example.com",
                                    customer_name="柯女士"),
                          complaint(received_at=datetime(2026, 10, 12, 9, 10), contact="13912345678"),
