@@ -170,6 +170,8 @@ def test_a_reopened_case_runs_its_resolution_clock_again():
     assert v["closed_at"] == datetime(2026, 10, 23, 10, 0)
     v = run(T0 + timedelta(days=1), reopened_at=T0 - timedelta(days=1))
     assert "重新打开时间早于接收时间" in v["validation"]
+    v = run(T0 + timedelta(days=4), reopened_at=T0 + timedelta(days=9), **DONE)   # a typo: next week
+    assert "重新打开时间晚于现在" in v["validation"] and v["status"] == "closed"
 
 
 # ---- merge --------------------------------------------------------------------------------

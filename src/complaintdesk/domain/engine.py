@@ -110,7 +110,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
     supervisor, approval, clocks, escalation, closing, status."""
     s, cal = ctx.settings, ctx.calendar
     cal.uncovered_used = set()
-    problems += handling.reopen(c)
+    problems += handling.reopen(c, ctx.now)
     number = _number(c, received, ctx, problems)
     earlier = ctx.repeats.earlier(c, int(s.param("repeat_days")))
     if ctx.archives_missing:

@@ -206,16 +206,16 @@ def waiting_now(c: Complaint, now: datetime) -> bool:
 REOPEN_CLEARS = ("resolved_at", "confirmed_at", "survey_sent_at", "callback_done_at")
 
 
-def reopen(c: Complaint) -> list[str]:
+def reopen(c: Complaint, now: datetime) -> list[str]:
     """A reopened complaint: what happened before 重新打开时间 (resolution, confirmation, survey,
     callback, closing) no longer counts; its resolution clock starts again from the reopening.
-    Returns the row's notes."""
+    Returns the row's notes (a reopening before receipt or in the future does not count)."""
     when = c.times["reopened_at"]
     if when is None:
         return []
-    if c.received_at is not None and when < c.received_at:
+    if c.received_at is not None and when < c.received_at or when > now:
         c.times["reopened_at"] = None
-        return ["重新打开时间早于接收时间，不计"]
+        return ["重新打开时间早于接收时间，不计" if when <= now else "重新打开时间晚于现在，不计"]
     for key in REOPEN_CLEARS:
         moment = c.times[key]
         if moment is not None and moment < when:
