@@ -82,7 +82,8 @@ def read_rows(path: Path) -> list[dict]:
         rows = ws.iter_rows(values_only=True)
         lookup = header_lookup()
         keys = [lookup.get(normalise_header(v)) for v in next(rows, ())]
-        return [{k: v for k, v in zip(keys, values) if k} for values in rows
+        width = len(keys)  # a streamed row ends at its last cell: every column is given, as in full mode
+        return [{k: v for k, v in zip(keys, values + (None,) * (width - len(values))) if k} for values in rows
                 if any(v not in (None, "") for v in values)]
     finally:
         wb.close()
