@@ -145,6 +145,9 @@ def test_pauses_from_the_communication_log_add_up():
                        (T0 + timedelta(hours=3), T0 + timedelta(hours=6))]}  # overlapping: 4 h in all
     v = run(T0 + timedelta(hours=10), pauses=logged, **urgent)
     assert v["resolve_due"] == T0 + timedelta(hours=28)
+    still = {NUMBER: [(T0 + timedelta(hours=2), None)]}   # 下一步 等待客户, no later entry yet
+    v = run(T0 + timedelta(hours=10), pauses=still, **urgent)
+    assert v["status"] == "waiting" and v["resolve_due"] == T0 + timedelta(hours=32)
 
 
 # ---- reopen -------------------------------------------------------------------------------
@@ -229,8 +232,9 @@ def test_the_channel_limit_table_refuses_what_it_cannot_read():
 
 
 def test_tags_count_once_each_in_the_breakdown():
-    from complaintdesk.domain.kpis import monthly_kpis, split_tags
-    assert split_tags("物流、破损, 物流；直播") == ["物流", "破损", "直播"]
+    from complaintdesk.domain.kpis import monthly_kpis
+    from complaintdesk.domain.parsing import split_items
+    assert split_items("物流、破损, 物流；直播") == ["物流", "破损", "直播"]
     records = [{"complaint_no": f"N{i}", "received_at": "2026-10-09T10:00:00", "tags": tags}
                for i, tags in enumerate(("物流、破损", "物流", "", None))]
     assert monthly_kpis(records, "2026-10")["by_tag"] == {"物流": 2, "破损": 1}

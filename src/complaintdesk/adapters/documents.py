@@ -103,6 +103,15 @@ def prepare(kind: str, record: dict, lang: str = "zh") -> RenderedDoc:
                        list(spec.get("signatures", [])), labels)
 
 
+def write_document(path: Path, kind: str, record: dict, generated: str, lang: str, masked: bool) -> None:
+    """A document of `kind` for one record, as HTML or Word by the path's suffix."""
+    doc = prepare(kind, record, lang)
+    if path.suffix == ".html":
+        write_html(path, render_html(doc, record, generated, lang, masked))
+    else:
+        write_docx(path, doc, record, generated, masked)
+
+
 def render_html(doc: RenderedDoc, record: dict, generated: str, lang: str, masked: bool) -> str:
     env = Environment(loader=FileSystemLoader(str(templates_dir() / lang)),
                       autoescape=select_autoescape(default=True, default_for_string=True))

@@ -13,6 +13,7 @@ structure as it was: the next save through a file store repairs it.
 from __future__ import annotations
 
 from .register_structure import Repair, Shape, TableShape, parse_range, range_text
+from .xlsxstream.print_setup import FOOTER_TEXT, PAGES_WIDE
 
 ALL_VALIDATION = -4174      # XlCellType.xlCellTypeAllValidation
 PASTE_VALIDATION = 6        # XlPasteType.xlPasteValidation
@@ -115,8 +116,8 @@ def _print_setup(ws) -> None:
         setup = ws.api.PageSetup
         setup.PaperSize, setup.Orientation = A4, LANDSCAPE
         setup.Zoom = False
-        setup.FitToPagesWide, setup.FitToPagesTall = 3, False
+        setup.FitToPagesWide, setup.FitToPagesTall = PAGES_WIDE, False
         setup.PrintTitleRows, setup.PrintTitleColumns = "$1:$1", "$A:$A"
-        setup.CenterFooter = "第 &P 页，共 &N 页"
+        setup.CenterFooter = FOOTER_TEXT
     except Exception:  # no printer driver: the next save through a file store sets it up
         pass

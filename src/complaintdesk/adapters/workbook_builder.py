@@ -17,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..domain import labels
+from ..domain.improvement import WARN_BEFORE
 from ..domain.parsing import display_width
 from ..domain.schema import AUTOMATION, COLUMNS, HIDDEN_ROLES, TOOL_COLUMNS, sheet_name
 from ..domain.settings import DEFAULT_LISTS, DEMO_ROSTER, DEMO_STAFF, ROLES
@@ -67,7 +68,9 @@ def _actions_sheet(ws) -> None:
         ws.column_dimensions[letter].number_format = DATETIME_FORMAT
     ref = f"A2:H{ACTION_ROWS}"
     ws.conditional_formatting.add(ref, FormulaRule(formula=['AND($F2<>"",$G2="",$F2<NOW())'], fill=RED_FILL))
-    ws.conditional_formatting.add(ref, FormulaRule(formula=['AND($F2<>"",$G2="",$F2-NOW()<3)'], fill=AMBER_FILL))
+    warn = WARN_BEFORE.days  # the same window as the tool's own 即将超时 of an action
+    ws.conditional_formatting.add(ref, FormulaRule(formula=[f'AND($F2<>"",$G2="",$F2-NOW()<{warn})'],
+                                                   fill=AMBER_FILL))
 
 
 def tool_sheet_header(ws, columns, lang: str) -> None:

@@ -10,6 +10,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import TableStyleInfo
 
 from .register_structure import Repair, Shape, TableShape
+from .xlsxstream.print_setup import FOOTER_TEXT, PAGES_WIDE
 
 FROZEN = ("frozen", "frozenSplit")
 
@@ -33,27 +34,24 @@ def shape_of(ws, columns: dict[str, int], data_rows: int) -> Shape:
                  frozen=header_frozen(ws), printed=printed(ws))
 
 
-PRINT_PAGES_WIDE = 3  # 68+ columns on A4 landscape: ~25 a page, readable; one page wide would be ~6 pt
-
-
 def printed(ws) -> bool:
     """Whether the register prints as `init` sets it up: landscape, with its header row on every page."""
     return ws.page_setup.orientation == "landscape" and bool(ws.print_title_rows)
 
 
 def print_setup(ws) -> None:
-    """The register prints on A4 landscape, its columns over PRINT_PAGES_WIDE pages side by side, the
+    """The register prints on A4 landscape, its columns over PAGES_WIDE pages side by side, the
     header row and the complaint number repeated on every page (打印标题), pages numbered."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = PRINT_PAGES_WIDE
+    ws.page_setup.fitToWidth = PAGES_WIDE
     ws.page_setup.fitToHeight = 0
     ws.page_setup.pageOrder = "overThenDown"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
     ws.print_title_cols = "A:A"
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = FOOTER_TEXT
 
 
 def header_frozen(ws) -> bool:

@@ -10,9 +10,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
+from .kpis import score_figures
+from .model import SCORE_KEYS
 from .parsing import customer_keys, parse_datetime, parse_score, text_of
-
-SCORE_KEYS = ("score_efficiency", "score_attitude", "score_solution")
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,10 @@ def results(rows: list[dict]) -> list[dict]:
             by_name.setdefault(name, []).append(r)
     out = []
     for name, items in by_name.items():
-        means = []
-        for r in items:
-            scores = [parse_score(r.get(k))[0] for k in SCORE_KEYS]
-            if all(s is not None for s in scores):
-                means.append(sum(s for s in scores if s is not None) / 3)
-        answered = len(means)
-        out.append({"campaign": name, "sent": len(items), "answered": answered,
-                    "response_rate": round(answered / len(items), 4) if items else None,
-                    "satisfaction_avg": round(sum(means) / answered, 2) if answered else None,
-                    "csat": round(sum(1 for m in means if m >= 4) / answered, 4) if answered else None})
+        parsed = [{k: parse_score(r.get(k))[0] for k in SCORE_KEYS} for r in items]
+        answered = [p for p in parsed if all(v is not None for v in p.values())]
+        figures = score_figures(answered)
+        out.append({"campaign": name, "sent": len(items), "answered": len(answered),
+                    "response_rate": round(len(answered) / len(items), 4),
+                    "satisfaction_avg": figures["satisfaction_avg"], "csat": figures["csat"]})
     return out

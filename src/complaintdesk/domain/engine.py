@@ -154,7 +154,7 @@ def _evaluated(c: Complaint, received: datetime, ctx: Context, problems: list[st
         clocks = [ClockResult(r.key, r.start, r.due, ENDED.get(r.state, r.state)) for r in clocks]
         by_key = {r.key: r for r in clocks}
     status = derive_status(c, {"closed": closed, "escalated": escalated, "merged": merged,
-                               "waiting": handling.waiting_now(c, ctx.now)})
+                               "waiting": handling.waiting_now(c, ctx.now, spans)})
     if cal.uncovered_used:
         problems.append(uncovered_message(cal.uncovered_used))
     values: dict[str, object] = {

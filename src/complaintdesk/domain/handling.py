@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import RuleConflictError
 from .model import Complaint
-from .parsing import parse_bool, parse_datetime, text_of
+from .parsing import number_key, parse_bool, parse_datetime, text_of
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -194,12 +194,10 @@ def pause_problems(c: Complaint) -> list[str]:
     return []
 
 
-def waiting_now(c: Complaint, now: datetime) -> bool:
-    """Waiting for the customer at `now` (a pause still running) and not yet resolved."""
-    t = c.times
-    running = t["paused_from"] is not None and t["paused_from"] <= now and (
-        t["paused_until"] is None or t["paused_until"] > now)
-    return running and t["resolved_at"] is None
+def waiting_now(c: Complaint, now: datetime, spans: list[Span]) -> bool:
+    """Waiting for the customer at `now` — a pause (`pauses`: the columns or 沟通记录) still running,
+    which `pauses` ends at now — and not yet resolved."""
+    return bool(spans) and spans[-1][1] >= now and c.times["resolved_at"] is None
 
 
 # ---- reopen and merge ----------------------------------------------------------------
@@ -228,10 +226,10 @@ def reopen(c: Complaint, now: datetime) -> list[str]:
 
 def merge_problem(c: Complaint, known: frozenset[str] | None) -> str | None:
     """Why 合并到 cannot stand (None: it may): itself, or a number the register does not hold."""
-    target = c.text["merged_into"].strip().upper()
+    target = number_key(c.text["merged_into"])
     if not target:
         return None
-    if target == c.number.strip().upper():
+    if target == number_key(c.number):
         return "合并到填了本投诉自己的编号，未合并"
     if known is not None and target not in known:
         return f"合并到的投诉编号“{target[:30]}”在登记表中找不到，未合并"

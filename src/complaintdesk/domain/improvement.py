@@ -7,14 +7,13 @@ the tool never writes it; it reads it for 预警, mail and the monthly report.
 """
 from __future__ import annotations
 
-import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .parsing import number_key, parse_datetime, text_of
+from .parsing import number_key, parse_datetime, split_items, text_of
 
 WARN_BEFORE = timedelta(days=3)  # an open action this close to its deadline is 即将超时
-SEPARATORS = r"[、,，;；\s]+"
 
 
 @dataclass
@@ -40,7 +39,7 @@ def read_actions(rows: list[dict]) -> list[Action]:
     out = []
     for i, r in enumerate(rows, 2):
         content, problem = text_of(r.get("content")), text_of(r.get("problem"))
-        complaints = [n for n in re.split(SEPARATORS, text_of(r.get("complaint_nos"))) if n]
+        complaints = split_items(r.get("complaint_nos"))
         if not (content or problem or complaints):
             continue
         action = Action(i, text_of(r.get("action_no")), complaints, problem, content, text_of(r.get("owner")),
@@ -87,12 +86,9 @@ def without_action(hotspots: list[dict], actions: list[Action]) -> list[dict]:
 
 def summary_of(actions: list[Action], now: datetime) -> dict:
     """How many actions are in each state, and the list as the report shows it."""
+    states = [action_state(a, now) for a in actions]
     rows = [{"action": a.label, "problem": a.problem or "、".join(a.complaints), "content": a.content,
              "owner": a.owner, "due": a.due.isoformat() if a.due else None,
-             "done_at": a.done_at.isoformat() if a.done_at else None, "state": action_state(a, now)}
-            for a in actions]
-    counts: dict[str, int] = {}
-    for a in actions:
-        state = action_state(a, now)
-        counts[state] = counts.get(state, 0) + 1
-    return {"actions": rows, "counts": counts}
+             "done_at": a.done_at.isoformat() if a.done_at else None, "state": state}
+            for a, state in zip(actions, states)]
+    return {"actions": rows, "counts": dict(Counter(states))}

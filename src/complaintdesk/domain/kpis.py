@@ -12,9 +12,10 @@ Definitions (also written into the report's 说明 sheet):
 """
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+
+from .parsing import split_items
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
 SCORES = ("score_efficiency", "score_attitude", "score_solution")
@@ -88,10 +89,12 @@ def _surveyed(r: dict) -> bool:
 def satisfaction(rows: list[dict]) -> dict:
     """Survey figures (averages, CSAT: mean score 4 and up, the distribution of scores) and callbacks."""
     surveyed = [r for r in rows if _surveyed(r)]
-    return {"surveyed": len(surveyed)} | _scores(surveyed) | _callbacks(rows)
+    return {"surveyed": len(surveyed)} | score_figures(surveyed) | _callbacks(rows)
 
 
-def _scores(surveyed: list[dict]) -> dict:
+def score_figures(surveyed: list[dict]) -> dict:
+    """Averages, CSAT (mean score 4 and up) and the score distribution of answers with all three
+    scores — the per-case survey's figures, and a periodic campaign's."""
     n = len(surveyed)
     means = [sum(r[k] for k in SCORES) / 3 for r in surveyed]
     return {"satisfaction_avg": round(sum(means) / n, 2) if n else None,
@@ -193,14 +196,8 @@ def _volume(this: list[dict], rows: list[dict]) -> dict:
     for name, key in DIMENSIONS.items():
         result[name] = dict(Counter(r.get(key) or UNFILLED for r in rows).most_common())
     # a complaint counts under each of its 标签 (several, separated by 、 , ; or spaces)
-    result["by_tag"] = dict(Counter(tag for r in rows for tag in split_tags(r.get("tags"))).most_common())
+    result["by_tag"] = dict(Counter(tag for r in rows for tag in split_items(r.get("tags"))).most_common())
     return result
-
-
-def split_tags(cell) -> list[str]:
-    """The tags of a 标签 cell, each once, in the order typed."""
-    text = cell if isinstance(cell, str) else ""
-    return list(dict.fromkeys(t for t in re.split(r"[、,，;；\s]+", text) if t))
 
 
 def _by_day_and_week(rows: list[dict], month: str) -> dict:

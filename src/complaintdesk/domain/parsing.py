@@ -180,6 +180,12 @@ def display_width(value) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def split_items(cell) -> list[str]:
+    """The items of a cell listing several (标签, 来源投诉编号 …), separated by 、 , ; or spaces —
+    each once, in the order typed."""
+    return list(dict.fromkeys(t for t in re.split(r"[、,，;；\s]+", text_of(cell)) if t))
+
+
 def number_key(value) -> str:
     """A complaint number as typed or looked up — case, full-width forms and spaces aside
     (`20261203-cs-001`, ` 20261203-CS-001`, `２０２６…` find the same complaint)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .handling import plan_filled
 from .labels import CLOCK_STATE, to_code
 from .model import Complaint
 from .settings import Settings, SlaRule
@@ -68,8 +69,7 @@ class Approval:
 
 
 def plan_done(c: Complaint, approval: Approval) -> bool:
-    filled = bool(c.text["plan_measures"]) and c.times["plan_deadline"] is not None
-    return filled and (not approval.required or approval.approved)
+    return plan_filled(c) and (not approval.required or approval.approved)
 
 
 def extended(due: datetime, start: datetime, spans: list[tuple[datetime, datetime]], rule: SlaRule,
@@ -110,7 +110,7 @@ def evaluate_clocks(c: Complaint, priority: str, settings: Settings, cal: WorkCa
         rule = settings.rule(key, priority, c.text.get("channel", ""))
         due = add_duration(start, rule, cal, settings)
         if key in PAUSED_CLOCKS and spans:
-            due = extended(due, start, list(spans), rule, cal, settings)
+            due = extended(due, start, spans, rule, cal, settings)
         return ClockResult(key, start, due, clock_state(start, due, stop, now, share))
 
     results = [run("response", c.received_at, t["first_response_at"])]

@@ -11,7 +11,8 @@ from pathlib import Path
 from ..adapters import documents
 from ..adapters.safe_paths import inside, safe_name
 from ..adapters.store import RegisterStore, row_is_closed
-from ..domain.campaign import SCORE_KEYS, Candidate, candidate, draw
+from ..domain.campaign import Candidate, candidate, draw
+from ..domain.model import SCORE_KEYS
 from ..domain.parsing import number_key, parse_datetime, parse_score, text_of
 from ..errors import ComplaintDeskError
 from .casework import reply_deadline
@@ -86,13 +87,8 @@ def _folder(store: RegisterStore, out_dir: Path | None, name: str) -> Path:
 
 def _write_form(c: Candidate, path: Path, now: datetime, lang: str, extra: dict) -> None:
     record = {"complaint_no": c.number, "customer_name": c.customer, "contact": c.contact} | extra
-    doc = documents.prepare(FORM, record, lang)
-    generated = now.strftime("%Y-%m-%d %H:%M")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".html":
-        documents.write_html(path, documents.render_html(doc, record, generated, lang, False))
-    else:
-        documents.write_docx(path, doc, record, generated, False)
+    documents.write_document(path, FORM, record, now.strftime("%Y-%m-%d %H:%M"), lang, False)
 
 
 def import_campaign_answers(store: RegisterStore, lines: list[tuple[int, dict]], now: datetime) -> Summary:

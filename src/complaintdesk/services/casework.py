@@ -130,12 +130,7 @@ def _write_document(kind: str, masked: bool, values: dict, path: Path, now: date
     record = _record(values) | {"reply_by": reply_by}
     if masked:
         record = mask_record(record)
-    doc = documents.prepare(kind, record, lang)
-    generated = now.strftime("%Y-%m-%d %H:%M")
-    if path.suffix == ".html":
-        documents.write_html(path, documents.render_html(doc, record, generated, lang, masked))
-    else:
-        documents.write_docx(path, doc, record, generated, masked)
+    documents.write_document(path, kind, record, now.strftime("%Y-%m-%d %H:%M"), lang, masked)
 
 
 def mark_surveys_sent(store: RegisterStore, numbers: list[str], now: datetime) -> Summary:

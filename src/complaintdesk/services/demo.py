@@ -144,7 +144,7 @@ def _improvement_action(store: RegisterStore, now: datetime) -> Summary:
     store.append_table("actions", [{"action_no": f"ZG-{now:%Y%m}-01", "problem": problem,
                                     "complaint_nos": "、".join(top["examples"][:3]), "content": "与供应商复盘并整改",
                                     "owner": "孙强", "due": now + timedelta(days=14)}])
-    summary = Summary("actions", messages=[f"整改 ZG-{now:%Y%m}-01：{top['product']} × {top['category']}"])
+    summary = Summary("actions", messages=[f"整改 ZG-{now:%Y%m}-01：{problem}"])
     summary.add("actions")
     save(store, summary, now)
     return summary

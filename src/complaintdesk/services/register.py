@@ -19,7 +19,7 @@ from ..domain.handling import WAITING
 from ..domain.improvement import action_state, read_actions
 from ..domain.intake import Counter, RepeatIndex
 from ..domain.model import parse_complaint
-from ..domain.parsing import customer_keys, excel_serial, is_yes, parse_datetime, text_of
+from ..domain.parsing import customer_keys, excel_serial, is_yes, number_key, parse_datetime, text_of
 from ..domain.schema import STAMP_KEYS
 from ..domain.settings import CLOCK_LABELS, group_rule
 from ..domain.sla import CLOCK_TABLE
@@ -69,13 +69,13 @@ def _contacts(store: RegisterStore) -> tuple[dict[str, datetime], dict[str, list
 
 
 def _known_numbers(open_rows, closed, archived) -> frozenset[str] | None:
-    """Every number the register and its archives hold (upper case) — read only when a row names
+    """Every number the register and its archives hold (number_key) — read only when a row names
     a complaint it was merged into."""
     if not any(text_of(r.values.get("merged_into")) for r in open_rows):
         return None
     numbers = chain((r.values.get("complaint_no") for r in open_rows), closed.columns["complaint_no"],
                     archived["complaint_no"])
-    return frozenset(text_of(n).upper() for n in numbers if n)
+    return frozenset(number_key(n) for n in numbers if n)
 
 
 # what refresh needs of a closed complaint: its number (numbering, duplicates) and what repeat

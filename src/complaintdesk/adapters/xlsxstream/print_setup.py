@@ -12,11 +12,12 @@ import re
 
 from . import sheet_xml as sx
 
-PAGES_WIDE = 3
+PAGES_WIDE = 3  # 78 columns on A4 landscape: ~25 a page, readable; one page wide would be ~6 pt
+FOOTER_TEXT = "第 &P 页，共 &N 页"  # page numbers, as Excel's header/footer codes write them
 MARGINS = b'<pageMargins left="0.4" right="0.4" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
 PAGE_SETUP = (f'<pageSetup paperSize="9" orientation="landscape" fitToWidth="{PAGES_WIDE}" fitToHeight="0" '
               'pageOrder="overThenDown"/>').encode()
-FOOTER = "<headerFooter><oddFooter>&amp;C第 &amp;P 页，共 &amp;N 页</oddFooter></headerFooter>".encode()
+FOOTER = f"<headerFooter><oddFooter>{sx.escape('&C' + FOOTER_TEXT)}</oddFooter></headerFooter>".encode()
 TITLES = "_xlnm.Print_Titles"
 
 _PAGE_SETUP = re.compile(rb"<pageSetup\b[^>]*/>|<pageSetup\b[^>]*>.*?</pageSetup>", re.S)
