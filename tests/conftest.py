@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,18 @@ def pytest_runtest_logreport(report):
         terminal = _config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
             terminal.write_line(f"\n  ⏱ {report.duration:.0f} s  {report.nodeid}")
+
+
+def kill_after(proc: subprocess.Popen, seconds: float) -> bool:
+    """SIGKILL `proc` if it still runs `seconds` from now; True when it was killed. A process that
+    ends sooner is not waited for the rest of the time."""
+    try:
+        proc.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ through a real local SMTP server (aiosmtpd); both file stores run the same story
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,7 +15,7 @@ from openpyxl import load_workbook
 
 from complaintdesk.adapters.holder import excel_owner_bytes, holder_of
 from complaintdesk.entrypoints.scheduler import Scheduler
-from tests.conftest import complaint, read_rows, type_rows
+from tests.conftest import complaint, kill_after, read_rows, type_rows
 from tests.integration.test_scheduler_and_mail import smtp  # noqa: F401  (fixture)
 
 EXE = [sys.executable, "-m", "complaintdesk.entrypoints.cli"]
@@ -229,10 +227,7 @@ def test_sigkill_never_mails_twice_nor_loses_a_queued_change(register, cli, smtp
             text, args = None, ["schedule", str(register), "--once"]
         proc = subprocess.Popen(EXE + args + ["--now", now.isoformat()], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.2, 2.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
+        kills += kill_after(proc, rng.uniform(0.2, 2.2))
         if proc.wait() == 0 and text:
             accepted.append(text)
         mailed = alert_keys(smtp)

@@ -2,7 +2,6 @@
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter as _letter
 
 from complaintdesk.domain.schema import COLUMNS as _COLUMNS
-from tests.conftest import complaint, convert, read_rows, type_rows
+from tests.conftest import complaint, convert, kill_after, read_rows, type_rows
 
 LAST = _letter(len(_COLUMNS))  # the register's last column
 
@@ -35,11 +34,7 @@ def test_sigkill_during_saves_never_breaks_the_register(register, cli):
         now = (datetime(2026, 10, 1, 10) + timedelta(hours=7 * i)).isoformat()
         proc = subprocess.Popen(EXE + ["sla", str(register), "--now", now],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait()
+        killed += kill_after(proc, rng.uniform(0.3, 2.5))
         rows = read_rows(register)  # opens, every time
         assert sorted(r["complaint_no"] for r in rows) == numbers
         assert all(r["description"] == "内胆涂层脱落" for r in rows)
