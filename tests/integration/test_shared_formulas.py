@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter as _letter
 from openpyxl.worksheet.formula import ArrayFormula
 
-from complaintdesk.adapters.faststore import fast_store
+from complaintdesk.adapters.faststore import fast_store, saving
 from complaintdesk.adapters.faststore.archive_files import archive_columns, read_archive_columns, read_archive_rows
 from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.faststore.register_index import index_path
@@ -73,6 +73,7 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
     last, filled = size + 1, size * 2 // 5 + 30  # the last row; a row of the light column's block
     monkeypatch.setattr(fast_store, "CHUNK", 384 << 10)  # many pieces: most cells far from their master
     monkeypatch.setattr(sheet_writer, "CHUNK", 384 << 10)
+    monkeypatch.setattr(saving, "SCAN_BATCH", 5)  # written rows indexed in batches, masters far away
     monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)  # (an inflating read gives ~7× its block)
     wb = load_workbook(path, read_only=True)
     ws = wb["投诉登记"]

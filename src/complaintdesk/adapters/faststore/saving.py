@@ -25,14 +25,12 @@ from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_writer import NO_EDITS, SheetEnds, copy_member, patch_segments, row_xml, stream_patch
 from . import register_index
 from .new_sheets import WORKBOOK, added
-from .sheet_scan import (
-    resolved,
-    scan_chunk,
-)
+from .sheet_scan import merged, resolved, scan_chunk
 from .structure import dimension_stale, sheet_ends, table_xml
 from .styles import STYLES_PART
 
 DATETIME_NUMFMT = "yyyy-mm-dd hh:mm"
+SCAN_BATCH = 2000  # written rows scanned at a time for the row index
 
 
 @dataclass
@@ -166,6 +164,8 @@ class Saving:
 
     def _after_save(self, plan: SavePlan) -> None:
         """Read the new file from now on, and keep its row index (renumbered after rows went out)."""
+        self._patches.clear()  # written: the index is made from the written rows, before they are read again
+        self._appended.clear()
         if plan.removal is None:
             index = self._next_index(plan.register_changes)
             self._reopen()
@@ -243,11 +243,17 @@ class Saving:
                                        self._formulas.masters)
 
     def _scanned_written(self):
-        """The rows this save wrote anew, scanned as a read would scan them (None: none written)."""
+        """The rows this save wrote anew, scanned as a read would scan them (None: none written) —
+        a batch of rows at a time, each row's XML let go once scanned (a first fill of 200,000
+        rows would otherwise hold its XML twice)."""
         if not self._written:
             return None
-        scanned = scan_chunk(b"".join(self._written[r] for r in sorted(self._written)), self._spec())
-        return resolved(scanned, self._formulas)  # their masters may lie anywhere: the read learnt them all
+        rows, spec = sorted(self._written), self._spec()
+        pieces = []
+        for start in range(0, len(rows), SCAN_BATCH):
+            buf = b"".join([self._written.pop(r) for r in rows[start:start + SCAN_BATCH]])
+            pieces.append(resolved(scan_chunk(buf, spec), self._formulas))  # their masters may lie anywhere
+        return merged(pieces)
 
     def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict] | None:
         """The rows not written anew, as the index keeps them: light values, or the raw XML of a

@@ -162,6 +162,21 @@ def resolved(piece: Scanned, formulas: Formulas) -> Scanned:
     return piece._replace(columns=columns, full=full, cases=cases)
 
 
+def merged(pieces: list[Scanned]) -> Scanned | None:
+    """Resolved pieces (shared formulas read as text) as one, in the order given; None for none."""
+    if not pieces:
+        return None
+    first = pieces[0]
+    closed, columns, full, cases = [], [[] for _ in first.keys], {}, {}
+    for piece in pieces:
+        closed += piece.closed
+        for column, more in zip(columns, piece.columns):
+            column += more
+        full.update(piece.full)
+        cases.update(piece.cases)
+    return Scanned(first.keys, closed, columns, full, cases, max(p.last_row for p in pieces))
+
+
 def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int, Formulas]:
     """The pieces of a whole sheet as one: light columns, full rows, case rows, last row, and the
     sheet's shared formulas, their cells read as text."""
