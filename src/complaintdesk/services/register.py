@@ -202,7 +202,9 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
                       key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
     old_rows = [r for r in open_rows if complaints[r.row_id].number]
     for row in old_rows + new_rows:
-        c = complaints[row.row_id]
+        # let go of each complaint once evaluated (a first fill of 200,000 rows holds its patches
+        # instead); those of group events are named at the end
+        c = complaints[row.row_id] if row.row_id in ctx.group_events else complaints.pop(row.row_id)
         if c.number:
             if c.number in seen and seen[c.number] != row.row_id:
                 message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"

@@ -55,7 +55,7 @@ class Saving:
             cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
             cells.update(self._patches.get(r, {}))
             self._written[r] = row_xml(r, cells)
-        appended = b"".join(self._written[r] for r in range(first_new, self._last_row + 1))
+        appended = [self._written[r] for r in range(first_new, self._last_row + 1)]  # not joined: a copy less
         patches = {r: p for r, p in self._patches.items() if r < first_new}
         last_col = self.last_col
         index = self._load_index()

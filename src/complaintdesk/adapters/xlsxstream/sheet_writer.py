@@ -14,7 +14,7 @@ import bisect
 import re
 import zipfile
 from datetime import date
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence, Union
 
 from ...errors import SchemaError
 from . import sheet_xml as sx
@@ -122,7 +122,16 @@ def _cut(out) -> None:
         cut()
 
 
-def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: bytes, last_row: int, last_col: int,
+Appended = Union[bytes, Sequence[bytes]]  # rows added after the last one: their XML, whole or row by row
+
+
+def write_appended(out, appended: Appended) -> None:
+    """The appended rows' XML; given row by row, never joined into one more copy of them all."""
+    for block in ([appended] if isinstance(appended, bytes) else appended):
+        out.write(block)
+
+
+def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: Appended, last_row: int, last_col: int,
                  ends: SheetEnds = NO_EDITS, drop_from: int | None = None, written: dict | None = None,
                  removal=None) -> None:
     """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended;
@@ -159,7 +168,7 @@ def _stream(f, part, out, patches, appended, last_row, last_col, ends: SheetEnds
         if end >= 0:
             _write_missing(out, pending, patches, written)
             _cut(out)
-            out.write(appended)
+            write_appended(out, appended)
             _stream_tail(f, out, buf, ends, removal)
             return
         buf += f.read(CHUNK)
@@ -198,7 +207,7 @@ def _stream_tail(f, out, buf: bytes, ends: SheetEnds, removal) -> None:
 
 
 def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], out: SegmentWriter, part: str,
-                   patches, appended: bytes, last_row: int, last_col: int, ends: SheetEnds = NO_EDITS,
+                   patches, appended: Appended, last_row: int, last_col: int, ends: SheetEnds = NO_EDITS,
                    written: dict | None = None) -> None:
     """Like stream_patch for a sheet written in segments: only touched segments are re-encoded.
 
@@ -238,7 +247,7 @@ def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], ou
         if tail:
             _write_missing(out, left, patches, written)
             out.cut()
-            out.write(appended)
+            write_appended(out, appended)
             out.write(ends.of_tail(rest))
         out.cut()
 
