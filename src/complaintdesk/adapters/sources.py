@@ -9,7 +9,8 @@ from ..errors import SourceError
 
 
 def read_source(path: Path) -> tuple[list[str], list[list[object]]]:
-    """(headers, data rows) of the first sheet / the CSV; raises SourceError when unreadable."""
+    """(headers, data rows) of the first sheet / the CSV, each row a list; raises SourceError when
+    unreadable."""
     path = Path(path)
     if not path.exists():
         raise SourceError(f"找不到文件：{path}")
@@ -31,6 +32,7 @@ def _read_csv(path: Path):
             continue
     else:
         raise SourceError(f"“{path.name}”的编码无法识别（支持 UTF-8 和 GBK）")
+    del raw  # the text is what is parsed: a large export is not held twice
     header = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=header.count)  # the header tells the separator
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

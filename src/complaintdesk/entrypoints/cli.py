@@ -120,7 +120,7 @@ def source_args(source: Path) -> dict:
     """A source file read once, as the arguments of a queued import (the file may move later)."""
     from ..adapters.sources import read_source
     headers, data = run(read_source, source)
-    return {"name": Path(source).name, "headers": list(headers), "data": [list(r) for r in data]}
+    return {"name": Path(source).name, "headers": list(headers), "data": data}  # rows are lists already
 
 
 @app.command()

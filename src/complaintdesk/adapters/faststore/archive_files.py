@@ -45,7 +45,6 @@ from .sheet_scan import ROW_NUM, Keyed, holds_value, piece_rows, typed_row
 
 ARCHIVE_SHEET, COMMS_SHEET, AUDIT_SHEET = "投诉归档", "沟通记录", "变更记录"
 ARCHIVE_PREFIX, AUDIT_PREFIX = "投诉归档_", "变更记录_"
-BATCH = 2000  # rows written at a time
 CACHE_FORMAT = 3
 
 
@@ -357,8 +356,8 @@ def _write_package(path: Path, sheets: dict[str, tuple[list[dict], dict[str, int
                 head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
                 with dst.open(info.filename, "w", force_zip64=True) as out:
                     out.write(head + b"<sheetData>" + header)
-                    for at in range(0, len(lines), BATCH):
-                        out.write(table_rows_xml(at + 2, lines[at:at + BATCH], cols, style))
+                    for block in table_rows_xml(2, lines, cols, style):  # a block at a time
+                        out.write(block)
                     out.write(tail)
     atomic_write(path, write)
 

@@ -151,7 +151,7 @@ class ToolSheets:
         cols = {k: i + 1 for k, i in tool_columns(header, role).items()}
         appended = table_rows_xml(last + 1, rows, cols, date_style)
         if part_of(self.parts, role) not in self.zip.namelist():  # a sheet added by this save
-            out.write(sheet_part(header, appended))
+            out.write(sheet_part(header, b"".join(appended)))
             return
         stream_patch(self.zip, part_of(self.parts, role), out, {}, appended, last + len(rows), len(header),
                      drop_from=2 if replace else None)

@@ -14,7 +14,7 @@ import bisect
 import re
 import zipfile
 from datetime import date
-from typing import Callable, NamedTuple, Sequence, Union
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
 
 from ...errors import SchemaError
 from . import sheet_xml as sx
@@ -53,13 +53,14 @@ def row_xml(r: int, cells: dict[int, tuple[object, int | None]]) -> bytes:
     return f'<row r="{r}">{body}</row>'.encode("utf-8")
 
 
-def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_style: int | None) -> bytes:
-    """Rows of a tool sheet (dicts by key) as <row> elements from row `first` on; dates get `date_style`.
-    Tens of thousands of audit rows are written at once and their values repeat (the time, the
-    source, column names): each distinct value's cell XML after the reference is made once."""
+def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_style: int | None) -> Iterator[bytes]:
+    """Rows of a tool sheet (dicts by key) as <row> elements from row `first` on, made and given
+    ROWS_PER_BLOCK rows at a time (never one buffer of them all); dates get `date_style`. Tens of thousands
+    of audit rows are written at once and their short values repeat (the time, the source, column
+    names): each distinct short value's cell XML after the reference is made once."""
     order = [(k, sx.col_letter(c)) for k, c in sorted(cols.items(), key=lambda kv: kv[1])]
     made: dict[tuple, str] = {}
-    out = []
+    out: list[str] = []
     for r, row in enumerate(rows, first):
         cells = []
         for k, letter in order:
@@ -69,10 +70,20 @@ def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_styl
             key = (v.__class__, v)
             rest = made.get(key)
             if rest is None:  # '<c r="X' + what follows the reference
-                rest = made[key] = sx.cell_xml("X", v, date_style if isinstance(v, date) else None)[7:]
+                rest = sx.cell_xml("X", v, date_style if isinstance(v, date) else None)[7:]
+                if len(rest) <= MADE_AT_MOST:  # a long text (a row's first fill) seldom repeats
+                    made[key] = rest
             cells.append(f'<c r="{letter}{r}{rest}')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    return "".join(out).encode("utf-8")
+        if len(out) == ROWS_PER_BLOCK:
+            yield "".join(out).encode("utf-8")
+            out = []
+    if out:
+        yield "".join(out).encode("utf-8")
+
+
+ROWS_PER_BLOCK = 2000
+MADE_AT_MOST = 200  # characters of a cell's XML kept for reuse
 
 
 def _dimension(last_row: int, last_col: int) -> bytes:
@@ -125,13 +136,14 @@ def _cut(out) -> None:
 Appended = Union[bytes, Sequence[bytes]]  # rows added after the last one: their XML, whole or row by row
 
 
-def write_appended(out, appended: Appended) -> None:
+def write_appended(out, appended: Appended | Iterable[bytes]) -> None:
     """The appended rows' XML; given row by row, never joined into one more copy of them all."""
     for block in ([appended] if isinstance(appended, bytes) else appended):
         out.write(block)
 
 
-def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: Appended, last_row: int, last_col: int,
+def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: Appended | Iterable[bytes],
+                 last_row: int, last_col: int,
                  ends: SheetEnds = NO_EDITS, drop_from: int | None = None, written: dict | None = None,
                  removal=None) -> None:
     """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended;
