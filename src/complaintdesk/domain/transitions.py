@@ -15,6 +15,8 @@ from .model import Complaint
 # what a register row's 状态 reads when the complaint is closed (in either language of the workbook)
 # (a merged duplicate is done too: it waits for nothing and is archived like a closed one)
 CLOSED_STATUS = frozenset({*labels.STATUS["closed"], "closed", *labels.STATUS["merged"], "merged"})
+# status codes of a complaint that waits for nothing more from the customer: no survey, no acknowledgement
+DONE_CODES = ("closed", "invalid", "merged")
 
 
 def row_closed(status, closed_at) -> bool:

@@ -14,6 +14,7 @@ from ..domain.masking import mask_free_text, mask_record
 from ..domain.model import SCORE_KEYS
 from ..domain.parsing import number_key, parse_bool, parse_score, text_of
 from ..domain.schema import BY_KEY, header_lookup, normalise_header
+from ..domain.transitions import DONE_CODES
 from ..errors import ComplaintDeskError
 from .common import Summary, audit_row, display, save
 from .register import refresh
@@ -31,7 +32,7 @@ def _due(kind: str, v: dict, exists: bool, lang: str) -> bool:
     if kind == "survey":  # never again to a customer who answered, nor for a closed complaint
         answered = any(v.get(k) not in (None, "") for k in SCORE_KEYS)
         return bool(v.get("confirmed_at")) and not v.get("survey_sent_at") and not answered \
-            and status not in ("closed", "invalid", "merged") and parse_bool(v.get("customer_agrees"))[0] is not False
+            and status not in DONE_CODES and parse_bool(v.get("customer_agrees"))[0] is not False
     if exists:
         return False
     if kind == "assignment":  # a new complaint, or one escalated at once (a 群诉) before anyone answered

@@ -262,6 +262,11 @@ def alert_rows(store: RegisterStore, now: datetime, open_rows=None) -> list[dict
 ACTION_CLOCK = {"zh": "整改", "en": "Improvement"}
 
 
+def hours_over(now: datetime, due: datetime | None) -> float:
+    """How many hours `due` lies behind `now`, to a tenth (0 when not past or none)."""
+    return round((now - due).total_seconds() / 3600, 1) if due is not None and now > due else 0
+
+
 def action_alerts(actions, now: datetime, lang: str) -> list[dict]:
     """整改 actions near or past their deadline, undone: an alert each, to their owner."""
     out = []
@@ -269,7 +274,7 @@ def action_alerts(actions, now: datetime, lang: str) -> list[dict]:
         state = action_state(action, now)
         if state not in ("at_risk", "breached"):
             continue
-        over = round((now - action.due).total_seconds() / 3600, 1) if state == "breached" else 0
+        over = hours_over(now, action.due) if state == "breached" else 0
         out.append({"complaint_no": action.label, "clock": ACTION_CLOCK.get(lang, ACTION_CLOCK["en"]),
                     "state": labels.label(labels.CLOCK_STATE, state, lang), "due": action.due, "hours_over": over,
                     "priority": "", "handler": action.owner, "department": "",
@@ -323,7 +328,7 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
         if not state:
             continue
         due, _ = parse_datetime(v.get(spec.due_col))
-        over = round((now - due).total_seconds() / 3600, 1) if due and now > due else 0
+        over = hours_over(now, due)
         out.append(dict(common, clock=CLOCK_LABELS[spec.key][0 if lang == "zh" else 1],
                         state=labels.label(labels.CLOCK_STATE, state, lang), due=due, hours_over=over))
     if is_yes(v.get("callback_required")) and not v.get("callback_done_at"):
@@ -333,7 +338,7 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
         state = labels.label(labels.CLOCK_STATE, "breached", lang) if late else pending
         owner = text_of(v.get("callback_owner"))
         out.append(dict(common, clock="主管回访" if lang == "zh" else "Callback", state=state, due=due,
-                        hours_over=round((now - due).total_seconds() / 3600, 1) if late and due else 0,
+                        hours_over=hours_over(now, due),
                         handler=owner or common["handler"]))
     return out
 

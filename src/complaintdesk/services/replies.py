@@ -19,6 +19,7 @@ from ..adapters.store import RegisterStore
 from ..domain import labels
 from ..domain.parsing import looks_like_formula, number_key, parse_datetime, text_of
 from ..domain.settings import EMAIL_RE
+from ..domain.transitions import DONE_CODES
 from ..errors import ComplaintDeskError, MailError
 from .casework import _rows_by_number
 from .common import Summary, save
@@ -82,7 +83,7 @@ def auto_ack(store: RegisterStore, now: datetime, mailer: Mailer | None = None) 
         received, _ = parse_datetime(v.get("received_at"))
         number = text_of(v.get("complaint_no"))
         if number and received and now - ACK_WINDOW <= received <= now and number_key(number) not in logged \
-                and labels.to_code(labels.STATUS, v.get("status")) not in ("invalid", "merged", "closed"):
+                and labels.to_code(labels.STATUS, v.get("status")) not in DONE_CODES:
             due.append((number, text_of(v.get("contact"))))
     entries, sms = [], []
     for number, contact in due:

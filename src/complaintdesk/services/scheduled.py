@@ -10,6 +10,7 @@ from ..domain import labels
 from ..domain.jobs import report_month
 from ..domain.parsing import parse_bool, text_of
 from ..domain.settings import split_addresses
+from ..domain.transitions import DONE_CODES
 from ..errors import MailError
 from .common import Summary
 from .group_publish import publish_job
@@ -43,7 +44,7 @@ def survey_reminder_job(store: RegisterStore, now: datetime, mailer: Mailer | No
     for row in store.split_rows(())[0]:  # closed complaints wait for nothing
         v = row.values
         status = labels.to_code(labels.STATUS, v.get("status"))
-        if v.get("confirmed_at") and not v.get("survey_sent_at") and status not in ("closed", "invalid", "merged") \
+        if v.get("confirmed_at") and not v.get("survey_sent_at") and status not in DONE_CODES \
                 and parse_bool(v.get("customer_agrees"))[0] is not False:
             due = v.get("survey_due")
             waiting.setdefault(text_of(v.get("handler")), []).append(

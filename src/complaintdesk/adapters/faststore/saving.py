@@ -96,9 +96,8 @@ class Saving:
     def _save_plan(self) -> SavePlan:
         refuse_if_open_in_excel(self.path)
         check_rows_fit("register", self._last_row, self.row_notices)
-        removal = None
+        removal, name = None, self.register_name()
         if self._removed:
-            name = next(n for n, part in self.parts.items() if part == self.register_part)
             removal = SheetRemoval(RowShift(self._removed, self._last_row, name))
             self._extra_parts.update(shifted_parts(self.zip, self.register_part, removal.shift))
         missing = self.tools.missing()
@@ -107,7 +106,6 @@ class Saving:
             self.parts.update(new.parts)
             self._extra_parts.update(new.replaced)
         repair, last = self.structure(), self._structure_rows()[1]
-        name = self.register_name()
         if repair.print_setup and name is not None:  # 打印标题 live in workbook.xml
             book = self._extra_parts.get(WORKBOOK) or self.zip.read(WORKBOOK)
             self._extra_parts[WORKBOOK] = with_print_titles(book, name)
