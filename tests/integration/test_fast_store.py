@@ -17,7 +17,7 @@ from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.adapters.stores import FAST_THRESHOLD, open_store
 from complaintdesk.adapters.xlsx_store import XlsxStore
-from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan
+from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan, sheet_writer
 from complaintdesk.adapters.xlsxstream.deflate_segments import member_data_offset
 from tests.conftest import complaint, convert, read_rows, type_rows
 
@@ -29,6 +29,16 @@ def bench_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def small_pieces(monkeypatch, size: int, writer: bool = False) -> None:
+    """Read the register sheet in pieces of `size` bytes (with `writer`, write its segments so too):
+    several pieces from a register of a few hundred rows. An inflating read gives ~7× its block, so
+    the block is made small as well."""
+    monkeypatch.setattr(fast_store, "CHUNK", size)
+    if writer:
+        monkeypatch.setattr(sheet_writer, "CHUNK", size)
+    monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)
 
 
 def run(cli, monkeypatch, store, *args, code=0):
@@ -62,8 +72,7 @@ def cycle(cli, monkeypatch, store, path, tmp_path):
 def test_both_stores_give_identical_results_on_a_multi_chunk_register(tmp_path, cli, monkeypatch):
     source = tmp_path / "big.xlsx"
     bench_module().build(source, 500, shared_strings=False)   # ~1.4 MB of sheet XML
-    monkeypatch.setattr(fast_store, "CHUNK", 256 << 10)        # read and streamed in four pieces or more
-    monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)  # (an inflating read gives ~7× its block)
+    small_pieces(monkeypatch, 256 << 10)   # read and streamed in four pieces or more
     slow, fast = tmp_path / "slow.xlsx", tmp_path / "fast.xlsx"
     shutil.copy(source, slow)
     shutil.copy(source, fast)

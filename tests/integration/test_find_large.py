@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.xlsx_store import XlsxStore
-from complaintdesk.adapters.xlsxstream import deflate_segments, mention_scan
+from complaintdesk.adapters.xlsxstream import mention_scan
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_letter
 from complaintdesk.domain.parsing import PHONE_SEPARATOR, normalise_phone
 from complaintdesk.entrypoints.cli import app
@@ -135,11 +135,10 @@ def test_the_byte_search_narrows_the_rows_parsed(tricky):
 
 
 def test_find_on_a_multi_chunk_register_equals_a_full_read(tmp_path, monkeypatch):
-    from tests.integration.test_fast_store import bench_module
+    from tests.integration.test_fast_store import bench_module, small_pieces
     path = tmp_path / "big.xlsx"
     bench_module().build(path, 1200, shared_strings=False)  # ~3.4 MB of sheet XML: several pieces
-    monkeypatch.setattr("complaintdesk.adapters.faststore.fast_store.CHUNK", 384 << 10)
-    monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)  # (an inflating read gives ~7× its block)
+    small_pieces(monkeypatch, 384 << 10)
     copy = tmp_path / "copy.xlsx"
     shutil.copy(path, copy)
     slow = XlsxStore(copy)

@@ -16,10 +16,17 @@ from complaintdesk.adapters.faststore.archive_files import archive_columns, read
 from complaintdesk.adapters.faststore.fast_store import FastStore
 from complaintdesk.adapters.faststore.register_index import index_path
 from complaintdesk.adapters.xlsx_store import XlsxStore
-from complaintdesk.adapters.xlsxstream import deflate_segments, parallel_scan, sheet_writer
+from complaintdesk.adapters.xlsxstream import parallel_scan
 from complaintdesk.adapters.xlsxstream.sheet_xml import col_index
 from complaintdesk.domain.schema import KEYS as _KEYS
-from tests.integration.test_fast_store import bench_module, full_read, indexed_read, run, split_and_full
+from tests.integration.test_fast_store import (
+    bench_module,
+    full_read,
+    indexed_read,
+    run,
+    small_pieces,
+    split_and_full,
+)
 
 REMARKS, RESP, NOTE = (_letter(_KEYS.index(k) + 1) for k in ("remarks", "responsibility", "callback_note"))
 
@@ -71,10 +78,8 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
     size = 1200
     path = register(tmp_path, size)
     last, filled = size + 1, size * 2 // 5 + 30  # the last row; a row of the light column's block
-    monkeypatch.setattr(fast_store, "CHUNK", 384 << 10)  # many pieces: most cells far from their master
-    monkeypatch.setattr(sheet_writer, "CHUNK", 384 << 10)
+    small_pieces(monkeypatch, 384 << 10, writer=True)  # many pieces: most cells far from their master
     monkeypatch.setattr(saving, "SCAN_BATCH", 5)  # written rows indexed in batches, masters far away
-    monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)  # (an inflating read gives ~7× its block)
     wb = load_workbook(path, read_only=True)
     ws = wb["投诉登记"]
     assert ws[f"{REMARKS}{last}"].value == f'=IF($L{last}="","",LEN(L{last})+SUM({RESP}$2:{RESP}{last}))'
@@ -119,9 +124,7 @@ def test_filled_down_formulas_read_as_openpyxl_reads_them(tmp_path, cli, monkeyp
 
 def test_both_stores_archive_filled_down_formulas_alike(tmp_path, cli, monkeypatch):
     source = register(tmp_path, 600)   # ~1.7 MB of sheet XML, read and streamed in small pieces:
-    monkeypatch.setattr(fast_store, "CHUNK", 128 << 10)
-    monkeypatch.setattr(sheet_writer, "CHUNK", 128 << 10)
-    monkeypatch.setattr(deflate_segments._Inflating, "BLOCK", 1 << 15)
+    small_pieces(monkeypatch, 128 << 10, writer=True)
     pieces = FastStore(source)
     assert len(list(pieces._chunks())) >= 8   # most cells far from their master
     pieces.zip.close()
