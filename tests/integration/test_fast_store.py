@@ -213,6 +213,12 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     size = 1200
     bench_module().build(path, size, shared_strings=False)
     monkeypatch.setattr(saving, "SCAN_BATCH", 7)  # the rows a save wrote are indexed in many batches
+    # ... and past 64 KB of them, read back from the file written (a first fill of 200,000 rows)
+    monkeypatch.setattr(sheet_writer, "WRITTEN_BUDGET", 64 << 10)
+    read_back = []
+    real_read_back = saving.Saving._read_back
+    monkeypatch.setattr(saving.Saving, "_read_back", lambda self, rows: read_back.append(len(rows))
+                        or real_read_back(self, rows))
     assert not index_path(path).exists()
     steps = [("assign", path, "--now", "2026-11-20T10:00"), ("sla", path, "--now", "2026-11-20T10:00"),
              ("sla", path, "--now", "2026-11-24T16:00")]
@@ -224,6 +230,7 @@ def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
         split, full, ids = split_and_full(path)
         assert (split, full) == split_and_full(path, ids, index=False)[:2], step
         assert len(full) == len(ids) > 12 and all(not v.get("_light") and "description" in v for _, v in full)
+    assert read_back and read_back[0] > 100  # the rows the first assign wrote, read back
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
     # the streamed export reads exactly what a full read gives

@@ -90,7 +90,7 @@ def test_writer_builds_a_valid_member_from_new_and_copied_segments():
         assert zf.testzip() is None and zf.read("sheet.xml") == expected
 
 
-def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
+def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path, monkeypatch):
     import marshal
     import zipfile
 
@@ -101,7 +101,8 @@ def test_index_round_trips_every_cell_type_and_rejects_a_torn_file(tmp_path):
     values = ["投诉", "a\x00b", "", None, True, False, 3, 2.5, float("inf"), 45678.25, -1]
     light = {r: {"_light": True, "status": "已关闭", "complaint_no": v} for r, v in enumerate(values, 2)}
     light[20] = {"_light": True, "status": "已关闭", "category": "物流"}  # keys differ between rows
-    full = {30: {1: "文本", 2: 45678.5, 3: True, 4: None}, 31: {}}
+    full = {30: {1: "文本", 2: 45678.5, 3: True, 4: None}, 31: {}, **{r: {1: f"第{r}行"} for r in range(40, 45)}}
+    monkeypatch.setattr(ri, "FULL_PIECE", 2)  # the full rows in pieces of two rows (and one of one)
     cases = {5: marshal.dumps({1: "案例", 7: 3})}
     columns = {"complaint_no": 1, "status": 2}
     with zipfile.ZipFile(register) as zf:

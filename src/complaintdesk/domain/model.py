@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from . import labels
 from .parsing import parse_bool, parse_datetime, parse_money, parse_score, text_of
@@ -51,7 +52,29 @@ class Complaint:
 
     @property
     def is_complaint(self) -> bool:
-        return self.request_type in ("", "投诉", "complaint")
+        return self.request_type in COMPLAINT_TYPES
+
+
+COMPLAINT_TYPES = ("", "投诉", "complaint")  # 来电类型 of a complaint (empty: nothing else was chosen)
+INVALID_MARKS = ("无效", "invalid", "否")      # 是否有效 of a complaint found invalid
+
+
+class Brief(NamedTuple):
+    """What a command needs of every open complaint before it evaluates any (numbering order,
+    repeat detection, group events): a few parsed cells, not the whole Complaint."""
+    row_id: int
+    number: str
+    received_at: datetime | None
+    request_type: str
+    category: str
+    customer_id: str
+    contact: str
+    product: str
+    invalid: bool
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.request_type in COMPLAINT_TYPES
 
 
 TIME_KEYS = ("first_response_at", "plan_deadline", "last_update_at", "resolved_at",
@@ -73,6 +96,14 @@ def _parsed(v: dict, keys, parse, problems: list[str], **context) -> dict:
             problems.append(f"{BY_KEY[key].zh}：{msg}")
         out[key] = value
     return out
+
+
+def brief_of(row: RegisterRow, now: datetime | None = None) -> Brief:
+    """The cells of a row a Brief holds, read as parse_complaint reads them."""
+    v = row.values
+    return Brief(row.row_id, text_of(v.get("complaint_no")), parse_datetime(v.get("received_at"), near=now)[0],
+                 text_of(v.get("request_type")), text_of(v.get("category")), text_of(v.get("customer_id")),
+                 text_of(v.get("contact")), text_of(v.get("product")), text_of(v.get("is_valid")) in INVALID_MARKS)
 
 
 def parse_complaint(row: RegisterRow, now: datetime | None = None) -> Complaint:
@@ -111,7 +142,7 @@ def parse_complaint(row: RegisterRow, now: datetime | None = None) -> Complaint:
         description=text_of(v.get("description")),
         product=text_of(v.get("product")),
         priority_override=override,
-        invalid=validity in ("无效", "invalid", "否"),
+        invalid=validity in INVALID_MARKS,
         times=times, flags=flags, scores=scores, cost=cost,
         text={k: text_of(v.get(k)) for k in TEXT_KEYS},
         previous=previous,

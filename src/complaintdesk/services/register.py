@@ -18,7 +18,7 @@ from ..domain.group_events import EventCandidate, find_group_events
 from ..domain.handling import WAITING
 from ..domain.improvement import action_state, read_actions
 from ..domain.intake import Counter, RepeatIndex
-from ..domain.model import parse_complaint
+from ..domain.model import Brief, Complaint, brief_of, parse_complaint
 from ..domain.parsing import customer_keys, excel_serial, is_yes, number_key, parse_datetime, text_of
 from ..domain.schema import STAMP_KEYS
 from ..domain.settings import CLOCK_LABELS, group_rule
@@ -95,8 +95,10 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     counter = _counter(store, chain((r.values.get("complaint_no") for r in open_rows), archived["complaint_no"],
                                     closed.columns["complaint_no"]) if numbering else ())
     counter_before = dict(counter.last)
-    complaints = {row.row_id: parse_complaint(row, now) for row in open_rows}
-    repeats = _repeat_index(complaints.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
+    # what numbering order, repeats and group events need of every open complaint; each is parsed
+    # in full only when evaluated (200,000 new rows would otherwise be 200,000 Complaints at once)
+    briefs = {row.row_id: brief_of(row, now) for row in open_rows}
+    repeats = _repeat_index(briefs.values(), chain(zip(*(closed.columns[k] for k in CLOSED_KEYS)),
                                                        zip(*(archived[k] for k in CLOSED_KEYS))),
                             int(settings.param("repeat_days")))
     missing = missing_archives(store)
@@ -107,9 +109,9 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
                   archives_missing=bool(missing), pauses=pauses,
                   known_numbers=_known_numbers(open_rows, closed, archived))
     before = {text_of(r.values.get("group_event")) for r in open_rows} - {""}
-    ctx.group_events = _group_events(open_rows, complaints, settings, counter)
-    audit = _evaluate_rows(store, open_rows, complaints, ctx, _first_rows(closed), summary)
-    _say_events(summary, ctx.group_events, before, complaints)
+    ctx.group_events = _group_events(open_rows, briefs, settings, counter)
+    audit, members = _evaluate_rows(store, open_rows, briefs, ctx, _first_rows(closed), summary)
+    _say_events(summary, ctx.group_events, before, members)
     if audit:
         store.append_table("audit", audit)
     if counter.last != counter_before:
@@ -120,15 +122,15 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
     return summary
 
 
-def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
-    """Every open complaint, and the closed and archived ones (`earlier`: tuples of CLOSED_KEYS as
+def _repeat_index(briefs, earlier, repeat_days: int) -> RepeatIndex:
+    """Every open complaint (`briefs`), and the closed and archived ones (`earlier`: tuples of CLOSED_KEYS as
     stored) recent enough to be "earlier within the window" of a complaint evaluated now, from a
     customer evaluated now — those are not parsed in full."""
     repeats = RepeatIndex()
-    for c in complaints:
+    for c in briefs:
         repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
-    earliest = min((c.received_at for c in complaints if c.received_at), default=None)
-    wanted = {key for c in complaints for key in customer_keys(c.customer_id, c.contact)}
+    earliest = min((c.received_at for c in briefs if c.received_at), default=None)
+    wanted = {key for c in briefs for key in customer_keys(c.customer_id, c.contact)}
     if earliest is None or not wanted:
         return repeats
     cutoff = earliest - timedelta(days=repeat_days + 1)
@@ -146,13 +148,13 @@ def _repeat_index(complaints, earlier, repeat_days: int) -> RepeatIndex:
     return repeats
 
 
-def _group_events(open_rows, complaints, settings, counter: Counter) -> dict[int, str]:
+def _group_events(open_rows, briefs: dict[int, Brief], settings, counter: Counter) -> dict[int, str]:
     """Row -> 群诉编号 of the open complaints in a group event (设置's rule): valid complaints
     with a received time are candidates; a new event's number comes from the counter."""
     rule = group_rule(settings)
     candidates = []
     for row in open_rows:
-        c = complaints[row.row_id]
+        c = briefs[row.row_id]
         if c.received_at is None or c.invalid or not c.is_complaint:
             continue
         candidates.append(EventCandidate(row.row_id, c.received_at, c.category,
@@ -192,19 +194,21 @@ def _first_rows(closed) -> dict[str, int]:
     return seen
 
 
-def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, seen: dict[str, int],
-                   summary: Summary) -> list[dict]:
+def _evaluate_rows(store: RegisterStore, open_rows, briefs: dict[int, Brief], ctx: Context, seen: dict[str, int],
+                   summary: Summary) -> tuple[list[dict], dict[int, Complaint]]:
     """Evaluate the numbered rows, then the new ones in order of receipt (so numbers follow it);
-    write what changed into the store and return the audit lines."""
+    write what changed into the store; the audit lines, and the complaints of group events as
+    evaluated (to be named)."""
     audit: list[dict] = []
+    members: dict[int, Complaint] = {}
     cells = 0
-    new_rows = sorted((r for r in open_rows if not complaints[r.row_id].number),
-                      key=lambda r: (complaints[r.row_id].received_at or datetime.max, r.row_id))
-    old_rows = [r for r in open_rows if complaints[r.row_id].number]
+    new_rows = sorted((r for r in open_rows if not briefs[r.row_id].number),
+                      key=lambda r: (briefs[r.row_id].received_at or datetime.max, r.row_id))
+    old_rows = [r for r in open_rows if briefs[r.row_id].number]
     for row in old_rows + new_rows:
-        # let go of each complaint once evaluated (a first fill of 200,000 rows holds its patches
-        # instead); those of group events are named at the end
-        c = complaints[row.row_id] if row.row_id in ctx.group_events else complaints.pop(row.row_id)
+        c = parse_complaint(row, ctx.now)
+        if row.row_id in ctx.group_events:
+            members[row.row_id] = c
         if c.number:
             if c.number in seen and seen[c.number] != row.row_id:
                 message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
@@ -224,7 +228,7 @@ def _evaluate_rows(store: RegisterStore, open_rows, complaints, ctx: Context, se
         cells += changed
         _count(summary, row.row_id, c.number, values, was_new, changed)
     summary.add("cells", cells)  # the cells written (the audit has a line per row filled, per value changed)
-    return audit
+    return audit, members
 
 
 def _count(summary: Summary, row_id: int, number: str | None, values: dict, was_new: bool, changed) -> None:

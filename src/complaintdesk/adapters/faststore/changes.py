@@ -31,8 +31,11 @@ class RecordedChanges:
         if row_id not in self._values:
             self._light_dicts()
         patch = self._patches.setdefault(row_id, {})
+        self._raw.pop(row_id, None)  # the row is written anew: the save indexes it from what it writes
         for key, value in values.items():
-            patch[self.columns[key]] = (value, self._style_for(key))
+            col = self.columns[key]
+            patch[col] = value
+            self._col_styles[col] = self._style_for(key)
             if row_id in self._values:
                 self._values[row_id][key] = value
 
@@ -44,7 +47,10 @@ class RecordedChanges:
         current = self._values.get(row_id, {})
         if current.get("_light") or current.get(key) not in (None, ""):
             return False
-        self._patches.setdefault(row_id, {})[self.columns[key]] = (value, self._style_for(key))
+        col = self.columns[key]
+        self._patches.setdefault(row_id, {})[col] = value
+        self._col_styles[col] = self._style_for(key)
+        self._raw.pop(row_id, None)
         current[key] = value
         return True
 

@@ -47,6 +47,7 @@ from ..xlsxstream.pieces import feed_shadow, row_pieces
 from ..xlsxstream.print_setup import printed
 from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_checks import SheetCheck, check_sheets, checked_strings
+from ..xlsxstream.sheet_writer import WrittenRows
 from . import register_index
 from .changes import RecordedChanges
 from .new_sheets import WORKBOOK
@@ -93,7 +94,8 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self.tools = ToolSheets(self.path, self.zip, self.parts, self.strings, self.lang, self.row_notices)
         self._values: dict[int, dict] = {}
         self._last_row = 1
-        self._patches: dict[int, dict[int, tuple[object, int | None]]] = {}
+        self._patches: dict[int, dict[int, object]] = {}  # row -> column -> value written at the next save
+        self._col_styles: dict[int, int | None] = {}  # column -> the style of a value written into it
         self._appended: list[dict] = []
         self._removed: set[int] = set()  # rows taken out at the next save (archive)
         self._drop_from: int | None = None  # empty rows from here on are left out at the next save
@@ -108,7 +110,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
         self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: cells, marshalled
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
-        self._written: dict[int, bytes] = {}  # rows written anew by the last save: their XML
+        self._written = WrittenRows()         # rows written anew by the last save (their XML, while small)
         self._segments = None                 # segments of the register sheet the last save wrote
         self._data_start: int | None = None   # where the register sheet's compressed bytes start
         self._tail_bytes: bytes | None = None  # the sheet after its last row, seen by a full read
@@ -168,7 +170,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         for buf in self._chunks():
             only = None if search is None else search.rows_in(buf) | self._patches.keys()
             for r, values in piece_rows(buf, strings, keyed, only, formulas):
-                for col, (value, _) in self._patches.get(r, {}).items():
+                for col, value in self._patches.get(r, {}).items():
                     if col in by_col:
                         values[by_col[col]] = value
                 if r in self._patches or holds_value(values):

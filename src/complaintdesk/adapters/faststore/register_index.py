@@ -11,7 +11,7 @@ is ignored — the next command reads the file in full and writes a new one. It 
 a cache: losing it, or a broken one, costs time, never data.
 
 Format: MAGIC, a body of `marshal` pieces holding plain values in lists and dicts
-(light rows as one piece per column, cells of full rows, marshalled cells of closed
+(light rows as one piece per column, cells of full rows FULL_PIECE rows a piece, marshalled cells of closed
 rows marked for the case library, the sheet's shared-formula masters), then a JSON head (fingerprint, segments, piece
 sizes, CRC-32 of the body) and its length. Loading it builds values and runs
 nothing; it is written piece by piece without fsync, and the CRC rejects a torn file.
@@ -30,7 +30,8 @@ from pathlib import Path
 from ... import __version__
 from ..xlsxstream.deflate_segments import FINAL_BLOCK, Segment
 
-FORMAT = 7
+FORMAT = 8
+FULL_PIECE = 4096  # full rows per marshalled piece: the body is never one buffer of them all
 
 
 def index_path(register: Path) -> Path:
@@ -168,7 +169,9 @@ def _pieces(index: RowIndex):
     yield light.keys
     yield light.rows
     yield from light.columns
-    yield index.full
+    rows = list(index.full)
+    for start in range(0, len(rows), FULL_PIECE):
+        yield {r: index.full[r] for r in rows[start:start + FULL_PIECE]}
     yield index.cases
     yield index.formulas
 
@@ -186,23 +189,17 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
     try:
         if not path.exists():
             return None
-        data = path.read_bytes()
-        if not data.startswith(MAGIC):
-            return None
-        size = int.from_bytes(data[-8:], "little")
-        head = json.loads(data[-8 - size:-8].decode("utf-8"))
-        if head.get("fingerprint") != fingerprint(zf, part) or head.get("columns") != columns:
-            return None
-        body = memoryview(data)[len(MAGIC):len(data) - 8 - size]
-        if zlib.crc32(body) != head.get("crc") or len(body) != sum(head.get("pieces", [])):
-            return None  # cut short or damaged (a cache file is written without fsync)
-        light, full, cases, formulas = _body(body, head["pieces"])
+        with open(path, "rb") as f:
+            head = _head(f)
+            if head is None or head.get("fingerprint") != fingerprint(zf, part) or head.get("columns") != columns:
+                return None
+            light, full, cases, formulas = _body(f, head["pieces"], head["crc"], head["full_pieces"])
         segments = [Segment(*s) for s in head["segments"]] if head.get("segments") else None
         if not isinstance(cases, dict) or not all(map(isinstance, cases.values(), repeat(bytes))):
             raise ValueError("index case rows are damaged")
         if not isinstance(formulas, dict):
             raise ValueError("index formulas are damaged")
-        index = RowIndex(columns, light, _check_cells(full), segments, int(head["last_row"]), cases, formulas)
+        index = RowIndex(columns, light, full, segments, int(head["last_row"]), cases, formulas)
         if segments and not index.segments_valid(zf.getinfo(part)):
             index.segments = None
         return index
@@ -210,14 +207,36 @@ def load(register: Path, zf: zipfile.ZipFile, part: str, columns: dict[str, int]
         return None
 
 
-def _body(body: memoryview, sizes: list[int]) -> tuple:
-    """The index's marshalled pieces: light columns, full rows, case rows, formula masters."""
+def _head(f) -> dict | None:
+    """The JSON head at the end of an index file (None when the file is no index)."""
+    if f.read(len(MAGIC)) != MAGIC:
+        return None
+    end = f.seek(0, 2)
+    f.seek(end - 8)
+    size = int.from_bytes(f.read(8), "little")
+    f.seek(end - 8 - size)
+    head = json.loads(f.read(size).decode("utf-8"))
+    if not isinstance(head, dict) or sum(head.get("pieces", [])) != end - 8 - size - len(MAGIC):
+        return None  # cut short (a cache file is written without fsync)
+    return head
+
+
+def _body(f, sizes: list[int], crc: int, full_pieces: int) -> tuple:
+    """The index's marshalled pieces, read one at a time: light columns, full rows (`full_pieces`
+    pieces), case rows, formula masters; the body's CRC checked before any piece is used."""
+    f.seek(len(MAGIC))
+    check = 0
+    for n in sizes:
+        check = zlib.crc32(f.read(n), check)
+    if check != crc:
+        raise ValueError("index body is damaged")
+    f.seek(len(MAGIC))
     with gc_paused():  # millions of plain objects, no cycles: the cyclic collector has nothing to find
-        pieces, at = [], 0
-        for n in sizes:
-            pieces.append(marshal.loads(body[at:at + n]))
-            at += n
-        return LightColumns(pieces[0], pieces[1], pieces[2:-3]), pieces[-3], pieces[-2], pieces[-1]
+        pieces = [marshal.loads(f.read(n)) for n in sizes]
+    full: dict = {}
+    for piece in pieces[-2 - full_pieces:-2]:
+        full.update(_check_cells(piece))
+    return LightColumns(pieces[0], pieces[1], pieces[2:-2 - full_pieces]), full, pieces[-2], pieces[-1]
 
 
 def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> None:
@@ -236,6 +255,7 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
                     del blob
                 head = json.dumps({"fingerprint": fingerprint(zf, part), "columns": index.columns,
                                    "last_row": index.last_row, "crc": crc, "pieces": sizes,
+                                   "full_pieces": -(-len(index.full) // FULL_PIECE),
                                    "segments": [s.as_list() for s in index.segments] if index.segments else None},
                                   ensure_ascii=False).encode("utf-8")
                 f.write(head + len(head).to_bytes(8, "little"))  # the head goes last: it knows the pieces

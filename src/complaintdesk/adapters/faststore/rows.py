@@ -138,7 +138,7 @@ class RowReads:
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
         by_col = self._by_col
-        for col, (value, _) in self._patches.get(r, {}).items():
+        for col, value in self._patches.get(r, {}).items():
             if col in by_col and (not values.get("_light") or by_col[col] in values):
                 values[by_col[col]] = value
         known = self._values.get(r)

@@ -15,14 +15,25 @@ from ..register_structure import rows_needed
 from ..store import (
     check_rows_fit,
 )
+from ..xlsxstream import sheet_xml as sx
 from ..xlsxstream.deflate_segments import (
     SegmentWriter,
+    inflate_segment,
+    member_data_offset,
 )
 from ..xlsxstream.print_setup import with_print_titles
 from ..xlsxstream.row_removal_xml import SheetRemoval, related_parts, shifted_parts
 from ..xlsxstream.row_shift import RowShift
 from ..xlsxstream.shared_formulas import Formulas
-from ..xlsxstream.sheet_writer import NO_EDITS, SheetEnds, copy_member, patch_segments, row_xml, stream_patch
+from ..xlsxstream.sheet_writer import (
+    NO_EDITS,
+    SheetEnds,
+    StyledPatches,
+    copy_member,
+    patch_segments,
+    row_xml,
+    stream_patch,
+)
 from . import register_index
 from .new_sheets import WORKBOOK, added
 from .sheet_scan import merged, resolved, scan_chunk
@@ -51,12 +62,8 @@ class Saving:
     # ---- saving ------------------------------------------------------------------------
     def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, ends: SheetEnds) -> None:
         first_new = self._last_row - len(self._appended) + 1
-        for r, values in self._appended_rows():
-            cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
-            cells.update(self._patches.get(r, {}))
-            self._written[r] = row_xml(r, cells)
-        appended = [self._written[r] for r in range(first_new, self._last_row + 1)]  # not joined: a copy less
-        patches = {r: p for r, p in self._patches.items() if r < first_new}
+        appended = self._appended_xml() if self._appended else b""  # made as written, never all held
+        patches = StyledPatches({r: p for r, p in self._patches.items() if r < first_new}, self._col_styles)
         last_col = self.last_col
         index = self._load_index()
         if self._drop_from is not None:  # the empty rows after the data are left out: every segment is read
@@ -71,6 +78,15 @@ class Saving:
         else:
             stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
                          ends, written=self._written)
+
+    def _appended_xml(self):
+        """Each appended row's XML, made as the writer takes it (and recorded as written)."""
+        for r, values in self._appended_rows():
+            cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
+            cells.update((c, (v, self._col_styles[c])) for c, v in self._patches.get(r, {}).items())
+            xml = row_xml(r, cells)
+            self._written[r] = xml
+            yield xml
 
     def _table_part(self) -> str | None:
         return related_parts(self.zip, self.register_part).get("table")
@@ -246,12 +262,19 @@ class Saving:
         rows would otherwise hold its XML twice)."""
         if not self._written:
             return None
-        rows, spec = sorted(self._written), self._spec()
-        pieces = []
-        for start in range(0, len(rows), SCAN_BATCH):
-            buf = b"".join([self._written.pop(r) for r in rows[start:start + SCAN_BATCH]])
-            pieces.append(resolved(scan_chunk(buf, spec), self._formulas))  # their masters may lie anywhere
-        return merged(pieces)
+        spec = self._spec()
+        blocks = self._written.blocks(SCAN_BATCH) if self._written.held else self._read_back(self._written.rows())
+        return merged([resolved(scan_chunk(buf, spec), self._formulas) for buf in blocks])  # masters may lie anywhere
+
+    def _read_back(self, rows: set[int]):
+        """The XML of these rows as the new file holds them, a segment at a time (the rows a save
+        wrote, when there were too many to keep their XML)."""
+        with zipfile.ZipFile(self.path) as zf, open(self.path, "rb") as fp:
+            start = member_data_offset(zf, zf.getinfo(self.register_part))
+            for seg in self._segments or ():
+                fp.seek(start + seg.offset)
+                xml = inflate_segment(fp.read(seg.size))
+                yield b"".join(m.group(0) for m in sx.ROW_RE.finditer(xml) if int(m.group(1)) in rows)
 
     def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict] | None:
         """The rows not written anew, as the index keeps them: light values, or the raw XML of a

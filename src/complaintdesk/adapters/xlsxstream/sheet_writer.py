@@ -6,7 +6,7 @@ that do not change are copied by plain byte search, never parsed. `patch_segment
 does the same for a sheet we wrote in segments: untouched segments are copied
 compressed, only the segments holding a changed row are inflated and re-encoded.
 `copy_member` copies any other part compressed, byte for byte. Every row written
-anew is recorded in `written` (row -> XML) so the caller can index what it wrote.
+anew is recorded in `written` (`WrittenRows`) so the caller can index what it wrote.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import bisect
 import re
 import zipfile
 from datetime import date
-from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence, Union
 
 from ...errors import SchemaError
 from . import sheet_xml as sx
@@ -84,13 +84,70 @@ def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_styl
 
 ROWS_PER_BLOCK = 2000
 MADE_AT_MOST = 200  # characters of a cell's XML kept for reuse
+WRITTEN_BUDGET = 32 << 20  # bytes of written rows' XML kept for the caller
+
+
+class StyledPatches(Mapping):
+    """Patches kept as row -> column -> value (a first fill patches millions of cells), given to the
+    writers as row -> column -> (value, style) with each column's style."""
+
+    def __init__(self, patches: dict[int, dict[int, object]], styles: dict[int, int | None]):
+        self._patches, self._styles = patches, styles
+
+    def __getitem__(self, r: int) -> dict[int, tuple[object, int | None]]:
+        styles = self._styles
+        return {c: (v, styles.get(c)) for c, v in self._patches[r].items()}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._patches)
+
+    def __len__(self) -> int:
+        return len(self._patches)
+
+
+class WrittenRows:
+    """The rows a save writes anew (row -> XML, as the writers record them), their XML kept up to
+    WRITTEN_BUDGET bytes. Past it only the row numbers are kept (`held` is False) and the caller reads
+    the rows back from the file written: a first fill of 200,000 rows would otherwise hold ~600 MB
+    of XML until the save ends."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._xml: dict[int, bytes] = {}
+        self._rows: set[int] = set()
+        self._size = 0
+        self.held = True
+
+    def __setitem__(self, r: int, xml: bytes) -> None:
+        if not self.held:
+            self._rows.add(r)
+            return
+        self._xml[r] = xml
+        self._size += len(xml)
+        if self._size > WRITTEN_BUDGET:
+            self._rows, self._xml, self.held = set(self._xml), {}, False
+
+    def __len__(self) -> int:
+        return len(self._xml) + len(self._rows)
+
+    def rows(self) -> set[int]:
+        return set(self._xml) if self.held else self._rows
+
+    def blocks(self, size: int) -> Iterator[bytes]:
+        """The XML held, `size` rows at a time in row order, each row let go once given."""
+        rows = sorted(self._xml)
+        for start in range(0, len(rows), size):
+            yield b"".join([self._xml.pop(r) for r in rows[start:start + size]])
+        self.clear()
 
 
 def _dimension(last_row: int, last_col: int) -> bytes:
     return f'<dimension ref="A1:{sx.col_letter(last_col)}{max(last_row, 1)}"/>'.encode()
 
 
-def write_rows(out, segment: bytes, pending: list[int], patches, written: dict | None = None) -> list[int]:
+def write_rows(out, segment: bytes, pending: list[int], patches, written: WrittenRows | None = None) -> list[int]:
     """Write whole rows, replacing the pending patched ones that fall in this piece; return the rest."""
     last = segment.rfind(b'<row r="')
     last_r = int(ROW_NUM.match(segment, last).group(1)) if last >= 0 else 0
@@ -118,7 +175,7 @@ def write_rows(out, segment: bytes, pending: list[int], patches, written: dict |
     return pending
 
 
-def _write_missing(out, rows: list[int], patches, written: dict | None) -> None:
+def _write_missing(out, rows: list[int], patches, written: WrittenRows | None) -> None:
     """Patched rows past the last row element (empty rows Excel did not write): new elements."""
     for r in rows:
         new = row_xml(r, patches[r])
@@ -144,7 +201,7 @@ def write_appended(out, appended: Appended | Iterable[bytes]) -> None:
 
 def stream_patch(zf: zipfile.ZipFile, part: str, out, patches, appended: Appended | Iterable[bytes],
                  last_row: int, last_col: int,
-                 ends: SheetEnds = NO_EDITS, drop_from: int | None = None, written: dict | None = None,
+                 ends: SheetEnds = NO_EDITS, drop_from: int | None = None, written: WrittenRows | None = None,
                  removal=None) -> None:
     """Copy a sheet part to `out`: patched rows replaced, rows >= drop_from dropped, rows appended;
     or, with a `removal` (row_removal_xml.SheetRemoval), its rows and its tail rewritten by it."""
@@ -220,7 +277,7 @@ def _stream_tail(f, out, buf: bytes, ends: SheetEnds, removal) -> None:
 
 def patch_segments(read: Callable[[Segment], bytes], segments: list[Segment], out: SegmentWriter, part: str,
                    patches, appended: Appended, last_row: int, last_col: int, ends: SheetEnds = NO_EDITS,
-                   written: dict | None = None) -> None:
+                   written: WrittenRows | None = None) -> None:
     """Like stream_patch for a sheet written in segments: only touched segments are re-encoded.
 
     The first segment holds the sheet head (its dimension is updated when rows are added),
