@@ -208,6 +208,30 @@ def segment_bytes(path):
     return out
 
 
+def test_a_save_too_large_to_hold_indexes_what_it_wrote_from_the_file(tmp_path, monkeypatch):
+    """Past WRITTEN_BUDGET the rows written are read back from the new file into the index a segment
+    at a time; the store goes on reading and saving as after any save."""
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 700, shared_strings=False)
+    monkeypatch.setattr(sheet_writer, "WRITTEN_BUDGET", 16 << 10)
+    store = FastStore(path)
+    open_rows = [r for r in store.rows() if not r.values.get("_light")]
+    assert len(open_rows) > 20
+    for row in open_rows:
+        store.set_cells(row.row_id, {"handler": f"处理人{row.row_id}"})
+    store.save()
+    assert not store._written and store._index is None  # the index was written, not kept
+    assert {r.row_id: dict(r.values) for r in store.rows()} == full_read(path)
+    rows, segments = indexed_read(path)
+    assert segments and rows == full_read(path)
+    assert all(rows[r.row_id]["handler"] == f"处理人{r.row_id}" for r in open_rows)
+    store.set_cells(open_rows[0].row_id, {"handler": "再改"})  # a second save in the same command
+    store.save()
+    store.close()
+    rows, _ = indexed_read(path)
+    assert rows == full_read(path) and rows[open_rows[0].row_id]["handler"] == "再改"
+
+
 def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     path = tmp_path / "big.xlsx"
     size = 1200

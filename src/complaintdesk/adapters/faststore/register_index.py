@@ -11,10 +11,11 @@ is ignored — the next command reads the file in full and writes a new one. It 
 a cache: losing it, or a broken one, costs time, never data.
 
 Format: MAGIC, a body of `marshal` pieces holding plain values in lists and dicts
-(light rows as one piece per column, cells of full rows FULL_PIECE rows a piece, marshalled cells of closed
-rows marked for the case library, the sheet's shared-formula masters), then a JSON head (fingerprint, segments, piece
-sizes, CRC-32 of the body) and its length. Loading it builds values and runs
-nothing; it is written piece by piece without fsync, and the CRC rejects a torn file.
+(cells of full rows, FULL_PIECE rows a piece; light rows as one piece per column; marshalled cells of
+closed rows marked for the case library; the sheet's shared-formula masters), then a JSON head
+(fingerprint, segments, piece sizes, how many hold full rows, CRC-32 of the body) and its length.
+Loading it builds values and runs nothing; it is written piece by piece without fsync (full rows
+given by `more_full` as they are read back, never all held), and the CRC rejects a torn file.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ import json
 import marshal
 import zipfile
 import zlib
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
+from typing import Callable, Iterable
 
 from ... import __version__
 from ..xlsxstream.deflate_segments import FINAL_BLOCK, Segment
@@ -98,18 +100,29 @@ class LightColumns:
 
 
 class RowIndex:
-    """Rows of a register sheet as a full read gives them, and the sheet's segments."""
+    """Rows of a register sheet as a full read gives them, and the sheet's segments.
 
-    def __init__(self, columns: dict[str, int], light: dict[int, dict] | LightColumns, full: dict[int, dict],
-                 segments: list[Segment] | None, last_row: int, cases: dict[int, bytes] | None = None,
-                 formulas: dict | None = None):
+    `more_full`: further full rows, given a piece at a time while the index is saved (never all
+    held); `light` may be a function, called once they are given (they may add light rows)."""
+
+    def __init__(self, columns: dict[str, int], light: dict[int, dict] | LightColumns | Callable[[], LightColumns],
+                 full: dict[int, dict], segments: list[Segment] | None, last_row: int,
+                 cases: dict[int, bytes] | None = None, formulas: dict | None = None,
+                 more_full: Iterable[dict[int, dict]] = ()):
         self.columns = columns          # key -> column index, as the header was mapped
-        self.light_columns = light if isinstance(light, LightColumns) else LightColumns.of(light)
+        self._light = light
         self.full = full                # row -> its cells, column -> value as stored (rows read in full)
+        self.more_full = more_full
         self.segments = segments        # None when the sheet is one ordinary deflate stream
         self.last_row = last_row
         self.cases = cases or {}        # light rows marked for the case library -> their cells, marshalled
         self.formulas = formulas or {}  # shared formulas: si -> master's text, column, row (shared_formulas)
+
+    @property
+    def light_columns(self) -> LightColumns:
+        if not isinstance(self._light, LightColumns):
+            self._light = self._light() if callable(self._light) else LightColumns.of(self._light)
+        return self._light
 
     def renumbered(self, shift, segments: list[Segment] | None, last_row: int) -> "RowIndex | None":
         """This index after rows left the sheet (`shift.row(r)`: the row's new number, None when
@@ -162,16 +175,21 @@ def gc_paused():
             gc.enable()
 
 
-def _pieces(index: RowIndex):
-    """What the body holds, one marshalled piece at a time (so the whole body is never in memory):
-    light keys, light row numbers, one piece per light column, full rows' cells, case rows, formulas."""
+def _full_pieces(index: RowIndex):
+    """The full rows' cells, FULL_PIECE rows a piece, then the pieces `more_full` gives."""
+    rows = list(index.full)
+    for start in range(0, len(rows), FULL_PIECE):
+        yield {r: index.full[r] for r in rows[start:start + FULL_PIECE]}
+    yield from (piece for piece in index.more_full if piece)
+
+
+def _other_pieces(index: RowIndex):
+    """After the full rows: light keys, light row numbers, one piece per light column, case rows,
+    formulas (so the whole body is never one buffer)."""
     light = index.light_columns
     yield light.keys
     yield light.rows
     yield from light.columns
-    rows = list(index.full)
-    for start in range(0, len(rows), FULL_PIECE):
-        yield {r: index.full[r] for r in rows[start:start + FULL_PIECE]}
     yield index.cases
     yield index.formulas
 
@@ -222,8 +240,8 @@ def _head(f) -> dict | None:
 
 
 def _body(f, sizes: list[int], crc: int, full_pieces: int) -> tuple:
-    """The index's marshalled pieces, read one at a time: light columns, full rows (`full_pieces`
-    pieces), case rows, formula masters; the body's CRC checked before any piece is used."""
+    """The index's marshalled pieces, read one at a time: full rows (`full_pieces` pieces), light
+    columns, case rows, formula masters; the body's CRC checked before any piece is used."""
     f.seek(len(MAGIC))
     check = 0
     for n in sizes:
@@ -234,9 +252,10 @@ def _body(f, sizes: list[int], crc: int, full_pieces: int) -> tuple:
     with gc_paused():  # millions of plain objects, no cycles: the cyclic collector has nothing to find
         pieces = [marshal.loads(f.read(n)) for n in sizes]
     full: dict = {}
-    for piece in pieces[-2 - full_pieces:-2]:
+    for piece in pieces[:full_pieces]:
         full.update(_check_cells(piece))
-    return LightColumns(pieces[0], pieces[1], pieces[2:-2 - full_pieces]), full, pieces[-2], pieces[-1]
+    light = pieces[full_pieces:-2]
+    return LightColumns(light[0], light[1], light[2:]), full, pieces[-2], pieces[-1]
 
 
 def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> None:
@@ -244,10 +263,13 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
     from ..files import atomic_write
     try:
         def write(tmp: Path) -> None:
-            sizes, crc = [], 0
+            sizes, crc, full_pieces = [], 0, 0
             with open(tmp, "wb") as f:
                 f.write(MAGIC)
-                for piece in _pieces(index):
+                for piece in chain(_full_pieces(index), [None], _other_pieces(index)):
+                    if piece is None:  # the full rows are written: the rest follows
+                        full_pieces = len(sizes)
+                        continue
                     blob = marshal.dumps(piece, 4)
                     sizes.append(len(blob))
                     crc = zlib.crc32(blob, crc)
@@ -255,7 +277,7 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
                     del blob
                 head = json.dumps({"fingerprint": fingerprint(zf, part), "columns": index.columns,
                                    "last_row": index.last_row, "crc": crc, "pieces": sizes,
-                                   "full_pieces": -(-len(index.full) // FULL_PIECE),
+                                   "full_pieces": full_pieces,
                                    "segments": [s.as_list() for s in index.segments] if index.segments else None},
                                   ensure_ascii=False).encode("utf-8")
                 f.write(head + len(head).to_bytes(8, "little"))  # the head goes last: it knows the pieces

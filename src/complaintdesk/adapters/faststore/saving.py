@@ -236,6 +236,8 @@ class Saving:
         if not self._read_done:
             register_index.drop(self.path)
             return None
+        if not self._written.held:
+            return self._streamed_index(register_changed)
         scanned = self._scanned_written()
         fresh = scanned.rows() if scanned else set()
         if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
@@ -258,13 +260,39 @@ class Saving:
 
     def _scanned_written(self):
         """The rows this save wrote anew, scanned as a read would scan them (None: none written) —
-        a batch of rows at a time, each row's XML let go once scanned (a first fill of 200,000
-        rows would otherwise hold its XML twice)."""
+        a batch of rows at a time, each row's XML let go once scanned."""
         if not self._written:
             return None
-        spec = self._spec()
-        blocks = self._written.blocks(SCAN_BATCH) if self._written.held else self._read_back(self._written.rows())
-        return merged([resolved(scan_chunk(buf, spec), self._formulas) for buf in blocks])  # masters may lie anywhere
+        spec = self._spec()  # (their formulas' masters may lie anywhere: self._formulas knows them)
+        return merged([resolved(scan_chunk(buf, spec), self._formulas) for buf in self._written.blocks(SCAN_BATCH)])
+
+    def _streamed_index(self, register_changed: bool) -> register_index.RowIndex | None:
+        """The index after a save that wrote too many rows to keep their XML (a first fill): the
+        rows are read back from the new file and go into the index file a segment at a time, the
+        cells of the rows written anew never all held (they are read from it when needed)."""
+        fresh = self._written.rows()
+        if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
+            self._light_dicts()
+        kept = self._kept_rows(fresh)
+        if kept is None:
+            register_index.drop(self.path)
+            return None
+        light, full = kept
+        cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
+        spec, source = self._spec(), self._light_source
+
+        def read_back():
+            for buf in self._read_back(fresh):
+                piece = resolved(scan_chunk(buf, spec), self._formulas)
+                light.update(piece.light_dicts())
+                cases.update(piece.cases)
+                yield piece.full
+
+        def light_columns() -> register_index.LightColumns:  # once every row was read back
+            return source.extended(light) if source is not None else register_index.LightColumns.of(light)
+        return register_index.RowIndex(dict(self.columns), light_columns, full,
+                                       self._segments if register_changed else None, self._last_row, cases,
+                                       self._formulas.masters, more_full=read_back())
 
     def _read_back(self, rows: set[int]):
         """The XML of these rows as the new file holds them, a segment at a time (the rows a save
@@ -297,6 +325,8 @@ class Saving:
             return
         register_index.save(self.path, self.zip, self.register_part, index)
         self._index, self._index_loaded, self._cold = index, True, False
+        if index.more_full:  # the rows it gave are not held: a later read in this command loads the index
+            self._index, self._index_loaded = None, False
         self._raw = dict(index.full)
         self._case_rows = index.cases
         self._pristine.clear()
