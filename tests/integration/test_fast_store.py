@@ -3,6 +3,7 @@ import importlib.util
 import json
 import shutil
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -230,6 +231,18 @@ def test_a_save_too_large_to_hold_indexes_what_it_wrote_from_the_file(tmp_path, 
     store.close()
     rows, _ = indexed_read(path)
     assert rows == full_read(path) and rows[open_rows[0].row_id]["handler"] == "再改"
+    # the index is a cache: when the rows cannot be read back, the save stands and the index goes
+    store = FastStore(path)
+    for row in open_rows:
+        store.set_cells(row.row_id, {"handler": "第三次"})
+    def unreadable(self, rows):
+        raise zlib.error("damaged")
+        yield b""  # (a generator, as the real one)
+    monkeypatch.setattr(saving.Saving, "_read_back", unreadable)
+    store.save()
+    store.close()
+    assert not index_path(path).exists()
+    assert all(v.get("handler") == "第三次" for r, v in full_read(path).items() if r in {o.row_id for o in open_rows})
 
 
 def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):

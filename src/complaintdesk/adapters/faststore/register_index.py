@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ... import __version__
+from ...errors import ComplaintDeskError
 from ..xlsxstream.deflate_segments import FINAL_BLOCK, Segment
 
 FORMAT = 8
@@ -282,7 +283,7 @@ def save(register: Path, zf: zipfile.ZipFile, part: str, index: RowIndex) -> Non
                                   ensure_ascii=False).encode("utf-8")
                 f.write(head + len(head).to_bytes(8, "little"))  # the head goes last: it knows the pieces
         atomic_write(index_path(register), write, durable=False)
-    except (OSError, TypeError, ValueError):
+    except (OSError, TypeError, ValueError, zlib.error, ComplaintDeskError):  # (rows read back: see RowIndex)
         drop(register)
 
 
