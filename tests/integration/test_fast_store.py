@@ -245,6 +245,34 @@ def test_a_save_too_large_to_hold_indexes_what_it_wrote_from_the_file(tmp_path, 
     assert all(v.get("handler") == "第三次" for r, v in full_read(path).items() if r in {o.row_id for o in open_rows})
 
 
+def test_cells_set_survive_later_reads_until_the_save(tmp_path):
+    """A patch of a row read in full keeps only its columns (the values live in the row's dict);
+    a closed row's patch keeps its values. Reads between the change and the save (the whole sheet
+    in full, the index merged in) leave both as set, and the save writes them."""
+    path = tmp_path / "big.xlsx"
+    bench_module().build(path, 700, shared_strings=False)
+    store = FastStore(path)
+    rows = store.rows()
+    open_row = next(r for r in rows if not r.values.get("_light"))
+    closed_row = next(r for r in rows if r.values.get("_light"))
+    store.set_cells(open_row.row_id, {"handler": "甲", "department": "售后部"})
+    store.set_cells(closed_row.row_id, {"handler": "乙"})
+    assert store._patches[open_row.row_id].items() == [(store.columns["handler"], "甲"),
+                                                       (store.columns["department"], "售后部")]
+    assert isinstance(store._patches[closed_row.row_id], dict)
+    store.set_cells(open_row.row_id, {"handler": "丙"})  # set again: one column, the last value
+    everything = {r.row_id: r.values for r in store.rows(full=True)}
+    assert everything[open_row.row_id]["handler"] == "丙" and everything[closed_row.row_id]["handler"] == "乙"
+    assert len(store._patches[open_row.row_id]) == 2
+    store.save()
+    store.close()
+    again = full_read(path)
+    assert again[open_row.row_id]["handler"] == "丙" and again[open_row.row_id]["department"] == "售后部"
+    reader = FastStore(path)
+    assert reader.read_full([closed_row.row_id])[0].values["handler"] == "乙"
+    reader.close()
+
+
 def test_the_row_index_always_equals_a_full_read(tmp_path, cli, monkeypatch):
     path = tmp_path / "big.xlsx"
     size = 1200

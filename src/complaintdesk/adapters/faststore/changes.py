@@ -19,6 +19,47 @@ from ..xlsxstream.deflate_segments import (
 from ..xlsxstream.sheet_structure import last_row_with_content
 
 
+class RowPatch:
+    """The cells written into a row read in full, seen as column -> value: which columns only,
+    their values read from the row's own dict, which holds them (a first fill patches millions of
+    cells: a dict of the values again per row weighed ~1 KB). Such a dict is never replaced by a
+    later read, only updated (faststore/rows.py), so the values the save writes are the ones set."""
+
+    __slots__ = ("_values", "_by_col", "_cols")
+
+    def __init__(self, values: dict, by_col: dict[int, str]):
+        self._values, self._by_col, self._cols = values, by_col, []
+
+    def __setitem__(self, col: int, value: object) -> None:
+        if col not in self._cols:
+            self._cols.append(col)
+        self._values[self._by_col[col]] = value
+
+    def __getitem__(self, col: int) -> object:
+        if col not in self._cols:
+            raise KeyError(col)
+        return self._values.get(self._by_col[col])
+
+    def get(self, col: int, default: object = None) -> object:
+        return self[col] if col in self._cols else default
+
+    def items(self) -> list[tuple[int, object]]:
+        values, by_col = self._values, self._by_col
+        return [(c, values.get(by_col[c])) for c in self._cols]
+
+    def keys(self) -> list[int]:
+        return list(self._cols)
+
+    def __iter__(self):
+        return iter(self._cols)
+
+    def __contains__(self, col: object) -> bool:
+        return col in self._cols
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+
 class RecordedChanges:
     """Recorded changes, for FastStore (faststore/fast_store.py), whose state it uses."""
 
@@ -26,11 +67,20 @@ class RecordedChanges:
     def _style_for(self, key: str) -> int | None:
         return self.styles.for_cell(BY_KEY[key].kind, self.columns[key])
 
+    def _patch_of(self, row_id: int):
+        """The row's patch: a RowPatch over the row's values when it was read in full, else a dict."""
+        patch = self._patches.get(row_id)
+        if patch is None:
+            values = self._values.get(row_id)
+            full = values is not None and not values.get("_light")
+            patch = self._patches[row_id] = RowPatch(values, self._by_col) if full else {}
+        return patch
+
     def set_cells(self, row_id: int, values: dict[str, object]) -> None:
         check_automation(values)
         if row_id not in self._values:
             self._light_dicts()
-        patch = self._patches.setdefault(row_id, {})
+        patch = self._patch_of(row_id)
         self._raw.pop(row_id, None)  # the row is written anew: the save indexes it from what it writes
         for key, value in values.items():
             col = self.columns[key]
@@ -48,7 +98,7 @@ class RecordedChanges:
         if current.get("_light") or current.get(key) not in (None, ""):
             return False
         col = self.columns[key]
-        self._patches.setdefault(row_id, {})[col] = value
+        self._patch_of(row_id)[col] = value
         self._col_styles[col] = self._style_for(key)
         self._raw.pop(row_id, None)
         current[key] = value

@@ -49,7 +49,7 @@ from ..xlsxstream.shared_formulas import Formulas
 from ..xlsxstream.sheet_checks import SheetCheck, check_sheets, checked_strings
 from ..xlsxstream.sheet_writer import WrittenRows
 from . import register_index
-from .changes import RecordedChanges
+from .changes import RecordedChanges, RowPatch
 from .new_sheets import WORKBOOK
 from .rows import RowReads
 from .saving import Saving
@@ -94,7 +94,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self.tools = ToolSheets(self.path, self.zip, self.parts, self.strings, self.lang, self.row_notices)
         self._values: dict[int, dict] = {}
         self._last_row = 1
-        self._patches: dict[int, dict[int, object]] = {}  # row -> column -> value written at the next save
+        self._patches: dict[int, dict[int, object] | RowPatch] = {}  # row -> column -> value written at the next save
         self._col_styles: dict[int, int | None] = {}  # column -> the style of a value written into it
         self._appended: list[dict] = []
         self._removed: set[int] = set()  # rows taken out at the next save (archive)

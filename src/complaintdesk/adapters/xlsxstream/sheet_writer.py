@@ -84,7 +84,7 @@ def table_rows_xml(first: int, rows: list[dict], cols: dict[str, int], date_styl
 
 ROWS_PER_BLOCK = 2000
 MADE_AT_MOST = 200  # characters of a cell's XML kept for reuse
-WRITTEN_BUDGET = 32 << 20  # bytes of written rows' XML kept for the caller
+WRITTEN_BUDGET = 8 << 20  # bytes of written rows' XML kept for the caller
 
 
 class StyledPatches(Mapping):
