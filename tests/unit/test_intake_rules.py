@@ -90,3 +90,20 @@ def test_counter_sees_many_numbers_like_one_at_a_time():
         one.see(n)
     many.see_all(numbers)
     assert many.last == one.last == {"20261008-CS": 1000, "20261009-QA": 3}
+
+
+@pytest.mark.parametrize("cells", [
+    {},
+    {"received_at": "10月8日下午3点", "request_type": "咨询", "is_valid": "无效", "category": " 物流 "},
+    {"received_at": 45678.5, "complaint_no": " 20251203-CS-001 ", "is_valid": "否", "contact": 13912345678},
+    {"received_at": "不是时间", "request_type": "", "is_valid": "有效", "customer_id": "C1"},
+    {"received_at": datetime(2026, 10, 8, 9), "request_type": "complaint", "is_valid": "invalid"},
+])
+def test_a_brief_reads_its_cells_as_the_whole_complaint_does(cells):
+    from complaintdesk.domain.model import brief_of
+    row = RegisterRow(7, {k: None for k in complaint()} | cells)
+    now = datetime(2026, 11, 20, 10)
+    brief, whole = brief_of(row, now), parse_complaint(row, now)
+    for field in brief._fields:
+        assert getattr(brief, field) == getattr(whole, field), field
+    assert brief.is_complaint == whole.is_complaint

@@ -69,7 +69,6 @@ class Brief(NamedTuple):
     category: str
     customer_id: str
     contact: str
-    product: str
     invalid: bool
 
     @property
@@ -103,7 +102,7 @@ def brief_of(row: RegisterRow, now: datetime | None = None) -> Brief:
     v = row.values
     return Brief(row.row_id, text_of(v.get("complaint_no")), parse_datetime(v.get("received_at"), near=now)[0],
                  text_of(v.get("request_type")), text_of(v.get("category")), text_of(v.get("customer_id")),
-                 text_of(v.get("contact")), text_of(v.get("product")), text_of(v.get("is_valid")) in INVALID_MARKS)
+                 text_of(v.get("contact")), text_of(v.get("is_valid")) in INVALID_MARKS)
 
 
 def parse_complaint(row: RegisterRow, now: datetime | None = None) -> Complaint:
