@@ -143,7 +143,9 @@ class RowReads:
                 values[by_col[col]] = value
         known = self._values.get(r)
         if known is not None:
-            if known.get("_light") and r not in self._pristine:
+            # a light row read in full: keep it as it was (the index keeps it light); a light row
+            # merely read again (after a save) is as read now, stale cells it was given gone
+            if known.get("_light") and not values.get("_light") and r not in self._pristine:
                 self._pristine[r] = dict(known)
             known.clear()
             known.update(values)

@@ -297,12 +297,18 @@ class Saving:
     def _read_back(self, rows: set[int]):
         """The XML of these rows as the new file holds them, a segment at a time (the rows a save
         wrote, when there were too many to keep their XML)."""
+        segments = self._segments or []
         with zipfile.ZipFile(self.path) as zf, open(self.path, "rb") as fp:
             start = member_data_offset(zf, zf.getinfo(self.register_part))
-            for seg in self._segments or ():
+            for i, seg in enumerate(segments):
+                if not seg.last_row or not any(r in rows for r in range(seg.first_row, seg.last_row + 1)):
+                    continue
                 fp.seek(start + seg.offset)
                 xml = inflate_segment(fp.read(seg.size))
-                yield b"".join(m.group(0) for m in sx.ROW_RE.finditer(xml) if int(m.group(1)) in rows)
+                if 0 < i < len(segments) - 1 and rows.issuperset(range(seg.first_row, seg.last_row + 1)):
+                    yield xml  # rows only (the head and the tail are in the first and last segments), all wanted
+                else:
+                    yield b"".join(m.group(0) for m in sx.ROW_RE.finditer(xml) if int(m.group(1)) in rows)
 
     def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict] | None:
         """The rows not written anew, as the index keeps them: light values, or the raw XML of a
