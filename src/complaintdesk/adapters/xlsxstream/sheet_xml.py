@@ -207,20 +207,25 @@ def cell_xml(ref: str, value, style: int | None) -> str:
 
 
 def patch_row(body: bytes, r: int, changes: dict[int, tuple[object, int | None]]) -> bytes:
-    """Replace or insert the changed cells of one row, keeping every other cell byte for byte."""
-    cells = []  # (column, bytes, attributes)
+    """Replace or insert the changed cells of one row, keeping every other cell byte for byte (a
+    changed cell keeps its own style)."""
+    merged: dict[int, bytes] = {}
+    attributes: dict[int, bytes] = {}
     previous = 0
     for m in CELL_RE.finditer(body or b""):
-        ref = re.search(rb'\br="([A-Z]+)', m.group(1))
-        previous = col_index(ref.group(1).decode()) if ref else previous + 1  # r is optional in the format
-        cells.append((previous, m.group(0), m.group(1)))
-    existing_styles = {}
-    for col, _, attrs in cells:
-        for name, value in ATTR_RE.findall(attrs):
-            if name == b"s":
-                existing_styles[col] = int(value)
-    merged = {col: raw for col, raw, _ in cells}
+        attrs = m.group(1)
+        ref = REF_RE.search(attrs)
+        previous = _col_of(ref.group(1)) if ref else previous + 1  # r is optional in the format
+        merged[previous], attributes[previous] = m.group(0), attrs
     for col, (value, style) in changes.items():
-        style = existing_styles.get(col, style)
+        if col in attributes:
+            for name, own in ATTR_RE.findall(attributes[col]):
+                if name == b"s":
+                    style = int(own)
         merged[col] = cell_xml(f"{col_letter(col)}{r}", value, style).encode("utf-8")
     return b"".join(merged[c] for c in sorted(merged))
+
+
+@lru_cache(maxsize=None)
+def _col_of(letters: bytes) -> int:
+    return col_index(letters.decode())
