@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -187,7 +188,8 @@ def build(path: Path, size: int, shared_strings: bool = True) -> None:
     rows = sample_complaints(size, NOW, seed=size, days=days, bad_rows=False)
     for values in rows:  # a real desk closes almost everything older than two weeks
         received = values["received_at"]
-        if received < NOW - timedelta(days=14) and hash(values["order_no"]) % 100 >= 3:
+        # which complaints stay open: the same in every process (str hashes differ per process)
+        if received < NOW - timedelta(days=14) and zlib.crc32(str(values["order_no"]).encode()) % 100 >= 3:
             values.setdefault("first_response_at", received + timedelta(hours=1))
             values.setdefault("plan_measures", "联系客户核实情况，安排处理")
             values.setdefault("plan_deadline", received + timedelta(days=2))
