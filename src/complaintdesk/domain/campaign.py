@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .kpis import score_figures
-from .model import SCORE_KEYS
+from .model import COMPLAINT_TYPES, SCORE_KEYS
 from .parsing import customer_keys, parse_datetime, parse_score, text_of
 
 
@@ -30,7 +30,7 @@ def candidate(values: dict, start: datetime, end: datetime, closed: bool) -> Can
     when = parse_datetime(values.get("closed_at"))[0]
     if not closed or when is None or not start <= when <= end:
         return None
-    if text_of(values.get("request_type")) not in ("", "投诉", "complaint"):
+    if text_of(values.get("request_type")) not in COMPLAINT_TYPES:
         return None
     keys = frozenset(customer_keys(text_of(values.get("customer_id")), text_of(values.get("contact"))))
     contact = text_of(values.get("contact"))

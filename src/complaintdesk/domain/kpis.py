@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
+from .model import COMPLAINT_TYPES
 from .parsing import split_items
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
@@ -37,7 +38,7 @@ def month_of(record: dict) -> str | None:
 
 
 def is_complaint(record: dict) -> bool:
-    return (record.get("request_type") or "投诉") in ("投诉", "complaint")
+    return (record.get("request_type") or "") in COMPLAINT_TYPES
 
 
 def is_invalid(record: dict) -> bool:
