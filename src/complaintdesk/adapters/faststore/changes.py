@@ -80,14 +80,18 @@ class RecordedChanges:
         check_automation(values)
         if row_id not in self._values:
             self._light_dicts()
-        patch = self._patch_of(row_id)
-        self._raw.pop(row_id, None)  # the row is written anew: the save indexes it from what it writes
         for key, value in values.items():
-            col = self.columns[key]
-            patch[col] = value
-            self._col_styles[col] = self._style_for(key)
-            if row_id in self._values:
-                self._values[row_id][key] = value
+            self._record_cell(row_id, key, value)
+
+    def _record_cell(self, row_id: int, key: str, value: object) -> None:
+        """One cell written at the next save, and seen by reads until then. The row is written anew:
+        its raw cells go (the save indexes it from what it writes)."""
+        col = self.columns[key]
+        self._patch_of(row_id)[col] = value
+        self._col_styles[col] = self._style_for(key)
+        self._raw.pop(row_id, None)
+        if row_id in self._values:
+            self._values[row_id][key] = value
 
     def fill_empty(self, row_id: int, key: str, value: object) -> bool:
         if key not in FILLABLE_PROCESS_KEYS:
@@ -97,11 +101,7 @@ class RecordedChanges:
         current = self._values.get(row_id, {})
         if current.get("_light") or current.get(key) not in (None, ""):
             return False
-        col = self.columns[key]
-        self._patch_of(row_id)[col] = value
-        self._col_styles[col] = self._style_for(key)
-        self._raw.pop(row_id, None)
-        current[key] = value
+        self._record_cell(row_id, key, value)
         return True
 
     def append_register(self, values: dict[str, object]) -> int:

@@ -62,7 +62,8 @@ class Saving:
     # ---- saving ------------------------------------------------------------------------
     def _register_xml(self, out: SegmentWriter, info: zipfile.ZipInfo, ends: SheetEnds) -> None:
         first_new = self._last_row - len(self._appended) + 1
-        appended = self._appended_xml() if self._appended else b""  # made as written, never all held
+        styled = StyledPatches(self._patches, self._col_styles)
+        appended = self._appended_xml(styled) if self._appended else b""  # made as written, never all held
         patches = StyledPatches({r: p for r, p in self._patches.items() if r < first_new}, self._col_styles)
         last_col = self.last_col
         index = self._load_index()
@@ -79,11 +80,12 @@ class Saving:
             stream_patch(self.zip, self.register_part, out, patches, appended, self._last_row, last_col,
                          ends, written=self._written)
 
-    def _appended_xml(self):
+    def _appended_xml(self, patches: StyledPatches):
         """Each appended row's XML, made as the writer takes it (and recorded as written)."""
         for r, values in self._appended_rows():
             cells = {self.columns[k]: (v, self._style_for(k)) for k, v in values.items()}
-            cells.update((c, (v, self._col_styles[c])) for c, v in self._patches.get(r, {}).items())
+            if r in patches:
+                cells.update(patches[r])
             xml = row_xml(r, cells)
             self._written[r] = xml
             yield xml
@@ -229,17 +231,18 @@ class Saving:
     def _next_index(self, register_changed: bool) -> register_index.RowIndex | None:
         """The index of the register sheet as the file now holds it; None to leave it as it is.
 
-        Rows written anew are indexed from the XML just written (scanned like a read would);
-        every other row from what was read, so the index always equals a fresh full read."""
+        Rows written anew are indexed from the XML just written (scanned like a read would) or,
+        past WRITTEN_BUDGET, read back from the new file into the index file a segment at a time
+        (never all held); every other row from what was read, so the index always equals a fresh
+        full read."""
         if not register_changed and (self._index is not None or not self._cold):
             return None  # the sheet was copied unchanged: its index (if any) still matches
         if not self._read_done:
             register_index.drop(self.path)
             return None
-        if not self._written.held:
-            return self._streamed_index(register_changed)
-        scanned = self._scanned_written()
-        fresh = scanned.rows() if scanned else set()
+        streamed = not self._written.held
+        scanned = None if streamed else self._scanned_written()
+        fresh = self._written.rows() if streamed else scanned.rows() if scanned else set()
         if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
             self._light_dicts()
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
@@ -253,10 +256,13 @@ class Saving:
             full.update(scanned.full)
             cases.update(scanned.cases)
         segments = self._segments if register_changed else None
-        if self._light_source is not None:  # light rows never made into dicts: their columns, and the new ones
-            light = self._light_source.extended(light)
-        return register_index.RowIndex(dict(self.columns), light, full, segments, self._last_row, cases,
-                                       self._formulas.masters)
+        source = self._light_source  # light rows never made into dicts: their columns, and the new ones
+        more = self._scanned_back(fresh, light, cases, self._spec()) if streamed else ()
+
+        def light_columns() -> register_index.LightColumns:  # (once the rows read back were given)
+            return source.extended(light) if source is not None else register_index.LightColumns.of(light)
+        return register_index.RowIndex(dict(self.columns), light_columns, full, segments, self._last_row, cases,
+                                       self._formulas.masters, more_full=more)
 
     def _scanned_written(self):
         """The rows this save wrote anew, scanned as a read would scan them (None: none written) —
@@ -266,33 +272,14 @@ class Saving:
         spec = self._spec()  # (their formulas' masters may lie anywhere: self._formulas knows them)
         return merged([resolved(scan_chunk(buf, spec), self._formulas) for buf in self._written.blocks(SCAN_BATCH)])
 
-    def _streamed_index(self, register_changed: bool) -> register_index.RowIndex | None:
-        """The index after a save that wrote too many rows to keep their XML (a first fill): the
-        rows are read back from the new file and go into the index file a segment at a time, the
-        cells of the rows written anew never all held (they are read from it when needed)."""
-        fresh = self._written.rows()
-        if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
-            self._light_dicts()
-        kept = self._kept_rows(fresh)
-        if kept is None:
-            register_index.drop(self.path)
-            return None
-        light, full = kept
-        cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
-        spec, source = self._spec(), self._light_source
-
-        def read_back():
-            for buf in self._read_back(fresh):
-                piece = resolved(scan_chunk(buf, spec), self._formulas)
-                light.update(piece.light_dicts())
-                cases.update(piece.cases)
-                yield piece.full
-
-        def light_columns() -> register_index.LightColumns:  # once every row was read back
-            return source.extended(light) if source is not None else register_index.LightColumns.of(light)
-        return register_index.RowIndex(dict(self.columns), light_columns, full,
-                                       self._segments if register_changed else None, self._last_row, cases,
-                                       self._formulas.masters, more_full=read_back())
+    def _scanned_back(self, rows: set[int], light: dict, cases: dict, spec):
+        """The full rows of these rows read back from the new file (see _read_back), a segment at a
+        time, as a read would scan them; their light and case rows go into `light` and `cases`."""
+        for buf in self._read_back(rows):
+            piece = resolved(scan_chunk(buf, spec), self._formulas)
+            light.update(piece.light_dicts())
+            cases.update(piece.cases)
+            yield piece.full
 
     def _read_back(self, rows: set[int]):
         """The XML of these rows as the new file holds them, a segment at a time (the rows a save

@@ -9,7 +9,8 @@ from __future__ import annotations
 import marshal
 import re
 from functools import partial
-from typing import Callable, NamedTuple
+from itertools import repeat
+from typing import Callable, Iterable, NamedTuple
 
 from ...domain.parsing import is_yes
 from ...domain.schema import DATETIME_KEYS
@@ -162,19 +163,19 @@ def resolved(piece: Scanned, formulas: Formulas) -> Scanned:
     return piece._replace(columns=columns, full=full, cases=cases)
 
 
-def merged(pieces: list[Scanned]) -> Scanned | None:
+def merged(pieces: Iterable[Scanned]) -> Scanned | None:
     """Resolved pieces (shared formulas read as text) as one, in the order given; None for none."""
-    if not pieces:
-        return None
-    first = pieces[0]
-    closed, columns, full, cases = [], [[] for _ in first.keys], {}, {}
+    whole, last_row = None, 0
     for piece in pieces:
-        closed += piece.closed
-        for column, more in zip(columns, piece.columns):
+        if whole is None:
+            whole = Scanned(piece.keys, [], [[] for _ in piece.keys], {}, {}, 0)
+        whole.closed.extend(piece.closed)
+        for column, more in zip(whole.columns, piece.columns):
             column += more
-        full.update(piece.full)
-        cases.update(piece.cases)
-    return Scanned(first.keys, closed, columns, full, cases, max(p.last_row for p in pieces))
+        whole.full.update(piece.full)
+        whole.cases.update(piece.cases)
+        last_row = max(last_row, piece.last_row)
+    return whole._replace(last_row=last_row) if whole is not None else None
 
 
 def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int, Formulas]:
@@ -183,17 +184,10 @@ def joined(pieces) -> tuple[LightColumns, dict[int, dict], dict[int, bytes], int
     pieces, formulas = list(pieces), Formulas()
     for piece in pieces:
         formulas.merge(piece.formulas)
-    keys, rows, columns, full, cases, last_row = None, [], [], {}, {}, 0
-    for piece in map(resolved, pieces, [formulas] * len(pieces)):
-        if keys is None:
-            keys, columns = piece.keys, [[] for _ in piece.keys]
-        rows += piece.closed
-        for column, more in zip(columns, piece.columns):
-            column += more
-        full.update(piece.full)
-        cases.update(piece.cases)
-        last_row = max(last_row, piece.last_row)
-    return LightColumns(keys or [], rows, columns), full, cases, last_row, formulas
+    whole = merged(map(resolved, pieces, repeat(formulas)))
+    if whole is None:
+        return LightColumns([], [], []), {}, {}, 0, formulas
+    return LightColumns(whole.keys, whole.closed, whole.columns), whole.full, whole.cases, whole.last_row, formulas
 
 
 def _cell_values(refs, kinds, vs, texts, odd, strings: list[str]) -> list:
