@@ -104,6 +104,9 @@ class StyledPatches(Mapping):
     def __len__(self) -> int:
         return len(self._patches)
 
+    def __contains__(self, r: object) -> bool:  # (without building the row's cells, as Mapping's would)
+        return r in self._patches
+
 
 class WrittenRows:
     """The rows a save writes anew (row -> XML, as the writers record them), their XML kept up to
