@@ -124,3 +124,13 @@ def test_piece_rows_of_chosen_rows_finds_them_in_any_order():
     keyed = Keyed.of({"n": 1})
     assert list(piece_rows(piece, [], keyed, {1, 2, 3, 9})) == [(2, {"n": 2}), (3, {"n": 3})]
     assert [r for r, _ in piece_rows(piece, [], keyed)] == [3, 2, 4]
+
+
+def test_short_inline_texts_are_one_object_in_every_row():
+    """A short text (a channel, 是/否) read from many rows is held once; longer texts and escaped
+    ones read as they are."""
+    rows = [sx.row_cells((inline(f"A{r}", "邮件") + inline(f"B{r}", "是") + inline(f"C{r}", "A&amp;B")
+                          + inline(f"D{r}", "导购态度恶劣，拒绝试用")).encode(), STRINGS) for r in (2, 3)]
+    assert rows[0] == rows[1] == {1: "邮件", 2: "是", 3: "A&B", 4: "导购态度恶劣，拒绝试用"}
+    assert rows[0][1] is rows[1][1] and rows[0][2] is rows[1][2] and rows[0][3] is rows[1][3]
+    assert rows[0][4] is not rows[1][4]  # (longer than SHORT_TEXT bytes: decoded per row)

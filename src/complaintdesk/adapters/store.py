@@ -113,6 +113,7 @@ class RegisterStore(Protocol):
     def converted_rows(self, convert) -> Iterator: ...  # convert(values) of every row in full (export)
     def split_rows(self, keys) -> tuple[list[RegisterRow], ClosedRows]: ...  # open rows, closed columns
     def read_full(self, row_ids) -> list[RegisterRow]: ...  # these rows with every cell, in row order
+    def release(self, row_ids) -> None: ...  # the caller is done with these rows' values (see FastStore)
     def rows_mentioning(self, texts, phones, keys) -> list[RegisterRow]: ...  # rows that may hold a text (find)
     def settings(self) -> Settings: ...
     def calendar_overrides(self) -> dict[date, str]: ...
@@ -201,6 +202,9 @@ class WholeRowsReads:
 
     def read_full(self, row_ids) -> list[RegisterRow]:
         return rows_among(self.rows(), row_ids)
+
+    def release(self, row_ids) -> None:
+        """Nothing to let go: this store holds every row anyway."""
 
     def rows_mentioning(self, texts, phones, keys) -> list[RegisterRow]:
         """Rows that may hold one of `texts` or `phones` in `keys`: here simply every row."""

@@ -197,8 +197,8 @@ def _first_rows(closed) -> dict[str, int]:
 def _evaluate_rows(store: RegisterStore, open_rows, briefs: dict[int, Brief], ctx: Context, seen: dict[str, int],
                    summary: Summary) -> tuple[list[dict], dict[int, Complaint]]:
     """Evaluate the numbered rows, then the new ones in order of receipt (so numbers follow it);
-    write what changed into the store; the audit lines, and the complaints of group events as
-    evaluated (to be named)."""
+    write what changed into the store, which may then let go of the row (a large register);
+    the audit lines, and the complaints of group events as evaluated (to be named)."""
     audit: list[dict] = []
     members: dict[int, Complaint] = {}
     cells = 0
@@ -206,29 +206,35 @@ def _evaluate_rows(store: RegisterStore, open_rows, briefs: dict[int, Brief], ct
                       key=lambda r: (briefs[r.row_id].received_at or datetime.max, r.row_id))
     old_rows = [r for r in open_rows if briefs[r.row_id].number]
     for row in old_rows + new_rows:
-        c = parse_complaint(row, ctx.now)
-        if row.row_id in ctx.group_events:
-            members[row.row_id] = c
-        if c.number:
-            if c.number in seen and seen[c.number] != row.row_id:
-                message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
-                cells += apply_changes(store, row, {"validation": message}, c.number, ctx.now, audit)
-                summary.messages.append(f"第 {row.row_id} 行：{message}")
-                continue
-            seen[c.number] = row.row_id
-        was_new = not c.number
-        values = evaluate(c, ctx)
-        if values is None:
-            continue
-        if was_new and c.number:
-            ctx.repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
-        stamped = {k: values.pop(k) for k in STAMP_KEYS if k in values}
-        changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
-        changed += fill_stamps(store, row, stamped, c.number, ctx.now, audit)
-        cells += changed
-        _count(summary, row.row_id, c.number, values, was_new, changed)
+        cells += _evaluate_row(store, row, ctx, seen, summary, audit, members)
+        store.release((row.row_id,))
     summary.add("cells", cells)  # the cells written (the audit has a line per row filled, per value changed)
     return audit, members
+
+
+def _evaluate_row(store: RegisterStore, row, ctx: Context, seen: dict[str, int], summary: Summary,
+                  audit: list[dict], members: dict[int, Complaint]) -> int:
+    """One row evaluated and what changed written; the cells written."""
+    c = parse_complaint(row, ctx.now)
+    if row.row_id in ctx.group_events:
+        members[row.row_id] = c
+    if c.number:
+        if c.number in seen and seen[c.number] != row.row_id:
+            message = f"投诉编号与第 {seen[c.number]} 行重复，请核对"
+            summary.messages.append(f"第 {row.row_id} 行：{message}")
+            return apply_changes(store, row, {"validation": message}, c.number, ctx.now, audit)
+        seen[c.number] = row.row_id
+    was_new = not c.number
+    values = evaluate(c, ctx)
+    if values is None:
+        return 0
+    if was_new and c.number:
+        ctx.repeats.add(customer_keys(c.customer_id, c.contact), c.category, c.received_at, c.number)
+    stamped = {k: values.pop(k) for k in STAMP_KEYS if k in values}
+    changed = apply_changes(store, row, to_cells(values, store.lang), c.number, ctx.now, audit)
+    changed += fill_stamps(store, row, stamped, c.number, ctx.now, audit)
+    _count(summary, row.row_id, c.number, values, was_new, changed)
+    return changed
 
 
 def _count(summary: Summary, row_id: int, number: str | None, values: dict, was_new: bool, changed) -> None:

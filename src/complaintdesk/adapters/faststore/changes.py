@@ -17,6 +17,7 @@ from ..xlsxstream.deflate_segments import (
     inflate_segment,
 )
 from ..xlsxstream.sheet_structure import last_row_with_content
+from .rows import RELEASED
 
 
 class RowPatch:
@@ -90,14 +91,16 @@ class RecordedChanges:
         self._patch_of(row_id)[col] = value
         self._col_styles[col] = self._style_for(key)
         self._raw.pop(row_id, None)
-        if row_id in self._values:
-            self._values[row_id][key] = value
+        values = self._values.get(row_id)
+        if values is not None and RELEASED not in values:
+            values[key] = value
 
     def fill_empty(self, row_id: int, key: str, value: object) -> bool:
         if key not in FILLABLE_PROCESS_KEYS:
             raise StaffCellError(key)
         if row_id not in self._values:
             self._light_dicts()
+        self._bring_back({row_id})  # (a row let go: whether the cell is empty is read again)
         current = self._values.get(row_id, {})
         if current.get("_light") or current.get(key) not in (None, ""):
             return False
@@ -168,6 +171,7 @@ class RecordedChanges:
         """A digest of the values of `keys` in every row `marked` holds for (of all cells for the
         closed rows marked for the case library, which the store keeps): equal digests, equal rows."""
         self._read_light()
+        self._bring_back()
         digest = hashlib.sha1()
         cases = self._case_rows
         for r in sorted(cases):

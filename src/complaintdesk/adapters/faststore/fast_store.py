@@ -110,6 +110,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         self._raw: dict[int, dict] = {}       # rows read in full: cells as stored, by column
         self._case_rows: dict[int, bytes] = {}  # light rows marked for the case library: cells, marshalled
         self._pristine: dict[int, dict] = {}  # light rows as read, before being read in full
+        self._released: set[int] = set()      # rows let go until read again (RowReads.release)
         self._written = WrittenRows()         # rows written anew by the last save (their XML, while small)
         self._segments = None                 # segments of the register sheet the last save wrote
         self._data_start: int | None = None   # where the register sheet's compressed bytes start
@@ -146,6 +147,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         `full`: None — every row not closed in full; True — every row in full; a predicate over
         a closed row's light values — also those closed rows in full. One dict per row is kept
         and shared by every call, so writes are visible to later reads."""
+        self._bring_back()
         if full is True:
             if True not in self._cache:
                 self._light_dicts()
@@ -213,6 +215,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         """Rows not closed, and the closed ones as columns — from the index's columns when the
         light rows were not needed as dicts so far (they are not built for this)."""
         self._read_light()
+        self._bring_back()
         source = self._light_source
         if source is None:
             return split_rows(self.rows(), keys)
@@ -227,6 +230,7 @@ class FastStore(RowReads, RecordedChanges, Saving):
         """These rows with every cell, in row order (numbers that are no row are left out)."""
         self._read_light()
         wanted = set(row_ids)
+        self._bring_back(wanted)
         if self._light_source is not None:  # only these light rows become dicts
             taken, self._light_source = self._light_source.take(wanted)
             for r, values in taken.items():

@@ -1,6 +1,7 @@
 """Adapter — the streaming store's reading of rows: from the row index when it matches the file,
 else one scan of the sheet (on two cores when large); closed complaints light, the others in full,
-kept for the command."""
+kept for the command — or, past HELD_ROWS, let go once the caller is done with them and written
+(read again from the file if asked for)."""
 from __future__ import annotations
 
 import bisect
@@ -22,6 +23,9 @@ from .sheet_scan import (
     scan_pieces,
     typed_row,
 )
+
+HELD_ROWS = 50_000  # rows a store keeps whatever the caller says (~4 KB each when read in full)
+RELEASED = "_released"  # the mark of a row let go: its dict holds nothing else until read again
 
 
 class RowReads:
@@ -65,9 +69,11 @@ class RowReads:
         keyed = self._keyed
         if not self._values and not self._patches:  # nothing read or written before: take them as they are
             self._light_source = light  # made into dicts when a caller needs them
-            for r, cells in full.items():
-                self._raw[r] = cells
-                self._values[r] = typed_row(cells, keyed)
+            # from the index, past HELD_ROWS, each row's cells go once typed (the index of the next
+            # save reads those rows back); a scan keeps them (for the index it leaves at close)
+            keep = index is None or len(full) <= HELD_ROWS
+            for r, values in _typed_rows(full, keyed, self._raw if keep else None):
+                self._values[r] = values
             self._read_done = True
             return
         for r, values in [*light.dicts().items(), *full.items()]:
@@ -92,7 +98,8 @@ class RowReads:
         for r in sorted(self._values, reverse=True):
             if r <= last:
                 break
-            if r < first_appended and any(v not in (None, "") for k, v in self._values[r].items() if k[0] != "_"):
+            if r < first_appended and (r in self._released or
+                                       any(v not in (None, "") for k, v in self._values[r].items() if k[0] != "_")):
                 return r
         return last
 
@@ -130,10 +137,35 @@ class RowReads:
                 continue
             self._last_row = max(self._last_row, r)
             known = self._values.get(r)
-            if known is not None and not known.get("_light"):
+            if known is not None and not known.get("_light") and not known.get(RELEASED):
                 continue
             cells = sx.row_cells(row_body(buf, r, m.start()), self.strings)
             self._keep(r, typed_row(formulas.cells(cells) if shared else cells, keyed))
+
+    def release(self, row_ids) -> None:
+        """The caller is done with these rows' values: when the store holds more than HELD_ROWS
+        rows, each written row lets go of them (its dict emptied in place, only the cells written
+        kept); the next read that needs it reads it again from the file. 200,000 new rows
+        evaluated one by one would otherwise all be held at once."""
+        if len(self._values) <= HELD_ROWS:
+            return
+        for r in row_ids:
+            values, patch = self._values.get(r), self._patches.get(r)
+            if values is None or patch is None or values.get("_light") or values.get(RELEASED):
+                continue
+            self._patches[r] = dict(patch.items())
+            self._raw.pop(r, None)
+            values.clear()
+            values[RELEASED] = True
+            self._released.add(r)
+            self._cache.clear()
+
+    def _bring_back(self, rows: set[int] | None = None) -> None:
+        """Read the rows let go (of `rows`, or all) again: from the file, their writes overlaid."""
+        wanted = self._released if rows is None else self._released & rows
+        if wanted:
+            self._released = self._released - wanted
+            self._materialize(wanted)
 
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
@@ -152,6 +184,16 @@ class RowReads:
             return known
         self._values[r] = values
         return values
+
+
+def _typed_rows(full: dict[int, dict], keyed, raw: dict | None):
+    """(row, values by key) of rows read in full (row -> cells as stored): their cells kept in
+    `raw`, or (None) taken out of `full` as each row is typed."""
+    for r in list(full):
+        cells = full[r] if raw is not None else full.pop(r)
+        if raw is not None:
+            raw[r] = cells
+        yield r, typed_row(cells, keyed)
 
 
 def _segments_holding(segments, wanted: list[int]):

@@ -200,6 +200,7 @@ class Saving:
     def _forget_rows(self) -> None:
         self._removed.clear()
         self._values.clear()
+        self._released = set()
         self._raw.clear()
         self._case_rows = {}
         self._pristine.clear()
@@ -218,6 +219,9 @@ class Saving:
         self.tools.attach(self.zip)
         self.styles.attach(self.zip)
         self._patches.clear()
+        for r in self._released:  # written: read from the new file when asked for
+            self._values.pop(r, None)
+        self._released = set()
         self._appended.clear()
         self._drop_from = None
         self._extra_parts.clear()
@@ -233,8 +237,8 @@ class Saving:
 
         Rows written anew are indexed from the XML just written (scanned like a read would) or,
         past WRITTEN_BUDGET, read back from the new file into the index file a segment at a time
-        (never all held); every other row from what was read, so the index always equals a fresh
-        full read."""
+        (never all held); every other row from what was read (or read back, when its cells were
+        not kept), so the index always equals a fresh full read."""
         if not register_changed and (self._index is not None or not self._cold):
             return None  # the sheet was copied unchanged: its index (if any) still matches
         if not self._read_done:
@@ -246,18 +250,18 @@ class Saving:
         if self._light_source is not None and not fresh.isdisjoint(self._light_source.rows):
             self._light_dicts()
         cases = {r: c for r, c in self._case_rows.items() if r not in fresh}
-        kept = self._kept_rows(fresh)
-        if kept is None:  # a row read some other way: do not guess, let the next command scan
-            register_index.drop(self.path)
-            return None
-        light, full = kept
+        light, full, unkept = self._kept_rows(fresh)
+        if unkept and (self._removed or not (register_changed and self._segments)):
+            register_index.drop(self.path)  # none to read them back from (by their numbers): the next
+            return None                     # command scans the sheet
         if scanned:
             light.update(scanned.light_dicts())
             full.update(scanned.full)
             cases.update(scanned.cases)
         segments = self._segments if register_changed else None
         source = self._light_source  # light rows never made into dicts: their columns, and the new ones
-        more = self._scanned_back(fresh, light, cases, self._spec()) if streamed else ()
+        back = (fresh if streamed else set()) | unkept
+        more = self._scanned_back(back, light, cases, self._spec()) if back else ()
 
         def light_columns() -> register_index.LightColumns:  # (once the rows read back were given)
             return source.extended(light) if source is not None else register_index.LightColumns.of(light)
@@ -297,10 +301,11 @@ class Saving:
                 else:
                     yield b"".join(m.group(0) for m in sx.ROW_RE.finditer(xml) if int(m.group(1)) in rows)
 
-    def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict] | None:
-        """The rows not written anew, as the index keeps them: light values, or the raw XML of a
-        row read in full; None when a row was read another way."""
-        light, full = {}, {}
+    def _kept_rows(self, fresh: set[int]) -> tuple[dict, dict, set[int]]:
+        """The rows not written anew, as the index keeps them: light values, or the cells of a
+        row read in full; and the rows read in full without their cells (let go past
+        rows.HELD_ROWS, or read in full later): those are read back from the new file."""
+        light, full, unkept = {}, {}, set()
         for r, values in self._values.items():
             if r in fresh:
                 continue
@@ -310,8 +315,8 @@ class Saving:
             elif r in self._raw:
                 full[r] = self._raw[r]
             else:
-                return None
-        return light, full
+                unkept.add(r)
+        return light, full, unkept
 
     def _save_index(self, index: register_index.RowIndex | None) -> None:
         if index is None:

@@ -135,6 +135,24 @@ def _col_of(letters: bytes) -> int:
     return col_index(letters.decode())
 
 
+SHORT_TEXT = 12           # bytes of inline text (four Chinese characters) read as one shared str
+SHORT_TEXTS_HELD = 50_000  # ... for so many different texts at most
+_short_texts: dict[bytes, str] = {}
+
+
+def _short_text(raw: bytes) -> str:
+    """An inline text; a short one (a channel, a type, a city, 是/否) is the same str object in
+    every row that holds it — 200,000 rows read in full hold it once, not 200,000 times."""
+    if len(raw) > SHORT_TEXT:
+        return _text(raw)
+    text = _short_texts.get(raw)
+    if text is None:
+        text = _text(raw)
+        if len(_short_texts) < SHORT_TEXTS_HELD:
+            _short_texts[raw] = text
+    return text
+
+
 def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
     """Every cell of a row body: column index -> value (one C-level scan for the usual cell shapes)."""
     body = body or b""
@@ -142,11 +160,11 @@ def row_cells(body: bytes, strings: list[str]) -> dict[int, object]:
     if len(cells) != body.count(b"<c "):
         return _row_cells_slow(body, strings)
     out = {}
-    col_of = _col_of
+    col_of, short = _col_of, _short_texts
     for col, kind, v, text in cells:  # the two usual shapes (inline text, number) first
         if text:
             if kind == b"inlineStr":
-                out[col_of(col)] = _text(text)
+                out[col_of(col)] = short.get(text) or _short_text(text)
                 continue
         elif not v:
             continue
