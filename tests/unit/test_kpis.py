@@ -75,3 +75,11 @@ def test_empty_and_all_invalid_months():
 def test_month_helpers():
     assert previous_month("2026-01") == "2025-12"
     assert last_months("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+
+
+def test_invalid_is_read_as_the_register_reads_it():
+    """是否有效 否 (or 无效 with spaces) makes a complaint invalid here as it does for assign."""
+    marked = [rec("V1", "2026-10-01T09:00:00", is_valid="否"), rec("V2", "2026-10-02T09:00:00", is_valid=" 无效 "),
+              rec("V3", "2026-10-03T09:00:00", is_valid="有效"), rec("V4", "2026-10-04T09:00:00")]
+    k = monthly_kpis(marked, "2026-10")
+    assert k["total"] == 2 and k["validity_rate"] == 0.5

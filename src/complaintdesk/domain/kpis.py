@@ -1,7 +1,7 @@
 """Domain — the monthly KPIs, computed from export records (field keys, stable codes, ISO times).
 
 Definitions (also written into the report's 说明 sheet):
-- counted complaints: request_type 投诉 (or empty) received in the month, not marked 无效 and not
+- counted complaints: request_type 投诉 (or empty) received in the month, not marked 无效 (or 否) and not
   merged into another complaint (合并到);
 - a clock's on-time rate: met / (met + late + breached) among counted complaints whose clock
   has ended or passed its due time;
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from .model import COMPLAINT_TYPES
-from .parsing import split_items
+from .model import COMPLAINT_TYPES, INVALID_MARKS
+from .parsing import split_items, text_of
 
 CLOCKS = ("response", "plan", "update", "resolve", "survey")
 SCORES = ("score_efficiency", "score_attitude", "score_solution")
@@ -42,7 +42,8 @@ def is_complaint(record: dict) -> bool:
 
 
 def is_invalid(record: dict) -> bool:
-    return (record.get("is_valid") or "") in ("无效", "invalid") or record.get("status") == "invalid"
+    """Marked invalid (是否有效 无效 or 否, as the register's rules read it) or closed as invalid."""
+    return text_of(record.get("is_valid")) in INVALID_MARKS or record.get("status") == "invalid"
 
 
 def is_merged(record: dict) -> bool:

@@ -158,14 +158,14 @@ class RowReads:
             values.clear()
             values[RELEASED] = True
             self._released.add(r)
-            self._cache.clear()
+            self._cache.clear()  # (rows listed before hold emptied dicts)
 
     def _bring_back(self, rows: set[int] | None = None) -> None:
         """Read the rows let go (of `rows`, or all) again: from the file, their writes overlaid."""
         wanted = self._released if rows is None else self._released & rows
         if wanted:
-            self._released = self._released - wanted
             self._materialize(wanted)
+            self._released = self._released - wanted
 
     def _keep(self, r: int, values: dict) -> dict:
         """Overlay pending writes and keep one dict per row, shared by every read."""
