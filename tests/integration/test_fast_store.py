@@ -71,7 +71,11 @@ def cycle(cli, monkeypatch, store, path, tmp_path):
     return json.loads(run(cli, monkeypatch, store, "export", path).stdout)
 
 
-def test_both_stores_give_identical_results_on_a_multi_chunk_register(tmp_path, cli, monkeypatch):
+@pytest.mark.parametrize("held", [row_reads.HELD_ROWS, 0], ids=["held", "let-go"])
+def test_both_stores_give_identical_results_on_a_multi_chunk_register(tmp_path, cli, monkeypatch, held):
+    """A whole cycle gives the same register with either store — also when the fast store lets go
+    of every row once written (as it does past HELD_ROWS)."""
+    monkeypatch.setattr(row_reads, "HELD_ROWS", held)
     source = tmp_path / "big.xlsx"
     bench_module().build(source, 500, shared_strings=False)   # ~1.4 MB of sheet XML
     small_pieces(monkeypatch, 256 << 10)   # read and streamed in four pieces or more
