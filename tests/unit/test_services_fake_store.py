@@ -265,3 +265,25 @@ def test_a_safety_word_makes_an_unmarked_complaint_urgent_and_staff_saying_no_wi
     assert plain["priority"] == "P2"
     kpis = monthly_kpis([record(store.values(r)) for r in (2, 3, 4, 5)], "2026-10")
     assert kpis["suspected_safety"] == 2
+
+
+class LettingGoStore(MemoryStore):
+    """Records which rows the services said they were done with, and when."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.released: list[int] = []
+
+    def release(self, row_ids) -> None:
+        self.released.extend(row_ids)
+
+
+def test_assign_lets_go_of_each_row_once_written_and_sla_of_none(settings):
+    """assign saves right after evaluating: each row is handed back as soon as it is written (the
+    streaming store may let go of it). sla reads every open row again for its alerts: it hands none back."""
+    store = LettingGoStore(settings, [complaint(), complaint(contact="13900000000"), complaint(contact="13700000000")])
+    assign(store, NOW)
+    assert store.released == [2, 3, 4]
+    store.released.clear()
+    check_sla(store, NOW + timedelta(days=3))
+    assert store.released == []

@@ -83,9 +83,10 @@ def _known_numbers(open_rows, closed, archived) -> frozenset[str] | None:
 CLOSED_KEYS = ("complaint_no", "received_at", "customer_id", "contact", "category")
 
 
-def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -> Summary:
+def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str, let_go: bool = True) -> Summary:
     """Number new rows (when `numbering`) and recompute every row that is not closed: the steps
-    below, in order — read, repeat index, evaluate each row, record what changed."""
+    below, in order — read, repeat index, evaluate each row, record what changed. `let_go`: the
+    caller reads no row again before saving, so the store may let go of each row once written."""
     summary = Summary(action)
     settings = store.settings()
     open_rows, closed = store.split_rows(CLOSED_KEYS)
@@ -110,7 +111,7 @@ def refresh(store: RegisterStore, now: datetime, numbering: bool, action: str) -
                   known_numbers=_known_numbers(open_rows, closed, archived))
     before = {text_of(r.values.get("group_event")) for r in open_rows} - {""}
     ctx.group_events = _group_events(open_rows, briefs, settings, counter)
-    audit, members = _evaluate_rows(store, open_rows, briefs, ctx, _first_rows(closed), summary)
+    audit, members = _evaluate_rows(store, open_rows, briefs, ctx, _first_rows(closed), summary, let_go)
     _say_events(summary, ctx.group_events, before, members)
     if audit:
         store.append_table("audit", audit)
@@ -195,9 +196,9 @@ def _first_rows(closed) -> dict[str, int]:
 
 
 def _evaluate_rows(store: RegisterStore, open_rows, briefs: dict[int, Brief], ctx: Context, seen: dict[str, int],
-                   summary: Summary) -> tuple[list[dict], dict[int, Complaint]]:
+                   summary: Summary, let_go: bool) -> tuple[list[dict], dict[int, Complaint]]:
     """Evaluate the numbered rows, then the new ones in order of receipt (so numbers follow it);
-    write what changed into the store, which may then let go of the row (a large register);
+    write what changed into the store, which may then let go of the row (`let_go`: see refresh);
     the audit lines, and the complaints of group events as evaluated (to be named)."""
     audit: list[dict] = []
     members: dict[int, Complaint] = {}
@@ -207,7 +208,8 @@ def _evaluate_rows(store: RegisterStore, open_rows, briefs: dict[int, Brief], ct
     old_rows = [r for r in open_rows if briefs[r.row_id].number]
     for row in old_rows + new_rows:
         cells += _evaluate_row(store, row, ctx, seen, summary, audit, members)
-        store.release((row.row_id,))
+        if let_go:
+            store.release((row.row_id,))
     summary.add("cells", cells)  # the cells written (the audit has a line per row filled, per value changed)
     return audit, members
 
@@ -354,7 +356,7 @@ def _row_alerts(v: dict, state_labels: dict[str, str], managers: str, lang: str,
 
 
 def check_sla(store: RegisterStore, now: datetime) -> Summary:
-    summary = refresh(store, now, numbering=False, action="sla")
+    summary = refresh(store, now, numbering=False, action="sla", let_go=False)  # (read again below)
     open_rows, _ = store.split_rows(())
     alerts = alert_rows(store, now, open_rows)
     formatting_added = store.ensure_formatting()
