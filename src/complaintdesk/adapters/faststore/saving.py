@@ -287,7 +287,7 @@ class Saving:
 
     def _read_back(self, rows: set[int]):
         """The XML of these rows as the new file holds them, a segment at a time (the rows a save
-        wrote, when there were too many to keep their XML)."""
+        wrote, when there were too many to keep their XML; rows read without keeping their cells)."""
         segments = self._segments or []
         with zipfile.ZipFile(self.path) as zf, open(self.path, "rb") as fp:
             start = member_data_offset(zf, zf.getinfo(self.register_part))

@@ -242,8 +242,3 @@ def patch_row(body: bytes, r: int, changes: dict[int, tuple[object, int | None]]
                     style = int(own)
         merged[col] = cell_xml(f"{col_letter(col)}{r}", value, style).encode("utf-8")
     return b"".join(merged[c] for c in sorted(merged))
-
-
-@lru_cache(maxsize=None)
-def _col_of(letters: bytes) -> int:
-    return col_index(letters.decode())
